@@ -1,0 +1,77 @@
+"""Run ASGI apps with uvicorn on loopback, in a background thread or in the foreground.
+
+Used by ``meetingmesh simulate``/``demo``, by the test fixtures and by the benchmarks:
+each server binds its own socket first (port 0 picks a free port), so there is no race
+between choosing a port and listening on it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+LOOPBACK = "127.0.0.1"
+
+
+def bind_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:
+    """Bind a listening TCP socket; port 0 lets the kernel choose a free one."""
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose
+    # protocol says TCP, and without it small keep-alive responses wait ~40 ms for an ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def uvicorn_config(app: ASGIApp, *, log_level: str = "warning") -> uvicorn.Config:
+    """The uvicorn settings every meetingmesh server uses (no access log: it is noise)."""
+    return uvicorn.Config(
+        app, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2
+    )
+
+
+@dataclass
+class ServerThread:
+    """A uvicorn server running in a daemon thread; ``url`` is its base address."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str
+
+    def stop(self) -> None:
+        """Ask the server to exit and wait (bounded) for the thread to finish."""
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_in_thread(app: ASGIApp, host: str = LOOPBACK, port: int = 0) -> ServerThread:
+    """Start ``app`` on ``host:port`` in a thread; return once it accepts connections."""
+    sock = bind_socket(host, port)
+    server = uvicorn.Server(uvicorn_config(app))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"server on {host}:{sock.getsockname()[1]} did not start")
+        time.sleep(0.01)
+    return ServerThread(server, thread, f"http://{host}:{sock.getsockname()[1]}")
+
+
+@contextmanager
+def running(app: ASGIApp, host: str = LOOPBACK, port: int = 0) -> Iterator[str]:
+    """Serve ``app`` for the duration of a ``with`` block and yield its base URL."""
+    handle = start_in_thread(app, host, port)
+    try:
+        yield handle.url
+    finally:
+        handle.stop()

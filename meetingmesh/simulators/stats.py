@@ -1,0 +1,48 @@
+"""Request statistics per simulated endpoint, so tests can count upstream calls exactly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class EndpointStats:
+    """How often one endpoint was called and with what, last time."""
+
+    count: int = 0
+    last_params: dict[str, list[str]] = field(default_factory=dict)
+    last_body: Any = None
+
+
+@dataclass
+class RequestStats:
+    """Counts by endpoint name (``"GET /meetings"``, the route template, not the path)."""
+
+    endpoints: dict[str, EndpointStats] = field(default_factory=dict)
+
+    def record(self, endpoint: str, params: dict[str, list[str]], body: Any) -> None:
+        """Count one request to ``endpoint``."""
+        stats = self.endpoints.setdefault(endpoint, EndpointStats())
+        stats.count += 1
+        stats.last_params = params
+        stats.last_body = body
+
+    @property
+    def total(self) -> int:
+        """Requests counted across every endpoint."""
+        return sum(s.count for s in self.endpoints.values())
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready copy: ``{"total": n, "endpoints": {name: {count, last_params, ...}}}``."""
+        return {
+            "total": self.total,
+            "endpoints": {
+                name: {"count": s.count, "last_params": s.last_params, "last_body": s.last_body}
+                for name, s in sorted(self.endpoints.items())
+            },
+        }
+
+    def reset(self) -> None:
+        """Forget every count."""
+        self.endpoints.clear()
