@@ -1,0 +1,341 @@
+"""Simulator of the Thought Industries meetings API (``https://<instance>.thoughtindustries.com``).
+
+Routes (relative to the instance URL; the gateway's ``base_url`` is the instance URL):
+
+``GET /incoming/v2/meetings?page&courseId``
+    ``{"data": {"Meetings": {"pageInfo": {perPage, currentPage, total, hasMore},
+    "aggregations": [...], "meetings": [...]}}}``.
+
+    - Page size is fixed by the server at **50** (the documents give no per-page parameter).
+    - ``page`` is 1-indexed and defaults to 1. A page past the end answers an empty ``meetings``
+      list with the real ``total`` and ``hasMore: false``.
+    - Order (not documented): ``startDate`` ascending, then ``id`` ascending. It is stable, so
+      walking pages 1..n returns every meeting exactly once.
+    - ``courseId`` keeps the meetings of one course. A well-formed uuid of an unknown course
+      answers an empty list with ``total: 0``. Uuids are matched case-insensitively.
+    - ``aggregations`` are computed over the whole filtered result set, not just the page:
+      facet ``course`` (label "Course": one bucket per course, ``value`` = course id,
+      ``label`` = course title, ``query`` = ``courseId:<id>``, ``description`` = course slug) and
+      facet ``timeZone`` (label "Time Zone": ``value``/``label`` = the IANA zone,
+      ``query`` = ``timeZone:<zone>``, ``description`` = "Meetings held in <zone>"). Buckets are
+      ordered by count descending, then value ascending; each facet's counts sum to ``total``.
+      With no match both facets are present with empty buckets.
+
+``GET /incoming/v2/meetings/{meeting_id}``
+    ``{"data": {"MeetingById": {...meeting...}}}``; an unknown well-formed id is
+    404 ``{"error": "not_found", "message": "Meeting <id> not found"}``.
+
+``GET /incoming/v2/ping``
+    ``{"valid": true}``.
+
+Meeting objects carry exactly the documented fields: ``id, title, courseId, course, locationId,
+location, joinUrl, attendeeInfo, instructors, startDate, endDate, timeZone, attendees``. Online
+meetings have ``locationId``/``location`` null and a ``joinUrl``; in-person ones have a location
+and a null ``joinUrl``. ``attendeeInfo`` is null for about one meeting in ten. ``course`` is a
+subset of the documented Course scalars (see ``Course.as_json``): nested objects and lists of
+objects are left out, and in particular a course never embeds its meetings. ``attendees`` are
+User objects limited to simple scalars (see ``User.as_json``); ``asset`` and ``bio`` may be
+null. Timestamps are UTC ISO 8601 with milliseconds and ``Z``; ``timeZone`` names the zone the
+meeting is held in. The documents' example course is in every data set with id
+``00000000-0000-0000-0000-000000000000``, slug ``example-slug`` and status ``draft``.
+
+Authentication: ``Authorization: Bearer <API key>`` on every route above; a missing, malformed or
+wrong key is **401 with an empty body**. Control routes (``/_sim/...``) need no key.
+
+THE TRAP: bad parameters are not HTTP errors. A ``page`` that is not a positive integer (digits
+only, at most 2**31 - 1: GraphQL's Int), a ``courseId`` or ``meeting_id`` that is not a uuid
+answer **status 200** with GraphQL-style errors inside the body:
+``{"data": {"errors": [{"message": "..."}]}}`` (no ``Meetings``/``MeetingById`` key). Unknown
+query parameters are ignored; a repeated parameter counts with its last value.
+
+Rate limits: every response from the routes above carries ``X-RateLimit-Limit: 120``,
+``X-RateLimit-Remaining: 119`` and ``X-RateLimit-Reset: 60`` (seconds until the window resets).
+They are constant on purpose: the simulator never limits, and a client honouring the headers
+must not throttle itself. Only injected faults produce 429:
+``{"error": "rate_limit_exceeded", "message": "...", "retryAfter": N}`` with ``Retry-After: N``
+and ``X-RateLimit-Remaining: 0``. Other injected statuses answer
+``{"error": "<snake_case reason>", "message": "..."}`` (e.g. ``internal_server_error``), except
+an injected 401, which has the provider's empty body. Unknown paths are 404 and wrong methods
+405 with the same ``{"error", "message"}`` body.
+
+Data (see ``thoughtindustries_data``): ``size`` meetings starting between 180 days before and
+180 days after ``clock.now()``, ``max(3, size // 10)`` courses of skewed popularity (every course
+has at least one meeting), ``max(12, size // 4)`` users and ``max(8, min(400, size // 250))``
+venues in nine cities (eight time zones); online meetings take their course's ``webinarTimeZone``
+from ``fake.TIME_ZONES``. ``clock`` only shapes the generated data: no answer of the app
+depends on the current time, so ``create_app`` keeps it on ``app.state`` for callers only.
+Stats name endpoints ``GET /incoming/v2/meetings``, ``GET /incoming/v2/meetings/{meeting_id}``
+and ``GET /incoming/v2/ping``; they count every request, including rejected ones.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections import Counter
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.faults import Faults
+from meetingmesh.simulators.harness import Harness, bearer_token, json_response
+from meetingmesh.simulators.thoughtindustries_data import Meeting, ThoughtIndustriesData
+
+__all__ = ["PAGE_SIZE", "TOKEN", "ThoughtIndustriesData", "create_app"]
+
+TOKEN = "sim-thoughtindustries-token"
+#: Meetings per page; fixed by the server, the API has no parameter for it.
+PAGE_SIZE = 50
+RATE_LIMIT = 120
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": str(RATE_LIMIT),
+    "X-RateLimit-Remaining": str(RATE_LIMIT - 1),
+    "X-RateLimit-Reset": "60",
+}
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_GRAPHQL_INT_MAX = 2**31 - 1
+_DEFAULT_CLOCK = Clock()
+
+
+def create_app(
+    data: ThoughtIndustriesData,
+    *,
+    clock: Clock = _DEFAULT_CLOCK,
+    token: str = TOKEN,
+    faults: Faults | None = None,
+) -> Starlette:
+    """The simulator app for ``data``; ``app.state.harness`` holds its stats and faults."""
+    harness = Harness("thoughtindustries", render_error, faults=faults or Faults())
+    catalog = _Catalog(data)
+    expected = token.encode()
+
+    def authorized(request: Request) -> bool:
+        given = bearer_token(request)
+        return given is not None and hmac.compare_digest(given.encode(), expected)
+
+    @harness.endpoint("GET /incoming/v2/meetings")
+    async def list_meetings(request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
+        page_text = request.query_params.get("page")
+        page = 1
+        if page_text is not None:
+            parsed = _positive_int(page_text)
+            if parsed is None:
+                return _graphql_error(
+                    f'Variable "$page" got invalid value "{page_text}"; '
+                    "expected a positive 32-bit integer."
+                )
+            page = parsed
+        course_id = request.query_params.get("courseId")
+        if course_id is not None and not _UUID.fullmatch(course_id):
+            return _graphql_error(
+                f'Variable "$courseId" got invalid value "{course_id}"; expected a UUID.'
+            )
+        selection = catalog.select(course_id.lower() if course_id is not None else None)
+        offset = (page - 1) * PAGE_SIZE
+        rows = selection.meetings[offset : offset + PAGE_SIZE] if offset < selection.total else ()
+        body = {
+            "data": {
+                "Meetings": {
+                    "pageInfo": {
+                        "perPage": PAGE_SIZE,
+                        "currentPage": page,
+                        "total": selection.total,
+                        "hasMore": offset + PAGE_SIZE < selection.total,
+                    },
+                    "aggregations": selection.aggregations,
+                    "meetings": [catalog.render(meeting) for meeting in rows],
+                }
+            }
+        }
+        return json_response(body, headers=RATE_LIMIT_HEADERS)
+
+    @harness.endpoint("GET /incoming/v2/meetings/{meeting_id}")
+    async def meeting_by_id(request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
+        meeting_id = request.path_params["meeting_id"]
+        if not _UUID.fullmatch(meeting_id):
+            return _graphql_error(
+                f'Variable "$id" got invalid value "{meeting_id}"; expected a UUID.'
+            )
+        meeting = catalog.by_id.get(meeting_id.lower())
+        if meeting is None:
+            return _error(404, f"Meeting {meeting_id} not found")
+        return json_response(
+            {"data": {"MeetingById": catalog.render(meeting)}}, headers=RATE_LIMIT_HEADERS
+        )
+
+    @harness.endpoint("GET /incoming/v2/ping")
+    async def ping(request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
+        return json_response({"valid": True}, headers=RATE_LIMIT_HEADERS)
+
+    routes = [
+        Route("/incoming/v2/meetings", list_meetings, methods=["GET"]),
+        Route("/incoming/v2/meetings/{meeting_id}", meeting_by_id, methods=["GET"]),
+        Route("/incoming/v2/ping", ping, methods=["GET"]),
+        *harness.control_routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
+    )
+    app.state.harness = harness
+    app.state.data = data
+    app.state.clock = clock
+    return app
+
+
+def render_error(status: int, retry_after: int) -> Response:
+    """An injected error in Thought Industries' own shape (401 has an empty body)."""
+    if status == 401:
+        return _unauthorized()
+    if status == 429:
+        body = {
+            "error": "rate_limit_exceeded",
+            "message": f"Rate limit of {RATE_LIMIT} requests per minute exceeded. "
+            f"Retry in {retry_after} seconds.",
+            "retryAfter": retry_after,
+        }
+        headers = {
+            **RATE_LIMIT_HEADERS,
+            "X-RateLimit-Remaining": "0",
+            "Retry-After": str(retry_after),
+        }
+        return json_response(body, status_code=429, headers=headers)
+    return _error(status, f"The request failed: {HTTPStatus(status).phrase}.")
+
+
+class _Selection:
+    """One result set (all meetings, or one course's) with its aggregations."""
+
+    def __init__(self, meetings: Sequence[Meeting], aggregations: list[dict[str, Any]]) -> None:
+        self.meetings = meetings
+        self.total = len(meetings)
+        self.aggregations = aggregations
+
+
+class _Catalog:
+    """Indexes and pre-rendered pieces of the data set, built once per app."""
+
+    def __init__(self, data: ThoughtIndustriesData) -> None:
+        self.by_id = {meeting.id: meeting for meeting in data.meetings}
+        self.courses = {course.id: course for course in data.courses}
+        # Shared objects are rendered once; meetings reference them (they are never mutated).
+        self._course_json = {course.id: course.as_json() for course in data.courses}
+        self._location_json = {location.id: location.as_json() for location in data.locations}
+        self._user_json = {user.id: user.as_json() for user in data.users}
+        by_course: dict[str, list[Meeting]] = {}
+        for meeting in data.meetings:  # already in API order, so each list is too
+            by_course.setdefault(meeting.course_id, []).append(meeting)
+        self._by_course = by_course
+        self._all = _Selection(data.meetings, self._aggregate(data.meetings, by_course))
+        self._selections: dict[str, _Selection] = {}
+
+    def select(self, course_id: str | None) -> _Selection:
+        """All meetings, or those of one course (empty for an unknown course)."""
+        if course_id is None:
+            return self._all
+        selection = self._selections.get(course_id)
+        if selection is None:
+            meetings = self._by_course.get(course_id)
+            if meetings is None:
+                # Not cached: a client sending random uuids must not grow the cache.
+                return _Selection((), self._aggregate((), {}))
+            selection = self._selections[course_id] = _Selection(
+                meetings, self._aggregate(meetings, {course_id: meetings})
+            )
+        return selection
+
+    def render(self, meeting: Meeting) -> dict[str, Any]:
+        """The documented Meeting object."""
+        location_id = meeting.location_id
+        return {
+            "id": meeting.id,
+            "title": meeting.title,
+            "courseId": meeting.course_id,
+            "course": self._course_json[meeting.course_id],
+            "locationId": location_id,
+            "location": self._location_json[location_id] if location_id else None,
+            "joinUrl": meeting.join_url,
+            "attendeeInfo": meeting.attendee_info,
+            "instructors": list(meeting.instructors),
+            "startDate": meeting.start_date,
+            "endDate": meeting.end_date,
+            "timeZone": meeting.time_zone,
+            "attendees": [self._user_json[user_id] for user_id in meeting.attendee_ids],
+        }
+
+    def _aggregate(
+        self, meetings: Sequence[Meeting], by_course: dict[str, list[Meeting]]
+    ) -> list[dict[str, Any]]:
+        courses = [self.courses[course_id] for course_id in by_course]
+        course_buckets = [
+            _bucket(f"courseId:{c.id}", c.id, c.title, c.slug, len(by_course[c.id]))
+            for c in courses
+        ]
+        zone_buckets = [
+            _bucket(f"timeZone:{zone}", zone, zone, f"Meetings held in {zone}", count)
+            for zone, count in Counter(meeting.time_zone for meeting in meetings).items()
+        ]
+        return [
+            {"key": "course", "label": "Course", "buckets": _by_count(course_buckets)},
+            {"key": "timeZone", "label": "Time Zone", "buckets": _by_count(zone_buckets)},
+        ]
+
+
+def _by_count(buckets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(buckets, key=lambda bucket: (-bucket["count"], bucket["value"]))
+
+
+def _bucket(query: str, value: str, label: str, description: str, count: int) -> dict[str, Any]:
+    return {
+        "query": query,
+        "value": value,
+        "label": label,
+        "description": description,
+        "count": count,
+    }
+
+
+def _positive_int(text: str) -> int | None:
+    # Digits only: int() would also accept " 3", "+3" and "3_0". The API is GraphQL underneath,
+    # whose Int is 32-bit signed, so larger pages are invalid too.
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 1 <= value <= _GRAPHQL_INT_MAX else None
+
+
+def _unauthorized() -> Response:
+    return Response(b"", status_code=401, headers=RATE_LIMIT_HEADERS)
+
+
+def _graphql_error(message: str) -> Response:
+    return json_response({"data": {"errors": [{"message": message}]}}, headers=RATE_LIMIT_HEADERS)
+
+
+def _error(status: int, message: str) -> Response:
+    reason = HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    return json_response(
+        {"error": reason, "message": message}, status_code=status, headers=RATE_LIMIT_HEADERS
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    return _error(status, f"{request.method} {request.url.path}: {HTTPStatus(status).phrase}")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return _error(500, "An unexpected error occurred.")
