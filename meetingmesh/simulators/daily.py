@@ -1,0 +1,366 @@
+"""Simulator of Daily's meeting-sessions REST API (base ``https://api.daily.co/v1``).
+
+Implemented from ``provider-docs/daily-meetings.txt`` (the seed, which wins) and the
+Daily section of ``provider-docs/SUPPLEMENT.md``. This docstring is the manual: every
+choice the documents leave open is written down here.
+
+Routes (relative to the base URL)
+- ``GET /meetings``: ``{"total_count": n, "data": [session, ...]}``.
+- ``GET /meetings/{meeting_id}``: one session without ``participants``.
+- ``GET /meetings/{meeting_id}/participants``: ``{"data": [participant, ...]}``.
+- ``/_sim/stats`` and ``/_sim/faults``: the harness's control routes (no auth, not counted).
+
+A session is ``{id, room, start_time, duration, ongoing, max_participants, participants}``
+with unix seconds and durations in seconds; a participant is ``{user_id, user_name,
+participant_id, join_time, duration}`` (``user_id``/``user_name`` are null for anonymous
+guests). Sessions exist only once somebody joined, so there are no future sessions: the
+data holds completed sessions over the 180 days before now and a few ongoing ones (see
+``daily_data``). An ongoing session's ``duration`` is the seconds it has run so far, and
+its present participants' durations likewise, as of the data set's ``now`` (with a
+live clock the data stays a snapshot of generation time). Timestamps and durations are
+multiples of 15 s ("accurate to approximately 15 seconds"). A session records 0..12
+participants; ``max_participants`` also counts stays under 10 s that Daily does not
+record, so it is at least 1 and at least the number of recorded joins. A known user may
+appear twice in one session (a rejoin is a new participant). Rooms are a fixed set of
+eight names of unequal busyness; some sessions share a ``start_time``, in one room and
+across rooms, so the id tie-break matters at every size (Daily would not overlap two
+sessions of one room; the simulator does, on purpose).
+
+``GET /meetings``
+- Order: ``start_time`` descending (the document), then ``id`` descending as the
+  tie-break, so sessions that started in the same second keep one stable order.
+- ``room``: exact room name; an unknown room matches nothing (200, empty list).
+- ``timeframe_start``: ``start_time >= v``; ``timeframe_end``: ``start_time < v``. Both
+  are integer unix seconds (an optional sign, nothing else); anything else is a 400.
+- ``ongoing``: ``true`` keeps ongoing sessions, ``false`` only finished ones.
+  ``no_participants=true`` leaves the ``participants`` key out of every item. Booleans
+  accept ``true``/``false`` in any case; anything else is a 400.
+- ``limit``: default 100, an integer 1..100; 0, negative, over 100 or not an integer is
+  a 400 (Daily caps a call at 100 objects; the simulator refuses rather than clamps).
+- ``starting_after=<id>``: the ``limit`` sessions that follow that id in the filtered
+  list order (older ones). ``ending_before=<id>``: the ``limit`` sessions right before
+  it (newer), still newest first. ``ending_before=OLDEST``: the last ``limit`` sessions
+  of the filtered list, newest first. A cursor id that is not in the filtered result
+  set is a 400, and so is giving both cursors.
+- ``total_count`` counts the filtered set and ignores ``limit`` and the cursors.
+
+``GET /meetings/{meeting_id}/participants``
+- Ordered by ``join_time`` then ``participant_id``, both ascending (join order).
+- ``limit``: default 100, an integer 1..100, else a 400 (same rule as ``/meetings``).
+- ``joined_after=<participant_id>``: the ``limit`` participants after that one;
+  ``joined_before=<participant_id>``: the ``limit`` participants right before it, still
+  in join order. A participant id not in this session, or both parameters, is a 400.
+- When no participant is left to return (a walk went past the last one, or the session
+  recorded nobody) the answer is 404 ``not-found``, as the supplement says; an unknown
+  session is a 404 too.
+
+Common rules
+- Auth: ``Authorization: Bearer <key>``. Missing or malformed header: 400
+  ``authorization-header-error``; wrong key: 401 ``authentication-error``. Auth is
+  checked before parameters, parameters before lookups.
+- Errors are ``{"error": <type>, "info": <text>}``; bad parameters are 400
+  ``invalid-request-error``; unknown ids are 404 ``not-found``; an unknown path is 404
+  ``not-found`` and a wrong method 405 ``invalid-request-error``.
+- Empty parameter values (``room=``) count as absent; for a repeated parameter the last
+  value wins; unknown parameters are ignored.
+- Injected errors carry the type matching their status: 400 invalid-request-error,
+  401 authentication-error, 403 forbidden-error, 404 not-found, 429 rate-limit-error,
+  5xx server-error. Daily sends no rate-limit headers (supplement), so an injected 429
+  carries no ``Retry-After``: a client must back off on its own. The harness's
+  ``retry_after`` setting is therefore ignored here.
+- The documents carry no example session records, so none are embedded in the data.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.daily_data import (
+    DEFAULT_CLOCK,
+    DailyData,
+    DailyMeeting,
+    DailyParticipant,
+)
+from meetingmesh.simulators.faults import Faults
+from meetingmesh.simulators.harness import Harness, bearer_token, json_response
+
+__all__ = ["TOKEN", "DailyData", "DailyMeeting", "DailyParticipant", "create_app"]
+
+TOKEN = "sim-daily-token"
+MAX_LIMIT = 100
+#: ``ending_before`` value that asks for the oldest page.
+OLDEST = "OLDEST"
+
+_ERROR_TYPES = {
+    400: "invalid-request-error",
+    401: "authentication-error",
+    403: "forbidden-error",
+    404: "not-found",
+    405: "invalid-request-error",
+    429: "rate-limit-error",
+}
+
+
+class DailyError(Exception):
+    """A request Daily refuses: rendered as ``{"error": type, "info": text}``."""
+
+    def __init__(self, status: int, error: str, info: str) -> None:
+        super().__init__(info)
+        self.status = status
+        self.error = error
+        self.info = info
+
+
+def error_response(status: int, error: str, info: str) -> Response:
+    """A Daily error body with its status."""
+    return json_response({"error": error, "info": info}, status_code=status)
+
+
+def _error_type(status: int) -> str:
+    return _ERROR_TYPES.get(status, "server-error" if status >= 500 else "invalid-request-error")
+
+
+def render_error(status: int, retry_after: int) -> Response:
+    """An injected error in Daily's body; no Retry-After, as Daily sends no rate headers."""
+    error = _error_type(status)
+    return error_response(status, error, f"simulated {error} (status {status})")
+
+
+def _invalid(info: str) -> DailyError:
+    return DailyError(400, "invalid-request-error", info)
+
+
+@dataclass
+class _View:
+    """The sessions matching one (room, ongoing) filter, in list order."""
+
+    meetings: list[DailyMeeting] = field(default_factory=list)
+    #: ``-start_time`` per session: ascending, so bisect finds time ranges.
+    keys: list[int] = field(default_factory=list)
+    #: Session id -> position in ``meetings``, for the cursors.
+    positions: dict[str, int] = field(default_factory=dict)
+
+    def add(self, meeting: DailyMeeting) -> None:
+        self.positions[meeting.id] = len(self.meetings)
+        self.meetings.append(meeting)
+        self.keys.append(-meeting.start_time)
+
+    def window(self, start: int | None, end: int | None) -> tuple[int, int]:
+        """Positions [lo, hi) of sessions with ``start <= start_time < end``."""
+        lo = 0 if end is None else bisect_right(self.keys, -end)
+        hi = len(self.keys) if start is None else bisect_right(self.keys, -start)
+        return lo, max(lo, hi)
+
+
+class MeetingIndex:
+    """Sessions pre-split by every (room, ongoing) filter, so a request costs one bisect."""
+
+    def __init__(self, data: DailyData) -> None:
+        self.by_id: dict[str, DailyMeeting] = {}
+        self._views: dict[tuple[str | None, bool | None], _View] = {}
+        self._participant_positions: dict[str, dict[str, int]] = {}
+        for meeting in data.meetings:  # already in list order
+            self.by_id[meeting.id] = meeting
+            for room in (None, meeting.room):
+                for ongoing in (None, meeting.ongoing):
+                    self._views.setdefault((room, ongoing), _View()).add(meeting)
+
+    def view(self, room: str | None, ongoing: bool | None) -> _View:
+        """The sessions of ``room`` (any when None) with ``ongoing`` (any when None)."""
+        return self._views.get((room, ongoing)) or _View()
+
+    def participant_position(self, meeting: DailyMeeting, participant_id: str) -> int | None:
+        """Where a participant sits in the session's join order (indexed on first use)."""
+        positions = self._participant_positions.get(meeting.id)
+        if positions is None:
+            positions = {p.participant_id: i for i, p in enumerate(meeting.participants)}
+            self._participant_positions[meeting.id] = positions
+        return positions.get(participant_id)
+
+
+def _params(request: Request) -> dict[str, str]:
+    # Last value wins; an empty value means the parameter was not given.
+    return {k: v for k, v in request.query_params.items() if v != ""}
+
+
+def _int_param(params: dict[str, str], name: str) -> int | None:
+    text = params.get(name)
+    if text is None:
+        return None
+    body = text[1:] if text[:1] in "+-" else text
+    if not (body.isascii() and body.isdigit()):
+        raise _invalid(f"{name} must be an integer unix timestamp, got {text!r}")
+    return int(text)
+
+
+def _bool_param(params: dict[str, str], name: str) -> bool | None:
+    text = params.get(name)
+    if text is None:
+        return None
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    raise _invalid(f"{name} must be true or false, got {text!r}")
+
+
+def _limit(params: dict[str, str]) -> int:
+    text = params.get("limit")
+    if text is None:
+        return MAX_LIMIT
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_LIMIT:
+        return int(text)
+    raise _invalid(f"limit must be an integer between 1 and {MAX_LIMIT}, got {text!r}")
+
+
+def _cursors(params: dict[str, str], after: str, before: str) -> tuple[str | None, str | None]:
+    if after in params and before in params:
+        raise _invalid(f"{after} and {before} cannot be used together")
+    return params.get(after), params.get(before)
+
+
+def _page(lo: int, hi: int, limit: int, after: int | None, before: int | None) -> range:
+    """Positions of one page in [lo, hi), given a cursor position (after or before)."""
+    if after is not None:
+        return range(after + 1, min(after + 1 + limit, hi))
+    if before is not None:
+        return range(max(lo, before - limit), before)
+    return range(lo, min(lo + limit, hi))
+
+
+def _authenticate(request: Request, token: str) -> None:
+    presented = bearer_token(request)
+    if presented is None:
+        raise DailyError(
+            400,
+            "authorization-header-error",
+            "the Authorization header is missing or is not 'Bearer <API key>'",
+        )
+    if presented != token:
+        raise DailyError(401, "authentication-error", "the API key is not valid")
+
+
+def create_app(
+    data: DailyData,
+    *,
+    clock: Clock = DEFAULT_CLOCK,
+    token: str = TOKEN,
+    faults: Faults | None = None,
+) -> Starlette:
+    """The Daily simulator: meeting sessions routes plus the harness's control routes."""
+    harness = Harness("daily", render_error, faults=faults or Faults())
+    index = MeetingIndex(data)
+
+    def list_meetings(params: dict[str, str]) -> dict[str, Any]:
+        limit = _limit(params)
+        start = _int_param(params, "timeframe_start")
+        end = _int_param(params, "timeframe_end")
+        ongoing = _bool_param(params, "ongoing")
+        no_participants = _bool_param(params, "no_participants") or False
+        after_id, before_id = _cursors(params, "starting_after", "ending_before")
+        view = index.view(params.get("room"), ongoing)
+        lo, hi = view.window(start, end)
+        after = before = None
+        if after_id is not None:
+            after = _cursor_position(view, lo, hi, after_id, "starting_after")
+        elif before_id == OLDEST:
+            before = hi  # "before the end": the last page, the oldest sessions
+        elif before_id is not None:
+            before = _cursor_position(view, lo, hi, before_id, "ending_before")
+        page = _page(lo, hi, limit, after, before)
+        items = [
+            view.meetings[i].summary() if no_participants else view.meetings[i].to_json()
+            for i in page
+        ]
+        return {"total_count": hi - lo, "data": items}
+
+    @harness.endpoint("GET /meetings")
+    async def meetings(request: Request) -> Response:
+        """GET /meetings: filtered, newest-first sessions with id cursors."""
+        _authenticate(request, token)
+        return json_response(list_meetings(_params(request)))
+
+    @harness.endpoint("GET /meetings/{meeting_id}")
+    async def meeting(request: Request) -> Response:
+        """GET /meetings/:id: one session without its participants."""
+        _authenticate(request, token)
+        return json_response(_find(index, request.path_params["meeting_id"]).summary())
+
+    @harness.endpoint("GET /meetings/{meeting_id}/participants")
+    async def participants(request: Request) -> Response:
+        """GET /meetings/:id/participants: join-ordered participants, 404 when none remain."""
+        _authenticate(request, token)
+        params = _params(request)
+        limit = _limit(params)
+        after_id, before_id = _cursors(params, "joined_after", "joined_before")
+        session = _find(index, request.path_params["meeting_id"])
+        after = before = None
+        if after_id is not None:
+            after = _participant_cursor(index, session, after_id, "joined_after")
+        if before_id is not None:
+            before = _participant_cursor(index, session, before_id, "joined_before")
+        page = _page(0, len(session.participants), limit, after, before)
+        if not page:
+            raise DailyError(404, "not-found", f"no participants remaining in meeting {session.id}")
+        return json_response({"data": [session.participants[i].to_json() for i in page]})
+
+    async def daily_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DailyError)
+        return error_response(exc.status, exc.error, exc.info)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        info = f"{request.method} {request.url.path}: {exc.detail}"
+        return error_response(exc.status_code, _error_type(exc.status_code), info)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        return error_response(500, "server-error", "internal error")
+
+    routes = [
+        Route("/meetings", meetings, methods=["GET"]),
+        Route("/meetings/{meeting_id}", meeting, methods=["GET"]),
+        Route("/meetings/{meeting_id}/participants", participants, methods=["GET"]),
+        *harness.control_routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            DailyError: daily_error,
+            HTTPException: http_error,
+            Exception: unexpected,
+        },
+    )
+    app.state.harness = harness
+    app.state.data = data
+    app.state.clock = clock
+    return app
+
+
+def _find(index: MeetingIndex, meeting_id: str) -> DailyMeeting:
+    found = index.by_id.get(meeting_id)
+    if found is None:
+        raise DailyError(404, "not-found", f"meeting {meeting_id} not found")
+    return found
+
+
+def _cursor_position(view: _View, lo: int, hi: int, meeting_id: str, name: str) -> int:
+    position = view.positions.get(meeting_id)
+    if position is None or not lo <= position < hi:
+        raise _invalid(f"{name}: meeting {meeting_id} is not in the filtered result set")
+    return position
+
+
+def _participant_cursor(
+    index: MeetingIndex, session: DailyMeeting, participant_id: str, name: str
+) -> int:
+    position = index.participant_position(session, participant_id)
+    if position is None:
+        raise _invalid(f"{name}: participant {participant_id} is not in meeting {session.id}")
+    return position

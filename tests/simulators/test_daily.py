@@ -1,0 +1,668 @@
+"""Contract tests of the Daily simulator, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from starlette.types import ASGIApp
+
+from meetingmesh.serving import start_in_thread
+from meetingmesh.simulators import daily
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.daily import TOKEN, DailyData, DailyMeeting, create_app
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+DAY = 86400
+Serve = Callable[[ASGIApp], str]
+
+
+def http_client(base_url: str) -> httpx.Client:
+    """An authenticated client that opens a connection per request.
+
+    The servers' accepted sockets lack TCP_NODELAY (``serving.bind_socket`` creates the
+    listener with proto 0, so asyncio skips it): on a kept-alive connection every small
+    answer then waits ~40 ms for a delayed ACK. A fresh connection acknowledges at once.
+    """
+    limits = httpx.Limits(max_keepalive_connections=0)
+    return httpx.Client(base_url=base_url, headers=AUTH, timeout=10, limits=limits)
+
+
+@pytest.fixture(scope="module")
+def data() -> DailyData:
+    """The small data set most tests read (200 sessions)."""
+    return DailyData.generate(seed=0, size=200)
+
+
+@pytest.fixture(scope="module")
+def client(data: DailyData) -> Iterator[httpx.Client]:
+    """An authenticated client of a simulator serving ``data``."""
+    handle = start_in_thread(create_app(data))
+    with http_client(handle.url) as http:
+        yield http
+    handle.stop()
+
+
+@pytest.fixture(scope="module")
+def big_data() -> DailyData:
+    """10,000 sessions, for walking every page."""
+    return DailyData.generate(seed=7, size=10_000)
+
+
+@pytest.fixture(scope="module")
+def big(big_data: DailyData) -> Iterator[httpx.Client]:
+    """An authenticated client of a simulator serving ``big_data``."""
+    handle = start_in_thread(create_app(big_data))
+    with http_client(handle.url) as http:
+        yield http
+    handle.stop()
+
+
+@pytest.fixture
+def fresh(serve: Serve) -> Iterator[httpx.Client]:
+    """A client of a simulator of its own, for tests that change faults or read stats."""
+    base = serve(create_app(DailyData.generate(seed=0, size=50)))
+    with http_client(base) as http:
+        yield http
+
+
+def newest_first(meetings: list[DailyMeeting]) -> list[str]:
+    """Ids in the documented order: start_time descending, then id descending."""
+    ordered = sorted(meetings, key=lambda m: (m.start_time, m.id), reverse=True)
+    return [m.id for m in ordered]
+
+
+def ids(body: dict[str, Any]) -> list[str]:
+    return [item["id"] for item in body["data"]]
+
+
+def assert_error(response: httpx.Response, status: int, error: str) -> None:
+    assert response.status_code == status
+    body = response.json()
+    assert body["error"] == error
+    assert isinstance(body["info"], str) and body["info"]
+
+
+def walk_forward(http: httpx.Client, params: dict[str, Any]) -> tuple[list[str], set[int]]:
+    """Follow ``starting_after`` from the first page; return ids and every total_count."""
+    seen: list[str] = []
+    totals: set[int] = set()
+    cursor: dict[str, Any] = {}
+    while True:
+        body = http.get("/meetings", params={**params, **cursor}).raise_for_status().json()
+        totals.add(body["total_count"])
+        if not body["data"]:
+            return seen, totals
+        seen += ids(body)
+        cursor = {"starting_after": seen[-1]}
+
+
+def walk_backward(http: httpx.Client, params: dict[str, Any]) -> tuple[list[str], set[int]]:
+    """Follow ``ending_before`` from OLDEST back to the newest page."""
+    seen: list[str] = []
+    totals: set[int] = set()
+    cursor = {"ending_before": "OLDEST"}
+    while True:
+        body = http.get("/meetings", params={**params, **cursor}).raise_for_status().json()
+        totals.add(body["total_count"])
+        if not body["data"]:
+            return seen, totals
+        page = ids(body)
+        seen = page + seen
+        cursor = {"ending_before": page[0]}
+
+
+# --- the document's example and the session shape -----------------------------------
+
+
+def test_sessions_of_a_room_in_a_time_frame_come_newest_first_with_total_count(
+    client: httpx.Client, data: DailyData
+) -> None:
+    """The document's example: "Get meeting sessions for a specific room and time frame"."""
+    start, end = data.now - 60 * DAY, data.now - 10 * DAY
+    expected = newest_first(
+        [m for m in data.meetings if m.room == "standup" and start <= m.start_time < end]
+    )
+    params: dict[str, Any] = {"room": "standup", "timeframe_start": start, "timeframe_end": end}
+    body = client.get("/meetings", params=params).json()
+    assert body["total_count"] == len(expected) > 1
+    assert ids(body) == expected
+    assert {item["room"] for item in body["data"]} == {"standup"}
+
+
+def test_a_session_has_the_documented_fields_and_types(client: httpx.Client) -> None:
+    body = client.get("/meetings", params={"limit": 100}).json()
+    assert set(body) == {"total_count", "data"}
+    keys = {"id", "room", "start_time", "duration", "ongoing", "max_participants", "participants"}
+    person_keys = {"user_id", "user_name", "participant_id", "join_time", "duration"}
+    for item in body["data"]:
+        assert set(item) == keys
+        assert isinstance(item["start_time"], int) and isinstance(item["duration"], int)
+        assert isinstance(item["ongoing"], bool) and isinstance(item["max_participants"], int)
+        assert item["max_participants"] >= len(item["participants"])
+        for person in item["participants"]:
+            assert set(person) == person_keys
+            assert isinstance(person["join_time"], int) and isinstance(person["duration"], int)
+            assert person["user_id"] is None or isinstance(person["user_id"], str)
+
+
+def test_without_parameters_the_first_100_of_all_sessions_come_newest_first(
+    client: httpx.Client, data: DailyData
+) -> None:
+    body = client.get("/meetings").json()
+    assert body["total_count"] == len(data.meetings) == 200
+    assert ids(body) == newest_first(list(data.meetings))[:100]
+
+
+def test_sessions_that_start_together_are_ordered_by_id_descending(
+    client: httpx.Client, data: DailyData
+) -> None:
+    by_start: dict[int, list[DailyMeeting]] = {}
+    for meeting in data.meetings:
+        by_start.setdefault(meeting.start_time, []).append(meeting)
+    ties = {start: group for start, group in by_start.items() if len(group) > 1}
+    assert any(len({m.room for m in g}) < len(g) for g in ties.values()), "a same-room tie"
+    assert any(len({m.room for m in g}) > 1 for g in ties.values()), "a cross-room tie"
+    listed, _ = walk_forward(client, {"limit": 100})
+    for group in ties.values():
+        expected = sorted((m.id for m in group), reverse=True)
+        first = listed.index(expected[0])
+        assert listed[first : first + len(group)] == expected
+    start, group = next(iter(ties.items()))
+    window = {"timeframe_start": start, "timeframe_end": start + 1}
+    body = client.get("/meetings", params=window).json()
+    assert ids(body) == sorted((m.id for m in group), reverse=True)
+
+
+# --- filters --------------------------------------------------------------------------
+
+
+def test_timeframe_start_is_inclusive_and_timeframe_end_exclusive(
+    client: httpx.Client, data: DailyData
+) -> None:
+    start = data.meetings[len(data.meetings) // 2].start_time
+    at_start = sorted((m.id for m in data.meetings if m.start_time == start), reverse=True)
+    window = client.get("/meetings", params={"timeframe_start": start, "timeframe_end": start + 1})
+    later = client.get("/meetings", params={"timeframe_start": start}).json()
+    earlier = client.get("/meetings", params={"timeframe_end": start}).json()
+    assert ids(window.json()) == at_start
+    assert later["total_count"] == sum(m.start_time >= start for m in data.meetings)
+    assert all(item["start_time"] < start for item in earlier["data"])
+    assert later["total_count"] + earlier["total_count"] == len(data.meetings)
+
+
+def test_room_filter_keeps_only_that_rooms_sessions(client: httpx.Client, data: DailyData) -> None:
+    for room in {m.room for m in data.meetings}:
+        body = client.get("/meetings", params={"room": room}).json()
+        expected = newest_first([m for m in data.meetings if m.room == room])
+        assert body["total_count"] == len(expected)
+        assert ids(body) == expected[:100]
+
+
+def test_an_unknown_room_matches_no_session(client: httpx.Client) -> None:
+    body = client.get("/meetings", params={"room": "no-such-room"}).json()
+    assert body == {"total_count": 0, "data": []}
+
+
+def test_ongoing_true_keeps_sessions_running_now(client: httpx.Client, data: DailyData) -> None:
+    body = client.get("/meetings", params={"ongoing": "true"}).json()
+    assert ids(body) == newest_first([m for m in data.meetings if m.ongoing])
+    assert body["total_count"] >= 1
+    for item in body["data"]:
+        assert item["ongoing"] is True
+        assert item["duration"] == data.now - item["start_time"] > 0
+        assert item["participants"], "somebody is in the room right now"
+
+
+def test_ongoing_false_keeps_finished_sessions(client: httpx.Client, data: DailyData) -> None:
+    finished = client.get("/meetings", params={"ongoing": "false"}).json()
+    running = client.get("/meetings", params={"ongoing": "TRUE"}).json()
+    assert finished["total_count"] + running["total_count"] == len(data.meetings)
+    assert all(item["ongoing"] is False for item in finished["data"])
+
+
+def test_no_participants_leaves_the_participants_key_out(client: httpx.Client) -> None:
+    body = client.get("/meetings", params={"no_participants": "true", "limit": 5}).json()
+    assert len(body["data"]) == 5
+    assert all("participants" not in item for item in body["data"])
+    with_them = client.get("/meetings", params={"no_participants": "false", "limit": 5}).json()
+    assert all("participants" in item for item in with_them["data"])
+
+
+def test_filters_combine(client: httpx.Client, data: DailyData) -> None:
+    start = data.now - 90 * DAY
+    params: dict[str, Any] = {"room": "standup", "ongoing": "false", "timeframe_start": start}
+    body = client.get("/meetings", params=params).json()
+    expected = [
+        m for m in data.meetings if m.room == "standup" and not m.ongoing and m.start_time >= start
+    ]
+    assert ids(body) == newest_first(expected)
+
+
+# --- limit and cursors ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", [1, 37, 100])
+def test_limit_caps_the_page_and_total_count_ignores_it(client: httpx.Client, limit: int) -> None:
+    body = client.get("/meetings", params={"limit": limit}).json()
+    assert len(body["data"]) == limit
+    assert body["total_count"] == 200
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "101", "abc", "1.5", "1e2"])
+def test_a_limit_outside_1_to_100_is_an_invalid_request(client: httpx.Client, limit: str) -> None:
+    assert_error(client.get("/meetings", params={"limit": limit}), 400, "invalid-request-error")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"timeframe_start": "yesterday"},
+        {"timeframe_end": "1.5"},
+        {"ongoing": "yes"},
+        {"no_participants": "1"},
+    ],
+)
+def test_malformed_filters_are_invalid_requests(
+    client: httpx.Client, params: dict[str, str]
+) -> None:
+    assert_error(client.get("/meetings", params=params), 400, "invalid-request-error")
+
+
+def test_starting_after_returns_the_older_sessions_that_follow_the_cursor(
+    client: httpx.Client, data: DailyData
+) -> None:
+    order = newest_first(list(data.meetings))
+    body = client.get("/meetings", params={"starting_after": order[9], "limit": 5}).json()
+    assert ids(body) == order[10:15]
+    assert body["total_count"] == 200
+
+
+def test_ending_before_returns_the_newer_sessions_right_before_the_cursor(
+    client: httpx.Client, data: DailyData
+) -> None:
+    order = newest_first(list(data.meetings))
+    body = client.get("/meetings", params={"ending_before": order[20], "limit": 5}).json()
+    assert ids(body) == order[15:20]
+    short = client.get("/meetings", params={"ending_before": order[2], "limit": 5}).json()
+    assert ids(short) == order[:2]
+
+
+def test_ending_before_oldest_returns_the_oldest_page_newest_first(
+    client: httpx.Client, data: DailyData
+) -> None:
+    order = newest_first(list(data.meetings))
+    body = client.get("/meetings", params={"ending_before": "OLDEST", "limit": 30}).json()
+    assert ids(body) == order[-30:]
+
+
+def test_a_cursor_outside_the_filtered_set_is_an_invalid_request(
+    client: httpx.Client, data: DailyData
+) -> None:
+    elsewhere = next(m.id for m in data.meetings if m.room != "standup")
+    for cursor in ("starting_after", "ending_before"):
+        other_room = client.get("/meetings", params={"room": "standup", cursor: elsewhere})
+        assert_error(other_room, 400, "invalid-request-error")
+        unknown = client.get("/meetings", params={cursor: "not-a-meeting"})
+        assert_error(unknown, 400, "invalid-request-error")
+
+
+def test_both_cursors_at_once_are_an_invalid_request(client: httpx.Client, data: DailyData) -> None:
+    first = data.meetings[0].id
+    both = {"starting_after": first, "ending_before": "OLDEST"}
+    assert_error(client.get("/meetings", params=both), 400, "invalid-request-error")
+
+
+def test_walking_both_ways_with_a_small_page_meets_every_session_once(
+    client: httpx.Client, data: DailyData
+) -> None:
+    expected = newest_first([m for m in data.meetings if m.room == "standup"])
+    forward, _ = walk_forward(client, {"room": "standup", "limit": 7})
+    backward, _ = walk_backward(client, {"room": "standup", "limit": 7})
+    assert forward == backward == expected
+
+
+# --- one session ----------------------------------------------------------------------
+
+
+def test_one_session_is_returned_without_participants(
+    client: httpx.Client, data: DailyData
+) -> None:
+    meeting = data.meetings[3]
+    body = client.get(f"/meetings/{meeting.id}").json()
+    assert body == {
+        "id": meeting.id,
+        "room": meeting.room,
+        "start_time": meeting.start_time,
+        "duration": meeting.duration,
+        "ongoing": meeting.ongoing,
+        "max_participants": meeting.max_participants,
+    }
+
+
+def test_an_unknown_session_is_not_found(client: httpx.Client) -> None:
+    response = client.get("/meetings/no-such-meeting")
+    assert response.status_code == 404
+    assert response.json() == {"error": "not-found", "info": "meeting no-such-meeting not found"}
+
+
+# --- participants ---------------------------------------------------------------------
+
+
+def crowded(data: DailyData) -> DailyMeeting:
+    return max(data.meetings, key=lambda m: (len(m.participants), m.id))
+
+
+def test_participants_come_in_join_order(client: httpx.Client, data: DailyData) -> None:
+    meeting = crowded(data)
+    body = client.get(f"/meetings/{meeting.id}/participants").json()
+    assert set(body) == {"data"}
+    assert body["data"] == [p.to_json() for p in meeting.participants]
+    order = [(p["join_time"], p["participant_id"]) for p in body["data"]]
+    assert order == sorted(order)
+    assert body["data"][0]["join_time"] == meeting.start_time
+
+
+def test_joined_after_pages_through_participants_until_a_404(
+    client: httpx.Client, data: DailyData
+) -> None:
+    meeting = crowded(data)
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 3}
+    while True:
+        response = client.get(f"/meetings/{meeting.id}/participants", params=params)
+        if response.status_code == 404:
+            assert_error(response, 404, "not-found")
+            break
+        page = [p["participant_id"] for p in response.json()["data"]]
+        assert 1 <= len(page) <= 3
+        seen += page
+        params = {"limit": 3, "joined_after": page[-1]}
+    assert seen == [p.participant_id for p in meeting.participants]
+
+
+def test_joined_before_returns_the_participants_right_before_the_cursor(
+    client: httpx.Client, data: DailyData
+) -> None:
+    people = [p.participant_id for p in crowded(data).participants]
+    response = client.get(
+        f"/meetings/{crowded(data).id}/participants",
+        params={"joined_before": people[-1], "limit": 2},
+    )
+    assert [p["participant_id"] for p in response.json()["data"]] == people[-3:-1]
+
+
+def test_a_session_that_recorded_nobody_has_no_participants_to_return(
+    client: httpx.Client, data: DailyData
+) -> None:
+    empty = next(m for m in data.meetings if not m.participants)
+    assert_error(client.get(f"/meetings/{empty.id}/participants"), 404, "not-found")
+
+
+def test_participants_of_an_unknown_session_are_not_found(client: httpx.Client) -> None:
+    assert_error(client.get("/meetings/no-such-meeting/participants"), 404, "not-found")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "0"},
+        {"limit": "101"},
+        {"joined_after": "not-a-participant"},
+        {"joined_before": "not-a-participant"},
+    ],
+)
+def test_bad_participant_parameters_are_invalid_requests(
+    client: httpx.Client, data: DailyData, params: dict[str, str]
+) -> None:
+    response = client.get(f"/meetings/{crowded(data).id}/participants", params=params)
+    assert_error(response, 400, "invalid-request-error")
+
+
+def test_both_participant_cursors_at_once_are_an_invalid_request(
+    client: httpx.Client, data: DailyData
+) -> None:
+    meeting = crowded(data)
+    first = meeting.participants[0].participant_id
+    params = {"joined_after": first, "joined_before": first}
+    response = client.get(f"/meetings/{meeting.id}/participants", params=params)
+    assert_error(response, 400, "invalid-request-error")
+
+
+# --- auth and unknown routes ----------------------------------------------------------
+
+
+ROUTES = ["/meetings", "/meetings/{id}", "/meetings/{id}/participants"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("header", [None, "Token sim-daily-token", "Bearer", "sim-daily-token"])
+def test_a_missing_or_malformed_authorization_header_is_a_400(
+    client: httpx.Client, data: DailyData, route: str, header: str | None
+) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    url = str(client.base_url) + route.format(id=data.meetings[0].id)
+    response = httpx.get(url, headers=headers)
+    assert_error(response, 400, "authorization-header-error")
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_wrong_api_key_is_a_401(client: httpx.Client, data: DailyData, route: str) -> None:
+    url = str(client.base_url) + route.format(id=data.meetings[0].id)
+    response = httpx.get(url, headers={"Authorization": "Bearer wrong-key"})
+    assert_error(response, 401, "authentication-error")
+
+
+def test_auth_is_checked_before_parameters(client: httpx.Client) -> None:
+    url = str(client.base_url) + "/meetings"
+    response = httpx.get(url, params={"limit": "0"}, headers={"Authorization": "Bearer nope"})
+    assert_error(response, 401, "authentication-error")
+
+
+def test_an_unknown_path_is_a_daily_not_found(client: httpx.Client) -> None:
+    assert_error(client.get("/rooms"), 404, "not-found")
+
+
+def test_a_wrong_method_is_a_daily_error(client: httpx.Client) -> None:
+    assert_error(client.post("/meetings"), 405, "invalid-request-error")
+
+
+# --- every page at 10,000 sessions ----------------------------------------------------
+
+
+def test_starting_after_walks_every_one_of_10000_sessions_exactly_once(
+    big: httpx.Client, big_data: DailyData
+) -> None:
+    seen, totals = walk_forward(big, {"limit": 100, "no_participants": "true"})
+    assert totals == {10_000}
+    assert len(seen) == len(set(seen)) == 10_000
+    assert seen == newest_first(list(big_data.meetings))
+
+
+def test_ending_before_walks_from_oldest_to_newest_over_10000_sessions_exactly_once(
+    big: httpx.Client, big_data: DailyData
+) -> None:
+    seen, totals = walk_backward(big, {"limit": 100, "no_participants": "true"})
+    assert totals == {10_000}
+    assert len(seen) == len(set(seen)) == 10_000
+    assert seen == newest_first(list(big_data.meetings))
+
+
+def test_both_walks_agree_on_a_filtered_set_of_10000_sessions(
+    big: httpx.Client, big_data: DailyData
+) -> None:
+    start, end = big_data.now - 150 * DAY, big_data.now - 20 * DAY
+    params = {"room": "standup", "ongoing": "false", "timeframe_start": start}
+    params |= {"timeframe_end": end, "limit": 100}
+    expected = newest_first(
+        [
+            m
+            for m in big_data.meetings
+            if m.room == "standup" and not m.ongoing and start <= m.start_time < end
+        ]
+    )
+    forward, forward_totals = walk_forward(big, params)
+    backward, backward_totals = walk_backward(big, params)
+    assert forward_totals == backward_totals == {len(expected)}
+    assert len(expected) > 300
+    assert forward == backward == expected
+
+
+def test_participants_of_every_all_hands_session_walk_to_a_404_exactly_once(
+    big: httpx.Client, big_data: DailyData
+) -> None:
+    sample = [m for m in big_data.meetings if m.room == "all-hands"]
+    assert len(sample) > 200
+    for meeting in sample:
+        seen: list[str] = []
+        params: dict[str, Any] = {"limit": 100}
+        url = f"/meetings/{meeting.id}/participants"
+        while (response := big.get(url, params=params)).is_success:
+            page = [p["participant_id"] for p in response.json()["data"]]
+            seen += page
+            params = {"limit": 100, "joined_after": page[-1]}
+        assert response.status_code == 404
+        assert seen == [p.participant_id for p in meeting.participants]
+
+
+# --- injected faults ------------------------------------------------------------------
+
+
+def put_faults(http: httpx.Client, **settings: float) -> None:
+    http.put("/_sim/faults", json=settings).raise_for_status()
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (500, "server-error"),
+        (503, "server-error"),
+        (403, "forbidden-error"),
+        (404, "not-found"),
+        (400, "invalid-request-error"),
+    ],
+)
+def test_an_injected_error_comes_in_dailys_body(
+    fresh: httpx.Client, status: int, error: str
+) -> None:
+    put_faults(fresh, error_rate=1, error_status=status)
+    assert_error(fresh.get("/meetings"), status, error)
+
+
+def test_an_injected_429_is_a_rate_limit_error_without_rate_headers(fresh: httpx.Client) -> None:
+    """Daily sends no rate-limit headers, so the simulator sends no Retry-After either."""
+    put_faults(fresh, error_rate=1, error_status=429, retry_after=7)
+    response = fresh.get("/meetings")
+    assert_error(response, 429, "rate-limit-error")
+    assert "retry-after" not in response.headers
+
+
+def test_an_injected_malformed_body_does_not_parse(fresh: httpx.Client) -> None:
+    put_faults(fresh, malformed_rate=1)
+    response = fresh.get("/meetings")
+    assert response.status_code == 200
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(response.content)
+
+
+def test_injected_latency_delays_the_answer(fresh: httpx.Client) -> None:
+    put_faults(fresh, latency_ms=200)
+    began = time.monotonic()
+    assert fresh.get("/meetings", params={"limit": 1}).status_code == 200
+    assert time.monotonic() - began >= 0.2
+
+
+def test_an_injected_hang_ends_within_its_bound(fresh: httpx.Client) -> None:
+    put_faults(fresh, hang_rate=1, hang_seconds=0.3)
+    response = fresh.get("/meetings", timeout=5)
+    assert response.status_code == 504
+
+
+def test_deleting_faults_restores_normal_answers(fresh: httpx.Client) -> None:
+    put_faults(fresh, error_rate=1, error_status=500)
+    fresh.delete("/_sim/faults").raise_for_status()
+    assert fresh.get("/meetings").status_code == 200
+
+
+# --- stats ----------------------------------------------------------------------------
+
+
+def test_stats_count_each_endpoint_exactly_with_its_last_params(fresh: httpx.Client) -> None:
+    some_id = fresh.get("/meetings", params={"limit": 1}).json()["data"][0]["id"]
+    fresh.get("/meetings", params={"room": "standup", "limit": 2})
+    fresh.get(f"/meetings/{some_id}")
+    fresh.get(f"/meetings/{some_id}/participants", params={"limit": 5})
+    fresh.get("/meetings/unknown")
+    stats = fresh.get("/_sim/stats").json()
+    endpoints = stats["endpoints"]
+    assert stats["total"] == 5
+    assert endpoints["GET /meetings"]["count"] == 2
+    assert endpoints["GET /meetings"]["last_params"] == {"room": ["standup"], "limit": ["2"]}
+    assert endpoints["GET /meetings/{meeting_id}"]["count"] == 2
+    assert endpoints["GET /meetings/{meeting_id}/participants"]["count"] == 1
+
+
+def test_deleting_stats_resets_the_counts(fresh: httpx.Client) -> None:
+    fresh.get("/meetings")
+    assert fresh.delete("/_sim/stats").json() == {"total": 0, "endpoints": {}}
+    assert fresh.get("/_sim/stats").json()["total"] == 0
+
+
+def test_the_app_exposes_its_harness(serve: Serve) -> None:
+    app = create_app(DailyData.generate(size=12))
+    base = serve(app)
+    httpx.get(f"{base}/meetings", headers=AUTH)
+    assert app.state.harness.stats.total == 1
+
+
+# --- the data set ---------------------------------------------------------------------
+
+
+def test_the_same_seed_size_and_clock_give_the_same_bytes() -> None:
+    assert (
+        DailyData.generate(seed=3, size=300).dump() == DailyData.generate(seed=3, size=300).dump()
+    )
+
+
+def test_a_different_seed_gives_different_bytes() -> None:
+    assert (
+        DailyData.generate(seed=3, size=300).dump() != DailyData.generate(seed=4, size=300).dump()
+    )
+
+
+def test_the_clock_anchors_the_data() -> None:
+    later = Clock.parse("2027-01-01T00:00:00Z")
+    moved = DailyData.generate(seed=0, size=50, clock=later)
+    assert moved.now == int(later.now().timestamp())
+    assert moved.dump() != DailyData.generate(seed=0, size=50).dump()
+
+
+@pytest.mark.parametrize("size", [12, 200, 5000])
+def test_sessions_are_past_or_ongoing_and_consistent(size: int) -> None:
+    """No future sessions; 15-second granularity; participants inside their session."""
+    data = DailyData.generate(seed=1, size=size)
+    assert len(data.meetings) == size
+    assert len({m.id for m in data.meetings}) == size
+    assert any(m.ongoing for m in data.meetings)
+    assert len({m.room for m in data.meetings}) >= 4 if size >= 200 else True
+    for m in data.meetings:
+        end = m.start_time + m.duration
+        assert m.start_time % 15 == 0 and m.duration % 15 == 0 and m.duration > 0
+        assert data.now - 181 * DAY <= m.start_time <= data.now
+        assert end == data.now if m.ongoing else end < data.now
+        assert m.max_participants >= max(1, len(m.participants))
+        assert len(m.participants) <= 12
+        for p in m.participants:
+            assert m.start_time <= p.join_time and p.join_time + p.duration <= end
+            assert p.join_time % 15 == 0 and p.duration >= 15
+    guests = [p for m in data.meetings for p in m.participants if p.user_id is None]
+    assert guests or size < 200
+
+
+def test_the_module_exposes_the_interface_the_combined_server_uses() -> None:
+    assert daily.TOKEN == "sim-daily-token"
+    assert callable(daily.create_app) and hasattr(daily.DailyData, "generate")
