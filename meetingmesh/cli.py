@@ -1,0 +1,194 @@
+"""The ``meetingmesh`` command: serve | demo | simulate | export-schema | check-config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from meetingmesh.config import ConfigError, Settings, load_settings
+from meetingmesh.serving import LOOPBACK, bind_socket, start_in_thread, uvicorn_config
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.faults import Faults, FaultSettingsError
+from meetingmesh.simulators.server import (
+    MOUNTS,
+    TOKENS,
+    Simulators,
+    create_simulators,
+    gateway_settings,
+)
+
+EXAMPLE_QUERIES = (
+    "{ meetings(first: 5) { totalCount edges { node { title provider startTime } } } }",
+    '{ member(provider: HEYPEERS, id: "sso-user-abc123") { upcomingMeetings { edges '
+    "{ registered waitlistStatus node { title startTime capacity } } } } }",
+    '{ schedulingLink(slug: "menelson") { name availability(timezone: "America/New_York") '
+    "{ start durationMinutes } } }",
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigError as exc:
+        print(f"meetingmesh: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meetingmesh", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the gateway from a configuration file")
+    serve.add_argument("--config", required=True, help="TOML configuration file")
+    serve.add_argument("--host", default=LOOPBACK)
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    demo = commands.add_parser("demo", help="run every simulator and a gateway in front of them")
+    demo.add_argument("--port", type=int, default=8000, help="gateway port (default 8000)")
+    _simulation_options(demo)
+    demo.set_defaults(run=_demo)
+
+    simulate = commands.add_parser("simulate", help="serve the four provider simulators")
+    simulate.add_argument("--host", default=LOOPBACK)
+    simulate.add_argument("--port", type=int, default=8100, help="port (default 8100)")
+    _simulation_options(simulate)
+    simulate.set_defaults(run=_simulate)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.set_defaults(run=_export_schema)
+
+    check = commands.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("config", help="TOML configuration file")
+    check.set_defaults(run=_check_config)
+    return parser
+
+
+def _simulation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
+    parser.add_argument(
+        "--size", type=int, default=200, help="meetings per provider, 12..100000 (default 200)"
+    )
+    parser.add_argument(
+        "--now",
+        default=None,
+        help="simulated now: an ISO 8601 instant or 'live' (default 2026-05-22T12:00:00Z)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="PROVIDER:KEY=VALUE",
+        help="inject a fault at start, e.g. daily:error_rate=0.5 (repeatable)",
+    )
+
+
+def _faults(specs: list[str]) -> dict[str, Faults]:
+    values: dict[str, dict[str, float]] = {}
+    for spec in specs:
+        provider, _, setting = spec.partition(":")
+        key, _, raw = setting.partition("=")
+        if provider not in MOUNTS or not key or not raw:
+            raise ConfigError(
+                f"--fault {spec!r}: expected PROVIDER:KEY=VALUE, provider one of "
+                f"{', '.join(MOUNTS)}"
+            )
+        try:
+            values.setdefault(provider, {})[key] = float(raw)
+        except ValueError:
+            raise ConfigError(f"--fault {spec!r}: {raw!r} is not a number") from None
+    try:
+        return {provider: Faults.from_mapping(v) for provider, v in values.items()}
+    except FaultSettingsError as exc:
+        raise ConfigError(f"--fault: {exc}") from None
+
+
+def _simulators(args: argparse.Namespace) -> tuple[Clock, Simulators]:
+    if not 12 <= args.size <= 100_000:
+        raise ConfigError("--size must be between 12 and 100000")
+    try:
+        clock = Clock() if args.now is None else Clock.parse(args.now)
+    except ValueError:
+        raise ConfigError(f"--now {args.now!r} is not an ISO 8601 instant or 'live'") from None
+    sims = create_simulators(
+        seed=args.seed, size=args.size, clock=clock, faults=_faults(args.fault)
+    )
+    return clock, sims
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    _, sims = _simulators(args)
+    sock = bind_socket(args.host, args.port)
+    url = f"http://{args.host}:{sock.getsockname()[1]}"
+    print(f"meetingmesh simulators on {url} (seed {args.seed}, {args.size} meetings each)")
+    for name, mount in MOUNTS.items():
+        print(f"  {name:<18} base_url = {url}{mount}   token = {TOKENS[name]}")
+    print(f"  statistics: {url}/_sim/stats   faults: <base_url>/_sim/faults   Ctrl-C stops")
+    uvicorn.Server(uvicorn_config(sims.app)).run(sockets=[sock])
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from meetingmesh.app import create_app
+
+    clock, sims = _simulators(args)
+    simulators = start_in_thread(sims.app)
+    try:
+        app = create_app(gateway_settings(simulators.url), clock=clock.now)
+        sock = bind_socket(LOOPBACK, args.port)
+        url = f"http://{LOOPBACK}:{sock.getsockname()[1]}/graphql"
+        print(f"meetingmesh demo: GraphiQL at {url}")
+        print(f"  simulators at {simulators.url} (simulated now {clock.now().isoformat()})")
+        print("  try:")
+        for query in EXAMPLE_QUERIES:
+            print(f"    {query}")
+        print("  Ctrl-C stops everything")
+        sys.stdout.flush()
+        uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
+    finally:
+        simulators.stop()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from meetingmesh.app import create_app
+
+    settings = load_settings(args.config)
+    sock = bind_socket(args.host, args.port)
+    print(
+        f"meetingmesh gateway on http://{args.host}:{sock.getsockname()[1]}/graphql "
+        f"({_describe(settings)})"
+    )
+    sys.stdout.flush()
+    uvicorn.Server(uvicorn_config(create_app(settings))).run(sockets=[sock])
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from meetingmesh.schema import print_schema
+
+    sys.stdout.write(print_schema())
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    print(f"{args.config}: OK ({_describe(settings)})")
+    return 0
+
+
+def _describe(settings: Settings) -> str:
+    names = ", ".join(p.label for p in settings.providers) or "no providers"
+    return f"providers: {names}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

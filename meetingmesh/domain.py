@@ -1,0 +1,322 @@
+"""Provider-neutral records shared by every layer.
+
+Adapters in ``meetingmesh/providers`` return these; the Strawberry types in
+``meetingmesh/schema`` turn them into GraphQL. They know nothing of either: plain,
+immutable dataclasses with times as timezone-aware UTC datetimes and durations in the
+contract's units (minutes for meetings and bookings, seconds for attendance).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Provider(enum.Enum):
+    """A meeting provider; the value is its configuration section name."""
+
+    HEYPEERS = "heypeers"
+    THOUGHT_INDUSTRIES = "thoughtindustries"
+    HUBSPOT = "hubspot"
+    DAILY = "daily"
+
+    @property
+    def label(self) -> str:
+        """The provider's display name, used in error messages."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    Provider.HEYPEERS: "HeyPeers",
+    Provider.THOUGHT_INDUSTRIES: "Thought Industries",
+    Provider.HUBSPOT: "HubSpot",
+    Provider.DAILY: "Daily",
+}
+
+
+class MeetingStatus(enum.Enum):
+    """Where a meeting is in its life."""
+
+    SCHEDULED = "scheduled"
+    ONGOING = "ongoing"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+    UNKNOWN = "unknown"
+
+
+class WaitlistStatus(enum.Enum):
+    """A member's place on a meeting's wait list (HeyPeers ``waiting_status``)."""
+
+    WAITING = "waiting"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    OFFERED = "offered"
+    EXPIRED = "expired"
+
+
+class SchedulingLinkType(enum.Enum):
+    """The kind of a HubSpot scheduling page."""
+
+    PERSONAL_LINK = "PERSONAL_LINK"
+    GROUP_CALENDAR = "GROUP_CALENDAR"
+    ROUND_ROBIN_CALENDAR = "ROUND_ROBIN_CALENDAR"
+
+
+class MeetingOrder(enum.Enum):
+    """Sort direction of a meetings list (by start time, provider, provider key)."""
+
+    START_TIME_ASC = "asc"
+    START_TIME_DESC = "desc"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person known to one provider: a HeyPeers member or leader, an instructor, ..."""
+
+    provider: Provider
+    key: str
+    provider_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    avatar_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """Someone registered for or present in a meeting."""
+
+    id: str
+    name: str | None = None
+    email: str | None = None
+    member: Member | None = None
+    joined_at: datetime | None = None
+    duration_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Course:
+    """A Thought Industries course."""
+
+    provider: Provider
+    provider_id: str
+    title: str | None = None
+    slug: str | None = None
+    status: str | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeyPeersDetails:
+    """What only HeyPeers knows about a meeting."""
+
+    meeting_type: str | None = None
+    price: float | None = None
+    special_focus: str | None = None
+    host: str | None = None
+    location: str | None = None
+    privacy: bool | None = None
+    eap: bool | None = None
+    allow_meeting_donation: bool | None = None
+    invitation_only: bool | None = None
+    wait_list: bool | None = None
+    duration_text: str | None = None
+    raw_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A Thought Industries physical location."""
+
+    id: str | None = None
+    name: str | None = None
+    room: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip_code: str | None = None
+    country: str | None = None
+    time_zone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThoughtIndustriesDetails:
+    """What only Thought Industries knows about a meeting."""
+
+    course_id: str | None = None
+    location: Location | None = None
+    instructors: tuple[str, ...] = ()
+    attendee_info: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyDetails:
+    """What only Daily knows about a meeting session."""
+
+    room: str
+    ongoing: bool
+    max_participants: int | None = None
+    duration_seconds: int | None = None
+
+
+Details = HeyPeersDetails | ThoughtIndustriesDetails | DailyDetails
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """One meeting from one provider.
+
+    ``key`` is what identifies the meeting within its provider: the native id where the
+    provider gives one, a synthesized stable key where it does not (HeyPeers export rows).
+    ``attendees`` is None when the payload did not carry them (they must be fetched).
+    """
+
+    provider: Provider
+    key: str
+    title: str
+    provider_id: str | None = None
+    description: str | None = None
+    topic: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    duration_minutes: int | None = None
+    time_zone: str | None = None
+    status: MeetingStatus = MeetingStatus.UNKNOWN
+    join_url: str | None = None
+    capacity: int | None = None
+    registered_count: int | None = None
+    hosts: tuple[Member, ...] = ()
+    course_id: str | None = None
+    course: Course | None = None
+    attendees: tuple[Attendee, ...] | None = None
+    details: Details | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberMeeting:
+    """A meeting on a member's schedule, with the member's own registration state."""
+
+    meeting: Meeting
+    registered: bool
+    registered_at: datetime | None = None
+    waitlist_status: WaitlistStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AggregationBucket:
+    """One value of a facet and how many meetings have it."""
+
+    value: str
+    count: int
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregation:
+    """A facet over a meetings list (Thought Industries' own, or the gateway's ``provider``)."""
+
+    key: str
+    buckets: tuple[AggregationBucket, ...]
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulingLink:
+    """A HubSpot scheduling page."""
+
+    provider: Provider
+    provider_id: str
+    slug: str
+    url: str | None = None
+    name: str | None = None
+    type: SchedulingLinkType | None = None
+    organizer_id: str | None = None
+    is_default: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """A span of time, aware UTC on both ends."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    """A question a booker answers on a scheduling page."""
+
+    name: str
+    label: str | None = None
+    field_type: str | None = None
+    required: bool = False
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BookingInfo:
+    """What a scheduling page needs before booking: durations, rules, organizers, busy times."""
+
+    link_id: str
+    durations_minutes: tuple[int, ...]
+    start_time_increment_minutes: int | None = None
+    weeks_to_advertise: int | None = None
+    buffer_minutes: int | None = None
+    can_add_guests: bool | None = None
+    max_guest_count: int | None = None
+    location: str | None = None
+    is_offline: bool | None = None
+    form_fields: tuple[FormField, ...] = ()
+    organizers: tuple[Member, ...] = ()
+    busy_times: tuple[TimeRange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilitySlot:
+    """A bookable start on a scheduling page, for one meeting duration."""
+
+    start: datetime
+    end: datetime
+    duration_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    """A booking to make through a scheduling page."""
+
+    slug: str
+    first_name: str
+    last_name: str
+    email: str
+    start_time: datetime
+    duration_minutes: int
+    timezone: str
+    guest_emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """A booked meeting, as the scheduler confirmed it."""
+
+    start: datetime
+    end: datetime
+    calendar_event_id: str | None = None
+    subject: str | None = None
+    timezone: str | None = None
+    web_conference_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a provider list, with what the provider says about the rest."""
+
+    items: tuple[T, ...]
+    total_count: int | None = None
+    has_more: bool = False
+    next_token: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

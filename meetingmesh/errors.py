@@ -1,0 +1,66 @@
+"""The error codes of the API contract and the exception that carries them.
+
+Every failure a client should understand is a ``GatewayError``: it becomes one GraphQL
+error with ``extensions {code, provider?, field?}``. Anything else is a bug and is
+masked to "Unexpected error." at the edge.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from meetingmesh.domain import Provider
+
+
+class ErrorCode(enum.StrEnum):
+    """The ``extensions.code`` values of the contract."""
+
+    UPSTREAM_UNAUTHORIZED = "UPSTREAM_UNAUTHORIZED"
+    UPSTREAM_NOT_FOUND = "UPSTREAM_NOT_FOUND"
+    UPSTREAM_RATE_LIMITED = "UPSTREAM_RATE_LIMITED"
+    UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
+    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+    UPSTREAM_BAD_RESPONSE = "UPSTREAM_BAD_RESPONSE"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+
+
+class GatewayError(Exception):
+    """A failure with a contract code; ``provider`` names the upstream at fault, if any."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        provider: Provider | None = None,
+        field: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.provider = provider
+        self.field = field
+        self.retry_after = retry_after
+        #: The provider's parsed error body, for adapters; never shown to clients.
+        self.upstream_body: Any = None
+        #: Further errors of the same failure (one per field a provider refused).
+        self.related: tuple[GatewayError, ...] = ()
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """The GraphQL ``extensions`` object for this error."""
+        extensions: dict[str, Any] = {"code": self.code.value}
+        if self.provider is not None:
+            extensions["provider"] = self.provider.name
+        if self.field is not None:
+            extensions["field"] = self.field
+        return extensions
+
+
+def bad_input(message: str, *, field: str | None = None) -> GatewayError:
+    """A ``BAD_USER_INPUT`` error about the client's own arguments."""
+    return GatewayError(ErrorCode.BAD_USER_INPUT, message, field=field)

@@ -1,0 +1,48 @@
+"""Build one adapter per configured provider over a shared HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import httpx
+
+from meetingmesh.config import Settings
+from meetingmesh.domain import Provider
+from meetingmesh.providers import daily, heypeers, hubspot, thoughtindustries
+from meetingmesh.providers.base import Adapter
+from meetingmesh.providers.http import MessageReader, UpstreamClient
+
+_READERS: dict[Provider, MessageReader] = {
+    Provider.HEYPEERS: heypeers.read_message,
+    Provider.THOUGHT_INDUSTRIES: thoughtindustries.read_message,
+    Provider.HUBSPOT: hubspot.read_message,
+    Provider.DAILY: daily.read_message,
+}
+
+
+def build_adapters(
+    settings: Settings, http: httpx.AsyncClient, clock: Callable[[], datetime]
+) -> dict[Provider, Adapter]:
+    """An adapter for each provider that has a configuration section."""
+    adapters: dict[Provider, Adapter] = {}
+    for provider, section in settings.providers.items():
+        client = UpstreamClient(
+            provider,
+            http,
+            base_url=section.base_url,
+            token=section.token,
+            timeout=section.timeout,
+            read_message=_READERS[provider],
+        )
+        if provider is Provider.HEYPEERS:
+            adapters[provider] = heypeers.HeyPeersAdapter(
+                client, clock, organization_id=section.organization_id or 0
+            )
+        elif provider is Provider.THOUGHT_INDUSTRIES:
+            adapters[provider] = thoughtindustries.ThoughtIndustriesAdapter(client, clock)
+        elif provider is Provider.HUBSPOT:
+            adapters[provider] = hubspot.HubSpotAdapter(client, clock)
+        else:
+            adapters[provider] = daily.DailyAdapter(client, clock)
+    return adapters

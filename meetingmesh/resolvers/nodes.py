@@ -1,0 +1,54 @@
+"""Looking nodes up again by global id: meetings, members, courses, scheduling links."""
+
+from __future__ import annotations
+
+import asyncio
+
+from meetingmesh.domain import Course, Meeting, Member, SchedulingLink
+from meetingmesh.errors import GatewayError
+from meetingmesh.resolvers.context import Path, RequestContext
+from meetingmesh.resolvers.ids import GlobalId, decode_id
+
+NodeRecord = Meeting | Member | Course | SchedulingLink
+
+
+async def find_node(ctx: RequestContext, global_id: GlobalId) -> NodeRecord | None:
+    """The record behind a decoded id, or None when its provider is off or has no such node."""
+    adapter = ctx.adapter(global_id.provider)
+    if adapter is None:
+        return None
+    if global_id.type_name == "Meeting":
+        return await adapter.get_meeting(global_id.key)
+    if global_id.type_name == "Member":
+        return await adapter.get_member(global_id.key)
+    if global_id.type_name == "Course":
+        return await adapter.get_course(global_id.key)
+    return await adapter.get_link(global_id.key)
+
+
+async def node(ctx: RequestContext, value: str) -> NodeRecord | None:
+    """``node(id)``: a failure fails only this field."""
+    return await find_node(ctx, decode_id(value))
+
+
+async def nodes(ctx: RequestContext, path: Path, values: list[str]) -> list[NodeRecord | None]:
+    """``nodes(ids)``: looked up concurrently; a failing id is null with an error, not fatal."""
+    decoded = [decode_id(v, field="ids") for v in values]
+
+    async def one(index: int, global_id: GlobalId) -> NodeRecord | None:
+        try:
+            return await find_node(ctx, global_id)
+        except GatewayError as error:
+            ctx.report(error, [*path, index])
+            return None
+
+    return list(await asyncio.gather(*(one(i, g) for i, g in enumerate(decoded))))
+
+
+async def meeting(ctx: RequestContext, value: str) -> Meeting | None:
+    """``meeting(id)``: only meeting ids are accepted."""
+    global_id = decode_id(value)
+    if global_id.type_name != "Meeting":
+        return None
+    found = await find_node(ctx, global_id)
+    return found if isinstance(found, Meeting) else None

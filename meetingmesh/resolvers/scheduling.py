@@ -1,0 +1,129 @@
+"""HubSpot scheduling: links, booking information, availability and booking."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from meetingmesh.domain import (
+    AvailabilitySlot,
+    Booking,
+    BookingInfo,
+    BookingRequest,
+    Provider,
+    SchedulingLink,
+)
+from meetingmesh.errors import ErrorCode, GatewayError, bad_input
+from meetingmesh.providers.base import Adapter, LinkFilter
+from meetingmesh.resolvers.context import RequestContext
+from meetingmesh.resolvers.cursors import decode_token, encode_token
+from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, check_size
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class LinkEdge:
+    """A scheduling link and its cursor."""
+
+    cursor: str
+    link: SchedulingLink
+
+
+@dataclass(frozen=True)
+class LinksPage:
+    """One page of scheduling links."""
+
+    edges: tuple[LinkEdge, ...]
+    has_next_page: bool
+    has_previous_page: bool
+    total_count: int | None
+    end_cursor: str | None
+
+
+def _hubspot(ctx: RequestContext) -> Adapter | None:
+    return ctx.adapter(Provider.HUBSPOT)
+
+
+async def list_links(
+    ctx: RequestContext, first: int | None, after: str | None, link_filter: LinkFilter
+) -> LinksPage:
+    """``schedulingLinks``: HubSpot's own paging, its ``after`` token inside our cursor.
+
+    Every edge of a page carries the cursor of the page's end, because HubSpot can only
+    continue from a page boundary.
+    """
+    size = check_size("first", first)
+    adapter = _hubspot(ctx)
+    if adapter is None:
+        return LinksPage((), False, False, 0, None)
+    token = None if after is None else decode_token(after, "after")
+    page = await adapter.list_links(DEFAULT_PAGE_SIZE if size is None else size, token, link_filter)
+    end = encode_token(page.next_token) if page.next_token else None
+    items = page.items if size is None else page.items[:size]
+    edges = tuple(LinkEdge(end or encode_token(""), link) for link in items)
+    return LinksPage(edges, page.has_more, after is not None, page.total_count, end)
+
+
+async def link(ctx: RequestContext, slug: str) -> SchedulingLink | None:
+    """``schedulingLink(slug)``."""
+    adapter = _hubspot(ctx)
+    return None if adapter is None else await adapter.get_link(slug)
+
+
+def check_timezone(name: str, field: str = "timezone") -> str:
+    """An IANA time zone name, or ``BAD_USER_INPUT``."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise bad_input(f"{field}: {name!r} is not an IANA time zone", field=field) from None
+    return name
+
+
+async def booking_info(ctx: RequestContext, slug: str, timezone: str) -> BookingInfo | None:
+    """``SchedulingLink.bookingInfo``."""
+    adapter = _hubspot(ctx)
+    if adapter is None:
+        return None
+    return await adapter.booking_info(slug, check_timezone(timezone))
+
+
+async def availability(
+    ctx: RequestContext, slug: str, timezone: str, month_offset: int
+) -> tuple[AvailabilitySlot, ...]:
+    """``SchedulingLink.availability``."""
+    if month_offset < 0:
+        raise bad_input("monthOffset must not be negative", field="monthOffset")
+    adapter = _hubspot(ctx)
+    if adapter is None:
+        return ()
+    return await adapter.availability(slug, check_timezone(timezone), month_offset)
+
+
+async def book(ctx: RequestContext, request: BookingRequest) -> Booking:
+    """``bookMeeting``: checked here first, so that a bad input costs no upstream call."""
+    adapter = _hubspot(ctx)
+    if adapter is None:
+        raise GatewayError(
+            ErrorCode.UPSTREAM_UNAVAILABLE, "HubSpot is not configured", provider=Provider.HUBSPOT
+        )
+    for field, value in (
+        ("slug", request.slug),
+        ("firstName", request.first_name),
+        ("lastName", request.last_name),
+    ):
+        if not value.strip():
+            raise bad_input(f"{field} must not be empty", field=field)
+    for value in (request.email, *request.guest_emails):
+        if not _EMAIL.match(value):
+            field = "email" if value == request.email else "guestEmails"
+            raise bad_input(f"{field}: {value!r} is not an email address", field=field)
+    if request.duration_minutes <= 0:
+        raise bad_input("durationMinutes must be positive", field="durationMinutes")
+    check_timezone(request.timezone)
+    if request.start_time.tzinfo is None:
+        raise bad_input("startTime must carry a time zone offset", field="startTime")
+    if request.start_time <= ctx.clock():
+        raise bad_input("startTime must be in the future", field="startTime")
+    return await adapter.book(request)

@@ -1,0 +1,56 @@
+"""GraphQL input types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from meetingmesh.schema.enums import Provider, SchedulingLinkType
+
+
+@strawberry.input(description="Which meetings a `meetings` list holds.")
+class MeetingFilter:
+    providers: list[Provider] | None = strawberry.field(
+        default=None, description="Only these providers (default: every configured one)."
+    )
+    starts_after: datetime | None = strawberry.field(
+        default=None, description="Meetings starting at or after this instant (inclusive)."
+    )
+    starts_before: datetime | None = strawberry.field(
+        default=None, description="Meetings starting before this instant (exclusive)."
+    )
+    course_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Meetings of one course (a Course id or a Thought Industries course id); "
+        "providers without courses contribute none.",
+    )
+    room: str | None = strawberry.field(
+        default=None, description="Daily sessions of one room; other providers contribute none."
+    )
+    ongoing: bool | None = strawberry.field(
+        default=None, description="Only meetings in progress now (true) or not (false)."
+    )
+
+
+@strawberry.input(description="Which scheduling links a `schedulingLinks` list holds.")
+class SchedulingLinkFilter:
+    name: str | None = strawberry.field(default=None, description="Links whose name matches.")
+    organizer_user_id: str | None = strawberry.field(
+        default=None, description="Links organized by this HubSpot user id."
+    )
+    type: SchedulingLinkType | None = strawberry.field(default=None, description="Links of a kind.")
+
+
+@strawberry.input(description="A meeting to book through a HubSpot scheduling page.")
+class BookMeetingInput:
+    slug: str = strawberry.field(description="The scheduling page's slug.")
+    first_name: str = strawberry.field(description="Booker's first name.")
+    last_name: str = strawberry.field(description="Booker's last name.")
+    email: str = strawberry.field(description="Booker's email address.")
+    start_time: datetime = strawberry.field(description="Start of an offered slot.")
+    duration_minutes: int = strawberry.field(description="One of the page's durations.")
+    timezone: str = strawberry.field(description="The booker's IANA time zone.")
+    guest_emails: list[str] | None = strawberry.field(
+        default=None, description="Guests to invite, where the page allows guests."
+    )

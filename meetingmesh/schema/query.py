@@ -1,0 +1,195 @@
+"""The root types: ``Query`` and ``Mutation``."""
+
+from __future__ import annotations
+
+import strawberry
+
+from meetingmesh import domain
+from meetingmesh.errors import GatewayError
+from meetingmesh.providers.base import LinkFilter
+from meetingmesh.resolvers import meetings as meeting_resolvers
+from meetingmesh.resolvers import nodes as node_resolvers
+from meetingmesh.resolvers import scheduling
+from meetingmesh.resolvers.nodes import NodeRecord
+from meetingmesh.schema.enums import MeetingOrder, Provider
+from meetingmesh.schema.inputs import BookMeetingInput, MeetingFilter, SchedulingLinkFilter
+from meetingmesh.schema.types import (
+    Booking,
+    BookMeetingPayload,
+    Course,
+    Info,
+    Meeting,
+    MeetingConnection,
+    Member,
+    Node,
+    PageInfo,
+    ProviderStatus,
+    SchedulingLink,
+    SchedulingLinkConnection,
+    SchedulingLinkEdge,
+)
+
+
+def to_node(record: NodeRecord | None) -> Node | None:
+    """The GraphQL view of any node record."""
+    if record is None:
+        return None
+    if isinstance(record, domain.Meeting):
+        return Meeting.from_record(record)
+    if isinstance(record, domain.Member):
+        return Member.from_record(record)
+    if isinstance(record, domain.Course):
+        return Course.from_record(record)
+    return SchedulingLink.from_record(record)
+
+
+@strawberry.type(description="Meetings, members, courses and scheduling pages of every provider.")
+class Query:
+    @strawberry.field(description="Any object by its global id; null when it no longer exists.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return to_node(await node_resolvers.node(info.context, id))
+
+    @strawberry.field(description="Several objects by global id, in order; a missing one is null.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        found = await node_resolvers.nodes(info.context, list(info.path.as_list()), list(ids))
+        return [to_node(r) for r in found]
+
+    @strawberry.field(description="One meeting by global id.")
+    async def meeting(self, info: Info, id: strawberry.ID) -> Meeting | None:
+        found = await node_resolvers.meeting(info.context, id)
+        return None if found is None else Meeting.from_record(found)
+
+    @strawberry.field(
+        description="Meetings of every configured provider merged into one list ordered by "
+        "start time (then provider, then provider key). At most 100 per page; `first` "
+        "defaults to 20. `after` pairs with `first`, `before` with `last`."
+    )
+    async def meetings(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: MeetingFilter | None = None,
+        order_by: MeetingOrder | None = domain.MeetingOrder.START_TIME_ASC,
+    ) -> MeetingConnection:
+        page = await meeting_resolvers.list_meetings(
+            info.context,
+            list(info.path.as_list()),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            meeting_filter=None
+            if filter is None
+            else meeting_resolvers.MeetingFilter(
+                providers=None if filter.providers is None else tuple(filter.providers),
+                starts_after=filter.starts_after,
+                starts_before=filter.starts_before,
+                course_id=filter.course_id,
+                room=filter.room,
+                ongoing=filter.ongoing,
+            ),
+            order=order_by or domain.MeetingOrder.START_TIME_ASC,
+        )
+        return MeetingConnection.from_page(page)
+
+    @strawberry.field(
+        description="A member by the provider's id (HeyPeers: the SSO idp_id); null when unknown."
+    )
+    async def member(self, info: Info, provider: Provider, id: str) -> Member | None:
+        adapter = info.context.adapter(provider)
+        found = None if adapter is None else await adapter.get_member(id)
+        return None if found is None else Member.from_record(found)
+
+    @strawberry.field(description="HubSpot scheduling pages, in HubSpot's order.")
+    async def scheduling_links(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: SchedulingLinkFilter | None = None,
+    ) -> SchedulingLinkConnection:
+        link_filter = (
+            LinkFilter()
+            if filter is None
+            else LinkFilter(
+                name=filter.name, organizer_id=filter.organizer_user_id, type=filter.type
+            )
+        )
+        page = await scheduling.list_links(info.context, first, after, link_filter)
+        edges = [
+            SchedulingLinkEdge(cursor=e.cursor, node=SchedulingLink.from_record(e.link))
+            for e in page.edges
+        ]
+        return SchedulingLinkConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=page.end_cursor,
+            ),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field(description="One HubSpot scheduling page by slug.")
+    async def scheduling_link(self, info: Info, slug: str) -> SchedulingLink | None:
+        found = await scheduling.link(info.context, slug)
+        return None if found is None else SchedulingLink.from_record(found)
+
+    @strawberry.field(description="Every provider: configured, and answering?")
+    def providers(self, info: Info) -> list[ProviderStatus]:
+        statuses = []
+        for provider in domain.Provider:
+            adapter = info.context.adapter(provider)
+            last_error = None if adapter is None else adapter.client.last_error
+            statuses.append(
+                ProviderStatus(
+                    provider=provider,
+                    configured=adapter is not None,
+                    healthy=adapter is not None and last_error is None,
+                    last_error=last_error,
+                )
+            )
+        return statuses
+
+
+@strawberry.type(description="Changes: booking through HubSpot scheduling pages.")
+class Mutation:
+    @strawberry.mutation(
+        description="Book a meeting on a HubSpot scheduling page. Never retried: the booking "
+        "is made once or an error says it was not made. Refusals name the input field."
+    )
+    async def book_meeting(self, info: Info, input: BookMeetingInput) -> BookMeetingPayload:
+        try:
+            booking = await scheduling.book(
+                info.context,
+                domain.BookingRequest(
+                    slug=input.slug,
+                    first_name=input.first_name,
+                    last_name=input.last_name,
+                    email=input.email,
+                    start_time=input.start_time,
+                    duration_minutes=input.duration_minutes,
+                    timezone=input.timezone,
+                    guest_emails=tuple(input.guest_emails or ()),
+                ),
+            )
+        except GatewayError as error:
+            # Extra refusals (one per field) join the response's errors beside this one.
+            for related in error.related:
+                info.context.report(related, list(info.path.as_list()))
+            error.related = ()
+            raise
+        return BookMeetingPayload(
+            booking=Booking(
+                calendar_event_id=booking.calendar_event_id,
+                start=booking.start,
+                end=booking.end,
+                subject=booking.subject,
+                timezone=booking.timezone,
+                web_conference_url=booking.web_conference_url,
+            )
+        )

@@ -1,0 +1,619 @@
+"""GraphQL object types: each built from a domain record by its ``from_record``.
+
+Leaf fields are plain attributes filled at construction (no resolver per field);
+only fields that may need an upstream call have resolvers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from meetingmesh import domain
+from meetingmesh.resolvers import scheduling
+from meetingmesh.resolvers.context import RequestContext
+from meetingmesh.resolvers.cursors import encode_offset
+from meetingmesh.resolvers.ids import encode_id
+from meetingmesh.resolvers.meetings import MeetingFilter, MeetingsPage, list_meetings
+from meetingmesh.resolvers.pagination import offset_window
+from meetingmesh.schema.enums import (
+    MeetingStatus,
+    Provider,
+    SchedulingLinkType,
+    WaitlistStatus,
+)
+
+Info = strawberry.Info[RequestContext, None]
+
+
+def _path(info: Info) -> list[str | int]:
+    return list(info.path.as_list())
+
+
+@strawberry.interface(description="An object with a global id that `node(id)` can fetch again.")
+class Node:
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global id, stable across requests and gateway processes."
+    )
+
+
+@strawberry.type(
+    description="Relay page information of a connection. `hasPreviousPage` on a "
+    "forward page (and `hasNextPage` on a backward one) is true when a cursor was given."
+)
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last edge.")
+
+
+def _page_info(cursors: list[str], has_next: bool, has_previous: bool) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
+
+@strawberry.type(description="A person known to one provider.")
+class Member(Node):
+    provider: Provider = strawberry.field(description="The provider this member belongs to.")
+    provider_id: str | None = strawberry.field(
+        description="The provider's id: HeyPeers SSO idp_id or user id, Daily user_id, ..."
+    )
+    name: str | None = strawberry.field(description="Display name, when the provider gives one.")
+    email: str | None = strawberry.field(description="Email address, when the provider gives one.")
+    avatar_url: str | None = strawberry.field(description="Avatar image URL.")
+    record: strawberry.Private[domain.Member]
+
+    @classmethod
+    def from_record(cls, record: domain.Member) -> Member:
+        """The GraphQL view of a member."""
+        return cls(
+            id=strawberry.ID(encode_id("Member", record.provider, record.key)),
+            provider=record.provider,
+            provider_id=record.provider_id,
+            name=record.name,
+            email=record.email,
+            avatar_url=record.avatar_url,
+            record=record,
+        )
+
+    @strawberry.field(
+        description="The member's upcoming meetings with their own registration state "
+        "(HeyPeers members; empty elsewhere)."
+    )
+    async def upcoming_meetings(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> MemberMeetingConnection:
+        window = offset_window(first, after)
+        adapter = info.context.adapter(self.record.provider)
+        page = None
+        if adapter is not None:
+            page = await adapter.member_meetings(self.record.key, window.offset, window.limit)
+        items = page.items if page is not None else ()
+        edges = [
+            MemberMeetingEdge.from_record(encode_offset(window.offset + i), item)
+            for i, item in enumerate(items)
+        ]
+        return MemberMeetingConnection(
+            edges=edges,
+            page_info=_page_info(
+                [e.cursor for e in edges],
+                page is not None and page.has_more,
+                window.offset > 0,
+            ),
+            total_count=page.total_count if page is not None else 0,
+        )
+
+
+@strawberry.type(description="A Thought Industries course.")
+class Course(Node):
+    provider_id: str = strawberry.field(description="The course's Thought Industries id.")
+    title: str | None = strawberry.field(description="Course title.")
+    slug: str | None = strawberry.field(description="URL slug of the course.")
+    status: str | None = strawberry.field(description="Publication status (draft, published, ...).")
+    start_date: datetime | None = strawberry.field(description="Course start.")
+    end_date: datetime | None = strawberry.field(description="Course end.")
+
+    @classmethod
+    def from_record(cls, record: domain.Course) -> Course:
+        """The GraphQL view of a course."""
+        return cls(
+            id=strawberry.ID(encode_id("Course", record.provider, record.provider_id)),
+            provider_id=record.provider_id,
+            title=record.title,
+            slug=record.slug,
+            status=record.status,
+            start_date=record.start_date,
+            end_date=record.end_date,
+        )
+
+    @strawberry.field(description="The course's meetings, in start-time order.")
+    async def meetings(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> MeetingConnection:
+        page = await list_meetings(
+            info.context,
+            _path(info),
+            first=first,
+            after=after,
+            meeting_filter=MeetingFilter(
+                providers=(domain.Provider.THOUGHT_INDUSTRIES,), course_id=self.provider_id
+            ),
+        )
+        return MeetingConnection.from_page(page)
+
+
+@strawberry.type(description="Someone registered for, or present in, a meeting.")
+class Attendee:
+    id: strawberry.ID = strawberry.field(
+        description="The provider's id of this attendance (Daily participant_id, TI user id)."
+    )
+    name: str | None = strawberry.field(description="Display name.")
+    email: str | None = strawberry.field(description="Email address.")
+    member: Member | None = strawberry.field(
+        description="The member behind the attendee, if known."
+    )
+    joined_at: datetime | None = strawberry.field(description="When the attendee joined (Daily).")
+    duration_seconds: int | None = strawberry.field(description="Time spent in the meeting.")
+
+    @classmethod
+    def from_record(cls, record: domain.Attendee) -> Attendee:
+        """The GraphQL view of an attendee."""
+        return cls(
+            id=strawberry.ID(record.id),
+            name=record.name,
+            email=record.email,
+            member=None if record.member is None else Member.from_record(record.member),
+            joined_at=record.joined_at,
+            duration_seconds=record.duration_seconds,
+        )
+
+
+@strawberry.type(description="An attendee and its cursor.")
+class AttendeeEdge:
+    cursor: str = strawberry.field(description="Opaque cursor of this edge.")
+    node: Attendee = strawberry.field(description="The attendee.")
+
+
+@strawberry.type(description="A page of a meeting's attendees.")
+class AttendeeConnection:
+    edges: list[AttendeeEdge] = strawberry.field(description="The attendees of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page lies.")
+    total_count: int | None = strawberry.field(description="Attendees in all.")
+
+
+@strawberry.type(description="A physical location of a Thought Industries meeting.")
+class Location:
+    id: str | None = strawberry.field(description="Location id.")
+    name: str | None = strawberry.field(description="Location name.")
+    room: str | None = strawberry.field(description="Room.")
+    address1: str | None = strawberry.field(description="Address line 1.")
+    address2: str | None = strawberry.field(description="Address line 2.")
+    city: str | None = strawberry.field(description="City.")
+    state: str | None = strawberry.field(description="State or region.")
+    zip_code: str | None = strawberry.field(description="Postal code.")
+    country: str | None = strawberry.field(description="Country.")
+    time_zone: str | None = strawberry.field(description="IANA time zone of the location.")
+
+
+@strawberry.type(description="What only HeyPeers knows about a meeting.")
+class HeyPeersMeetingDetails:
+    meeting_type: str | None = strawberry.field(description="Group, OneToOne, ...")
+    price: float | None = strawberry.field(description="Price; 0 when free.")
+    special_focus: str | None = strawberry.field(description="Special focus of the group.")
+    host: str | None = strawberry.field(description="Host as HeyPeers stores it.")
+    location: str | None = strawberry.field(description="Platform: heypeers or zoom.")
+    privacy: bool | None = strawberry.field(description="Private meeting.")
+    eap: bool | None = strawberry.field(description="Employee Assistance Program meeting.")
+    allow_meeting_donation: bool | None = strawberry.field(description="Donations allowed.")
+    invitation_only: bool | None = strawberry.field(description="Invitation only.")
+    wait_list: bool | None = strawberry.field(description="Has a wait list.")
+    duration_text: str | None = strawberry.field(description='Human duration ("1 hour").')
+    raw_status: str | None = strawberry.field(description="HeyPeers' own status word.")
+
+
+@strawberry.type(description="What only Thought Industries knows about a meeting.")
+class ThoughtIndustriesMeetingDetails:
+    course_id: str | None = strawberry.field(description="The course's Thought Industries id.")
+    location: Location | None = strawberry.field(description="Physical location, if any.")
+    instructors: list[str] = strawberry.field(description="Instructor names.")
+    attendee_info: str | None = strawberry.field(description="Notes shown to attendees.")
+
+
+@strawberry.type(description="What only Daily knows about a meeting session.")
+class DailyMeetingDetails:
+    room: str = strawberry.field(description="Daily room name.")
+    ongoing: bool = strawberry.field(description="Participants are in the room now.")
+    max_participants: int | None = strawberry.field(description="Most participants at once.")
+    duration_seconds: int | None = strawberry.field(description="Session length in seconds.")
+
+
+MeetingDetails = Annotated[
+    HeyPeersMeetingDetails | ThoughtIndustriesMeetingDetails | DailyMeetingDetails,
+    strawberry.union("MeetingDetails", description="Provider-specific details of a meeting."),
+]
+
+
+def _details(
+    record: domain.Details | None,
+) -> HeyPeersMeetingDetails | ThoughtIndustriesMeetingDetails | DailyMeetingDetails | None:
+    if isinstance(record, domain.HeyPeersDetails):
+        return HeyPeersMeetingDetails(
+            meeting_type=record.meeting_type,
+            price=record.price,
+            special_focus=record.special_focus,
+            host=record.host,
+            location=record.location,
+            privacy=record.privacy,
+            eap=record.eap,
+            allow_meeting_donation=record.allow_meeting_donation,
+            invitation_only=record.invitation_only,
+            wait_list=record.wait_list,
+            duration_text=record.duration_text,
+            raw_status=record.raw_status,
+        )
+    if isinstance(record, domain.ThoughtIndustriesDetails):
+        loc = record.location
+        return ThoughtIndustriesMeetingDetails(
+            course_id=record.course_id,
+            location=None
+            if loc is None
+            else Location(
+                id=loc.id,
+                name=loc.name,
+                room=loc.room,
+                address1=loc.address1,
+                address2=loc.address2,
+                city=loc.city,
+                state=loc.state,
+                zip_code=loc.zip_code,
+                country=loc.country,
+                time_zone=loc.time_zone,
+            ),
+            instructors=list(record.instructors),
+            attendee_info=record.attendee_info,
+        )
+    if isinstance(record, domain.DailyDetails):
+        return DailyMeetingDetails(
+            room=record.room,
+            ongoing=record.ongoing,
+            max_participants=record.max_participants,
+            duration_seconds=record.duration_seconds,
+        )
+    return None
+
+
+@strawberry.type(description="A meeting from any provider.")
+class Meeting(Node):
+    provider: Provider = strawberry.field(description="The provider the meeting lives on.")
+    provider_id: str | None = strawberry.field(
+        description="The provider's own id; null for HeyPeers export rows, which carry none."
+    )
+    title: str = strawberry.field(description="Title (Daily sessions: the room name).")
+    description: str | None = strawberry.field(description="Longer description.")
+    topic: str | None = strawberry.field(description="Topic or subject.")
+    start_time: datetime | None = strawberry.field(description="Start, UTC.")
+    end_time: datetime | None = strawberry.field(description="End, UTC.")
+    duration_minutes: int | None = strawberry.field(description="Length in whole minutes.")
+    time_zone: str | None = strawberry.field(description="The meeting's own time zone, if any.")
+    status: MeetingStatus | None = strawberry.field(description="Where the meeting is in its life.")
+    join_url: str | None = strawberry.field(description="Where attendees join.")
+    capacity: int | None = strawberry.field(description="Most attendees allowed.")
+    registered_count: int | None = strawberry.field(description="Registered attendees.")
+    hosts: list[Member] = strawberry.field(
+        description="Group leaders (HeyPeers), instructors (Thought Industries)."
+    )
+    details: MeetingDetails | None = strawberry.field(
+        description="What only this meeting's provider knows."
+    )
+    record: strawberry.Private[domain.Meeting]
+
+    @classmethod
+    def from_record(cls, record: domain.Meeting) -> Meeting:
+        """The GraphQL view of a meeting."""
+        return cls(
+            id=strawberry.ID(encode_id("Meeting", record.provider, record.key)),
+            provider=record.provider,
+            provider_id=record.provider_id,
+            title=record.title,
+            description=record.description,
+            topic=record.topic,
+            start_time=record.start_time,
+            end_time=record.end_time,
+            duration_minutes=record.duration_minutes,
+            time_zone=record.time_zone,
+            status=record.status,
+            join_url=record.join_url,
+            capacity=record.capacity,
+            registered_count=record.registered_count,
+            hosts=[Member.from_record(h) for h in record.hosts],
+            details=_details(record.details),
+            record=record,
+        )
+
+    @strawberry.field(description="The course this meeting belongs to (Thought Industries).")
+    async def course(self, info: Info) -> Course | None:
+        if self.record.course is not None:
+            return Course.from_record(self.record.course)
+        if self.record.course_id is None:
+            return None
+        adapter = info.context.adapter(self.record.provider)
+        found = None if adapter is None else await adapter.get_course(self.record.course_id)
+        return None if found is None else Course.from_record(found)
+
+    @strawberry.field(description="Attendees: Daily participants, Thought Industries attendees.")
+    async def attendees(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> AttendeeConnection:
+        window = offset_window(first, after)
+        adapter = info.context.adapter(self.record.provider)
+        everyone = (
+            self.record.attendees or ()
+            if adapter is None
+            else await adapter.get_attendees(self.record)
+        )
+        chosen = everyone[window.offset : window.offset + window.limit]
+        edges = [
+            AttendeeEdge(cursor=encode_offset(window.offset + i), node=Attendee.from_record(a))
+            for i, a in enumerate(chosen)
+        ]
+        return AttendeeConnection(
+            edges=edges,
+            page_info=_page_info(
+                [e.cursor for e in edges],
+                window.offset + len(chosen) < len(everyone),
+                window.offset > 0,
+            ),
+            total_count=len(everyone),
+        )
+
+
+@strawberry.type(description="A meeting and its cursor in a merged list.")
+class MeetingEdge:
+    cursor: str = strawberry.field(description="Opaque keyset cursor of this edge.")
+    node: Meeting = strawberry.field(description="The meeting.")
+
+
+@strawberry.type(description="One value of a facet and how many meetings have it.")
+class AggregationBucket:
+    value: str = strawberry.field(description="The value (provider facet: a Provider name).")
+    label: str | None = strawberry.field(description="Human label of the value.")
+    count: int = strawberry.field(description="Meetings with this value.")
+
+
+@strawberry.type(
+    description="A facet over a meetings list: `provider` always, plus Thought Industries' own."
+)
+class Aggregation:
+    key: str = strawberry.field(description="Machine name of the facet.")
+    label: str | None = strawberry.field(description="Human name of the facet.")
+    buckets: list[AggregationBucket] = strawberry.field(description="Values and their counts.")
+
+
+@strawberry.type(description="A page of meetings merged across providers.")
+class MeetingConnection:
+    edges: list[MeetingEdge] = strawberry.field(description="The meetings of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page lies.")
+    total_count: int | None = strawberry.field(
+        description="Meetings matching the filter, summed over the providers that answered."
+    )
+    aggregations: list[Aggregation] = strawberry.field(description="Facets of the whole list.")
+
+    @classmethod
+    def from_page(cls, page: MeetingsPage) -> MeetingConnection:
+        """The GraphQL view of a merged page."""
+        edges = [
+            MeetingEdge(cursor=e.cursor, node=Meeting.from_record(e.meeting)) for e in page.edges
+        ]
+        return cls(
+            edges=edges,
+            page_info=_page_info(
+                [e.cursor for e in edges], page.has_next_page, page.has_previous_page
+            ),
+            total_count=page.total_count,
+            aggregations=[
+                Aggregation(
+                    key=a.key,
+                    label=a.label,
+                    buckets=[
+                        AggregationBucket(value=b.value, label=b.label, count=b.count)
+                        for b in a.buckets
+                    ],
+                )
+                for a in page.aggregations
+            ],
+        )
+
+
+@strawberry.type(description="A meeting on a member's schedule, with the member's own state.")
+class MemberMeetingEdge:
+    cursor: str = strawberry.field(description="Opaque cursor of this edge.")
+    node: Meeting = strawberry.field(description="The meeting.")
+    registered: bool = strawberry.field(description="The member holds a confirmed seat.")
+    registered_at: datetime | None = strawberry.field(description="When the member registered.")
+    waitlist_status: WaitlistStatus | None = strawberry.field(
+        description="The member's wait-list state; null when not on the wait list."
+    )
+
+    @classmethod
+    def from_record(cls, cursor: str, record: domain.MemberMeeting) -> MemberMeetingEdge:
+        """The GraphQL view of a member's meeting."""
+        return cls(
+            cursor=cursor,
+            node=Meeting.from_record(record.meeting),
+            registered=record.registered,
+            registered_at=record.registered_at,
+            waitlist_status=record.waitlist_status,
+        )
+
+
+@strawberry.type(description="A page of a member's upcoming meetings.")
+class MemberMeetingConnection:
+    edges: list[MemberMeetingEdge] = strawberry.field(description="This page's meetings.")
+    page_info: PageInfo = strawberry.field(description="Where this page lies.")
+    total_count: int | None = strawberry.field(description="Upcoming meetings in all.")
+
+
+@strawberry.type(description="A question a booker answers on a scheduling page.")
+class BookingFormField:
+    name: str = strawberry.field(description="Field name.")
+    label: str | None = strawberry.field(description="Label shown to the booker.")
+    field_type: str | None = strawberry.field(description="Input type.")
+    required: bool = strawberry.field(description="Must be answered.")
+    options: list[str] = strawberry.field(description="Choices, for choice fields.")
+
+
+@strawberry.type(description="A span of time.")
+class TimeRange:
+    start: datetime = strawberry.field(description="Start, UTC.")
+    end: datetime = strawberry.field(description="End, UTC.")
+
+
+@strawberry.type(description="What a scheduling page needs before booking.")
+class BookingInfo:
+    link_id: str = strawberry.field(description="HubSpot's id of the link.")
+    durations_minutes: list[int] = strawberry.field(description="Bookable meeting lengths.")
+    start_time_increment_minutes: int | None = strawberry.field(
+        description="Minutes between bookable starts."
+    )
+    weeks_to_advertise: int | None = strawberry.field(description="How far ahead one can book.")
+    buffer_minutes: int | None = strawberry.field(description="Gap kept between meetings.")
+    can_add_guests: bool | None = strawberry.field(description="Guests may be added.")
+    max_guest_count: int | None = strawberry.field(description="Most guests per booking.")
+    location: str | None = strawberry.field(description="Where the meeting takes place.")
+    is_offline: bool | None = strawberry.field(description="The organizer's calendar is offline.")
+    form_fields: list[BookingFormField] = strawberry.field(description="Questions to answer.")
+    organizers: list[Member] = strawberry.field(description="The people one books with.")
+    busy_times: list[TimeRange] = strawberry.field(description="When organizers are busy.")
+
+    @classmethod
+    def from_record(cls, record: domain.BookingInfo) -> BookingInfo:
+        """The GraphQL view of booking information."""
+        return cls(
+            link_id=record.link_id,
+            durations_minutes=list(record.durations_minutes),
+            start_time_increment_minutes=record.start_time_increment_minutes,
+            weeks_to_advertise=record.weeks_to_advertise,
+            buffer_minutes=record.buffer_minutes,
+            can_add_guests=record.can_add_guests,
+            max_guest_count=record.max_guest_count,
+            location=record.location,
+            is_offline=record.is_offline,
+            form_fields=[
+                BookingFormField(
+                    name=f.name,
+                    label=f.label,
+                    field_type=f.field_type,
+                    required=f.required,
+                    options=list(f.options),
+                )
+                for f in record.form_fields
+            ],
+            organizers=[Member.from_record(m) for m in record.organizers],
+            busy_times=[TimeRange(start=r.start, end=r.end) for r in record.busy_times],
+        )
+
+
+@strawberry.type(description="A bookable start on a scheduling page.")
+class AvailabilitySlot:
+    start: datetime = strawberry.field(description="Start, UTC.")
+    end: datetime = strawberry.field(description="End, UTC.")
+    duration_minutes: int = strawberry.field(description="Meeting length this slot is for.")
+
+
+@strawberry.type(description="A HubSpot scheduling page.")
+class SchedulingLink(Node):
+    slug: str = strawberry.field(description="The end of the page's URL.")
+    url: str | None = strawberry.field(description="The full booking URL.")
+    name: str | None = strawberry.field(description="The page's name.")
+    type: SchedulingLinkType | None = strawberry.field(
+        description="Personal, group or round robin."
+    )
+    organizer: Member | None = strawberry.field(description="The HubSpot user who owns the page.")
+    is_default: bool | None = strawberry.field(description="The organizer's default page.")
+
+    @classmethod
+    def from_record(cls, record: domain.SchedulingLink) -> SchedulingLink:
+        """The GraphQL view of a scheduling link."""
+        organizer = (
+            None
+            if record.organizer_id is None
+            else Member.from_record(
+                domain.Member(
+                    record.provider, key=record.organizer_id, provider_id=record.organizer_id
+                )
+            )
+        )
+        return cls(
+            id=strawberry.ID(encode_id("SchedulingLink", record.provider, record.slug)),
+            slug=record.slug,
+            url=record.url,
+            name=record.name,
+            type=record.type,
+            organizer=organizer,
+            is_default=record.is_default,
+        )
+
+    @strawberry.field(description="Durations, rules, organizers and busy times of this page.")
+    async def booking_info(self, info: Info, timezone: str) -> BookingInfo | None:
+        found = await scheduling.booking_info(info.context, self.slug, timezone)
+        return None if found is None else BookingInfo.from_record(found)
+
+    @strawberry.field(
+        description="Bookable slots of the month `monthOffset` months from now, by start time."
+    )
+    async def availability(
+        self, info: Info, timezone: str, month_offset: int = 0
+    ) -> list[AvailabilitySlot]:
+        slots = await scheduling.availability(info.context, self.slug, timezone, month_offset)
+        return [
+            AvailabilitySlot(start=s.start, end=s.end, duration_minutes=s.duration_minutes)
+            for s in slots
+        ]
+
+
+@strawberry.type(description="A scheduling link and its cursor.")
+class SchedulingLinkEdge:
+    cursor: str = strawberry.field(
+        description="Opaque cursor; HubSpot continues from page ends only, so a page's "
+        "edges share the cursor of its end."
+    )
+    node: SchedulingLink = strawberry.field(description="The scheduling link.")
+
+
+@strawberry.type(description="A page of scheduling links.")
+class SchedulingLinkConnection:
+    edges: list[SchedulingLinkEdge] = strawberry.field(description="This page's links.")
+    page_info: PageInfo = strawberry.field(description="Where this page lies.")
+    total_count: int | None = strawberry.field(description="Links matching the filter.")
+
+
+@strawberry.type(description="A booked meeting, as HubSpot confirmed it.")
+class Booking:
+    calendar_event_id: str | None = strawberry.field(description="Calendar event id.")
+    start: datetime = strawberry.field(description="Start, UTC.")
+    end: datetime = strawberry.field(description="End, UTC.")
+    subject: str | None = strawberry.field(description="Calendar subject.")
+    timezone: str | None = strawberry.field(description="The booking's time zone.")
+    web_conference_url: str | None = strawberry.field(description="Video link, if any.")
+
+
+@strawberry.type(description="The result of `bookMeeting`.")
+class BookMeetingPayload:
+    booking: Booking | None = strawberry.field(description="The booking made.")
+
+
+@strawberry.type(description="Whether a provider is configured and answering.")
+class ProviderStatus:
+    provider: Provider = strawberry.field(description="The provider.")
+    configured: bool = strawberry.field(description="It has a configuration section.")
+    healthy: bool = strawberry.field(
+        description="Its last request did not fail for its own reasons."
+    )
+    last_error: str | None = strawberry.field(description="Why it last failed, if it is unwell.")

@@ -1,0 +1,138 @@
+"""Shared fixtures: real servers on free loopback ports, stopped at teardown.
+
+``stack`` runs the four simulators and a gateway configured for them, once per test
+session; ``gateway`` hands it to a test with statistics and faults reset, so every
+test starts from a quiet, healthy world and can count upstream calls exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from starlette.types import ASGIApp
+
+from meetingmesh.app import create_app
+from meetingmesh.serving import ServerThread, start_in_thread
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.faults import Faults
+from meetingmesh.simulators.server import (
+    MOUNTS,
+    TOKENS,
+    Simulators,
+    create_simulators,
+    gateway_settings,
+)
+
+#: Meetings per provider in the end-to-end data set: several pages of every list.
+STACK_SIZE = 60
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[ASGIApp], str]]:
+    """Start ASGI apps on free ports for one test; returns each app's base URL."""
+    handles: list[ServerThread] = []
+
+    def start(app: ASGIApp) -> str:
+        handle = start_in_thread(app)
+        handles.append(handle)
+        return handle.url
+
+    yield start
+    for handle in handles:
+        handle.stop()
+
+
+@dataclass
+class Stack:
+    """Simulators and a gateway in front of them, with helpers to talk to both."""
+
+    sims: Simulators
+    sim_url: str
+    gateway_url: str
+    http: httpx.Client
+
+    def post(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> httpx.Response:
+        """POST a GraphQL request to the gateway."""
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        return self.http.post(f"{self.gateway_url}/graphql", json=body, **kw)
+
+    def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON answer of a GraphQL request that must not fail at the HTTP level."""
+        response = self.post(query, variables)
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``data`` of a GraphQL request that must succeed without errors."""
+        answer = self.query(query, variables)
+        assert "errors" not in answer, answer["errors"]
+        data: dict[str, Any] = answer["data"]
+        return data
+
+    def calls(self, provider: str, endpoint: str | None = None) -> int:
+        """Upstream requests the simulator of ``provider`` has counted since the test began."""
+        stats = self.http.get(f"{self.provider_url(provider)}/_sim/stats").json()
+        if endpoint is None:
+            return int(stats["total"])
+        return int(stats["endpoints"].get(endpoint, {}).get("count", 0))
+
+    def last_params(self, provider: str, endpoint: str) -> dict[str, list[str]]:
+        """The query parameters of the last request to one simulated endpoint."""
+        stats = self.http.get(f"{self.provider_url(provider)}/_sim/stats").json()
+        params: dict[str, list[str]] = stats["endpoints"][endpoint]["last_params"]
+        return params
+
+    def fault(self, provider: str, **settings: float) -> None:
+        """Inject faults into one simulator over its control API."""
+        response = self.http.put(f"{self.provider_url(provider)}/_sim/faults", json=settings)
+        assert response.status_code == 200, response.text
+
+    def provider_url(self, provider: str) -> str:
+        """The base URL of one simulated provider."""
+        return self.sim_url + MOUNTS[provider]
+
+    def upstream(self, provider: str, path: str, **params: Any) -> Any:
+        """Ask a simulator directly (with its token), bypassing the gateway."""
+        response = self.http.get(
+            self.provider_url(provider) + path,
+            params=params,
+            headers={"Authorization": f"Bearer {TOKENS[provider]}"},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The simulators and a gateway on loopback for the whole session."""
+    clock = Clock()
+    sims = create_simulators(seed=0, size=STACK_SIZE, clock=clock)
+    sim_server = start_in_thread(sims.app)
+    gateway = start_in_thread(create_app(gateway_settings(sim_server.url), clock=clock.now))
+    with httpx.Client(timeout=30) as http:
+        yield Stack(sims, sim_server.url, gateway.url, http)
+    gateway.stop()
+    sim_server.stop()
+
+
+@pytest.fixture
+def gateway(stack: Stack) -> Iterator[Stack]:
+    """The shared stack with statistics and faults reset before the test and after it."""
+
+    def reset() -> None:
+        for harness in stack.sims.harnesses.values():
+            harness.faults = Faults()
+            harness.stats.reset()
+
+    reset()
+    yield stack
+    reset()

@@ -1,0 +1,140 @@
+"""Daily through the gateway: sessions as meetings, participants as attendees."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.conftest import Stack
+
+LIST = "GET /meetings"
+ONE = "GET /meetings/{meeting_id}"
+PARTICIPANTS = "GET /meetings/{meeting_id}/participants"
+
+FIELDS = """
+  id provider providerId title startTime endTime durationMinutes status capacity
+  details { ... on DailyMeetingDetails { room ongoing maxParticipants durationSeconds } }
+  attendees(first: 100) { totalCount edges { node { id name joinedAt durationSeconds
+    member { providerId name } } } }
+"""
+
+
+def _newest_sessions(gateway: Stack, **params: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = gateway.upstream("daily", "/meetings", limit=100, **params)["data"]
+    return rows
+
+
+def test_sessions_map_seconds_to_minutes_and_utc_times(gateway: Stack) -> None:
+    raw = _newest_sessions(gateway, ongoing="false")[0]
+    data = gateway.data(
+        f"""{{ meetings(last: 1, filter: {{providers: [DAILY], ongoing: false}}) {{
+             edges {{ node {{ {FIELDS} }} }} }} }}"""
+    )
+    node = data["meetings"]["edges"][0]["node"]
+    assert node["providerId"] == raw["id"]
+    assert node["title"] == raw["room"]
+    assert node["startTime"] == datetime.fromtimestamp(raw["start_time"], UTC).isoformat()
+    end = datetime.fromtimestamp(raw["start_time"] + raw["duration"], UTC)
+    assert node["endTime"] == end.isoformat()
+    assert node["durationMinutes"] == round(raw["duration"] / 60)
+    assert node["status"] == "COMPLETED"
+    assert node["capacity"] == raw["max_participants"]
+    assert node["details"] == {
+        "room": raw["room"],
+        "ongoing": False,
+        "maxParticipants": raw["max_participants"],
+        "durationSeconds": raw["duration"],
+    }
+
+
+def test_participants_become_attendees_from_the_list_payload(gateway: Stack) -> None:
+    raw = _newest_sessions(gateway, ongoing="false")[0]
+    data = gateway.data(
+        f"""{{ meetings(last: 1, filter: {{providers: [DAILY], ongoing: false}}) {{
+             edges {{ node {{ {FIELDS} }} }} }} }}"""
+    )
+    attendees = data["meetings"]["edges"][0]["node"]["attendees"]
+    assert attendees["totalCount"] == len(raw["participants"])
+    for edge, participant in zip(attendees["edges"], raw["participants"], strict=True):
+        assert edge["node"]["id"] == participant["participant_id"]
+        assert edge["node"]["name"] == participant["user_name"]
+        assert edge["node"]["durationSeconds"] == participant["duration"]
+        joined = datetime.fromtimestamp(participant["join_time"], UTC).isoformat()
+        assert edge["node"]["joinedAt"] == joined
+        if participant["user_id"] is None:
+            assert edge["node"]["member"] is None
+        else:
+            assert edge["node"]["member"]["providerId"] == participant["user_id"]
+    assert gateway.calls("daily", PARTICIPANTS) == 0
+
+
+def test_ongoing_filter_is_sent_to_daily_and_status_is_ongoing(gateway: Stack) -> None:
+    data = gateway.data(
+        """{ meetings(first: 10, filter: {providers: [DAILY], ongoing: true}) {
+             totalCount edges { node { status
+               details { ... on DailyMeetingDetails { ongoing } } } } } }"""
+    )
+    edges = data["meetings"]["edges"]
+    assert edges, "the data set has ongoing sessions"
+    assert {e["node"]["status"] for e in edges} == {"ONGOING"}
+    assert data["meetings"]["totalCount"] == len(_newest_sessions(gateway, ongoing="true"))
+    assert gateway.last_params("daily", LIST)["ongoing"] == ["true"]
+
+
+def test_room_filter_is_native_and_excludes_other_providers(gateway: Stack) -> None:
+    room = _newest_sessions(gateway)[0]["room"]
+    data = gateway.data(
+        """query($room: String!) { meetings(first: 100, filter: {room: $room}) {
+             totalCount edges { node { provider title } } } }""",
+        {"room": room},
+    )
+    expected = gateway.upstream("daily", "/meetings", room=room, limit=1)["total_count"]
+    assert data["meetings"]["totalCount"] == expected
+    assert {(e["node"]["provider"], e["node"]["title"]) for e in data["meetings"]["edges"]} == {
+        ("DAILY", room)
+    }
+    assert gateway.last_params("daily", LIST)["room"] == [room]
+
+
+def test_node_lookup_fetches_participants_from_their_endpoint(gateway: Stack) -> None:
+    raw = _newest_sessions(gateway, ongoing="false")[0]
+    listing = gateway.data(
+        """{ meetings(last: 1, filter: {providers: [DAILY], ongoing: false}) {
+             edges { node { id } } } }"""
+    )
+    global_id = listing["meetings"]["edges"][0]["node"]["id"]
+    data = gateway.data(
+        """query($id: ID!) { node(id: $id) { ... on Meeting { providerId
+             attendees { totalCount } } } }""",
+        {"id": global_id},
+    )
+    assert data["node"]["providerId"] == raw["id"]
+    assert data["node"]["attendees"]["totalCount"] == len(raw["participants"])
+    assert gateway.calls("daily", ONE) == 1
+    assert gateway.calls("daily", PARTICIPANTS) >= 1
+
+
+def test_unknown_session_id_is_null(gateway: Stack) -> None:
+    from meetingmesh.domain import Provider
+    from meetingmesh.resolvers.ids import encode_id
+
+    missing = encode_id("Meeting", Provider.DAILY, "00000000-0000-4000-8000-000000000000")
+    assert gateway.query("query($id: ID!) { meeting(id: $id) { id } }", {"id": missing}) == {
+        "data": {"meeting": None}
+    }
+
+
+def test_descending_walk_uses_starting_after_and_ascending_uses_ending_before(
+    gateway: Stack,
+) -> None:
+    query = """query($order: MeetingOrder, $after: String) {
+      meetings(first: 10, orderBy: $order, after: $after, filter: {providers: [DAILY]}) {
+        pageInfo { endCursor } edges { node { startTime } } } }"""
+    down = gateway.data(query, {"order": "START_TIME_DESC"})["meetings"]
+    assert "ending_before" not in gateway.last_params("daily", LIST)
+    times = [e["node"]["startTime"] for e in down["edges"]]
+    assert times == sorted(times, reverse=True)
+    up = gateway.data(query, {"order": "START_TIME_ASC"})["meetings"]
+    assert gateway.last_params("daily", LIST)["ending_before"] == ["OLDEST"]
+    times = [e["node"]["startTime"] for e in up["edges"]]
+    assert times == sorted(times)

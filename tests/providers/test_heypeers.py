@@ -1,0 +1,161 @@
+"""HeyPeers through the gateway: members' schedules and export rows as meetings."""
+
+from __future__ import annotations
+
+from tests.conftest import Stack
+
+EXPORT = "GET /api/v2/organizations/{org_id}/export_meetings"
+UPCOMING = "GET /api/v2/organizations/{org_id}/members/{idp_id}/upcoming_meetings"
+
+MEMBER_QUERY = """
+query($id: String!) {
+  member(provider: HEYPEERS, id: $id) {
+    id provider providerId
+    upcomingMeetings(first: 10) {
+      totalCount
+      pageInfo { hasNextPage }
+      edges {
+        registered registeredAt waitlistStatus
+        node {
+          id providerId title startTime endTime durationMinutes capacity registeredCount
+          description topic status
+          hosts { providerId name avatarUrl }
+          details { ... on HeyPeersMeetingDetails { location durationText } }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_documented_member_schedule_maps_registration_and_waitlist(gateway: Stack) -> None:
+    data = gateway.data(MEMBER_QUERY, {"id": "sso-user-abc123"})
+    schedule = data["member"]["upcomingMeetings"]
+    assert schedule["totalCount"] == 2
+    first, second = schedule["edges"]
+    assert first["node"]["providerId"] == "9123"
+    assert first["registered"] is True
+    assert first["registeredAt"] == "2026-05-20T18:42:11+00:00"
+    assert first["waitlistStatus"] is None
+    assert first["node"]["hosts"] == [
+        {
+            "providerId": "4501",
+            "name": "Jane D.",
+            "avatarUrl": "https://heypeers-assets.s3.amazonaws.com/users/avatars/thumb/4501.png",
+        }
+    ]
+    assert second["node"]["providerId"] == "9131"
+    assert second["registered"] is False
+    assert second["registeredAt"] is None
+    assert second["waitlistStatus"] == "WAITING"
+    assert second["node"]["capacity"] == 8
+    assert second["node"]["registeredCount"] == 8
+    assert second["node"]["description"] is None
+
+
+def test_member_meeting_times_are_utc_and_duration_in_minutes(gateway: Stack) -> None:
+    data = gateway.data(MEMBER_QUERY, {"id": "sso-user-abc123"})
+    meeting = data["member"]["upcomingMeetings"]["edges"][0]["node"]
+    assert meeting["startTime"] == "2026-05-23T15:00:00+00:00"
+    assert meeting["endTime"] == "2026-05-23T16:00:00+00:00"
+    assert meeting["durationMinutes"] == 60
+    assert meeting["status"] == "SCHEDULED"
+    assert meeting["details"] == {"location": "heypeers", "durationText": "1 hour"}
+
+
+def test_unknown_member_is_null_without_error(gateway: Stack) -> None:
+    answer = gateway.query(MEMBER_QUERY, {"id": "nobody-here"})
+    assert answer == {"data": {"member": None}}
+
+
+def test_member_schedule_pages_with_cursors(gateway: Stack) -> None:
+    query = """
+    query($after: String) {
+      member(provider: HEYPEERS, id: "sso-user-abc123") {
+        upcomingMeetings(first: 1, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          edges { node { providerId } }
+        }
+      }
+    }
+    """
+    first = gateway.data(query)["member"]["upcomingMeetings"]
+    assert [e["node"]["providerId"] for e in first["edges"]] == ["9123"]
+    assert first["pageInfo"]["hasNextPage"] is True
+    second = gateway.data(query, {"after": first["pageInfo"]["endCursor"]})
+    page = second["member"]["upcomingMeetings"]
+    assert [e["node"]["providerId"] for e in page["edges"]] == ["9131"]
+    assert page["pageInfo"]["hasNextPage"] is False
+
+
+def test_export_rows_get_ids_that_node_resolves_again(gateway: Stack) -> None:
+    listing = gateway.data(
+        """{ meetings(first: 5, filter: {providers: [HEYPEERS]}) {
+             edges { node { id title startTime providerId capacity } } } }"""
+    )
+    nodes = [e["node"] for e in listing["meetings"]["edges"]]
+    assert len(nodes) == 5
+    for expected in nodes:
+        assert expected["providerId"] is None
+        found = gateway.data(
+            """query($id: ID!) { node(id: $id) { ... on Meeting {
+                 id title startTime providerId capacity } } }""",
+            {"id": expected["id"]},
+        )
+        assert found["node"] == expected
+
+
+def test_member_meeting_and_export_row_share_one_global_id(gateway: Stack) -> None:
+    member = gateway.data(MEMBER_QUERY, {"id": "sso-user-abc123"})
+    from_member = member["member"]["upcomingMeetings"]["edges"][0]["node"]
+    listing = gateway.data(
+        """{ meetings(first: 5, filter: {providers: [HEYPEERS],
+               startsAfter: "2026-05-23T15:00:00Z", startsBefore: "2026-05-23T15:01:00Z"}) {
+             edges { node { id title } } } }"""
+    )
+    ids = [e["node"]["id"] for e in listing["meetings"]["edges"]]
+    assert from_member["id"] in ids
+
+
+def test_export_is_asked_for_a_custom_range_never_the_past_only_default(gateway: Stack) -> None:
+    gateway.data(
+        """{ meetings(first: 3, filter: {providers: [HEYPEERS],
+               startsAfter: "2026-05-01T10:30:45Z", startsBefore: "2026-06-01T00:00:00Z"}) {
+             totalCount } }"""
+    )
+    params = gateway.last_params("heypeers", EXPORT)
+    assert params["reporting_days"] == ["custom"]
+    assert params["start_time"] == ["05/01/2026 10:30 AM"]
+    assert params["end_time"] == ["05/31/2026 11:59 PM"]
+
+
+def test_export_range_filter_is_exact_below_minute_resolution(gateway: Stack) -> None:
+    # 9123 starts at 15:00:00; a bound one second later must exclude it although
+    # HeyPeers only filters to the minute.
+    data = gateway.data(
+        """{ meetings(first: 5, filter: {providers: [HEYPEERS],
+               startsAfter: "2026-05-23T15:00:01Z", startsBefore: "2026-05-23T15:01:00Z"}) {
+             totalCount edges { node { title } } } }"""
+    )
+    assert data["meetings"]["edges"] == []
+    assert data["meetings"]["totalCount"] == 0
+
+
+def test_export_details_keep_every_heypeers_column(gateway: Stack) -> None:
+    data = gateway.data(
+        """{ meetings(first: 1, filter: {providers: [HEYPEERS],
+               startsAfter: "2026-05-23T15:00:00Z", startsBefore: "2026-05-23T15:01:00Z"}) {
+             edges { node { title hosts { providerId } details { ... on HeyPeersMeetingDetails {
+               meetingType price location rawStatus waitList privacy eap
+               allowMeetingDonation invitationOnly } } } } } }"""
+    )
+    node = data["meetings"]["edges"][0]["node"]
+    assert node["title"] == "Morning Grief Support Circle"
+    assert node["hosts"] == [{"providerId": "4501"}]
+    details = node["details"]
+    assert details["meetingType"] == "Group"
+    assert details["price"] == 0
+    assert details["location"] == "heypeers"
+    assert details["rawStatus"] == "scheduled"
+    assert {type(details[k]) for k in ("waitList", "privacy", "eap")} == {bool}

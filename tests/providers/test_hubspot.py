@@ -1,0 +1,165 @@
+"""HubSpot through the gateway: scheduling links, availability and booking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Stack
+
+LINKS = "GET /scheduler/v3/meetings/meeting-links"
+BOOK = "POST /scheduler/v3/meetings/meeting-links/book"
+ZONE = "America/New_York"
+
+BOOK_MUTATION = """
+mutation($input: BookMeetingInput!) {
+  bookMeeting(input: $input) { booking { calendarEventId start end subject timezone } }
+}
+"""
+AVAILABILITY = """
+query($slug: String!) { schedulingLink(slug: $slug) {
+  availability(timezone: "America/New_York") { start end durationMinutes } } }
+"""
+
+
+def _slots(gateway: Stack, slug: str = "menelson") -> list[dict[str, Any]]:
+    slots: list[dict[str, Any]] = gateway.data(AVAILABILITY, {"slug": slug})["schedulingLink"][
+        "availability"
+    ]
+    return slots
+
+
+def _booking(slot: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    booking = {
+        "slug": "menelson",
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "email": "ada@example.com",
+        "startTime": slot["start"],
+        "durationMinutes": slot["durationMinutes"],
+        "timezone": ZONE,
+    }
+    return {**booking, **overrides}
+
+
+def test_documented_link_query_returns_the_example_link(gateway: Stack) -> None:
+    data = gateway.data(
+        """{ schedulingLinks(first: 1, filter: {name: "menelson", organizerUserId: "1234567",
+               type: PERSONAL_LINK}) {
+             totalCount edges { node {
+               slug url name type isDefault organizer { providerId } } } } }"""
+    )
+    assert data["schedulingLinks"]["totalCount"] == 1
+    assert data["schedulingLinks"]["edges"][0]["node"] == {
+        "slug": "menelson",
+        "url": "https://meetings.hubspot.com/menelson",
+        "name": "menelson",
+        "type": "PERSONAL_LINK",
+        "isDefault": True,
+        "organizer": {"providerId": "1234567"},
+    }
+    assert gateway.last_params("hubspot", LINKS) == {
+        "limit": ["1"],
+        "name": ["menelson"],
+        "organizerUserId": ["1234567"],
+        "type": ["PERSONAL_LINK"],
+    }
+
+
+def test_links_page_to_the_end_with_hubspot_cursors(gateway: Stack) -> None:
+    query = """query($after: String) { schedulingLinks(first: 5, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { slug } } } }"""
+    slugs: list[str] = []
+    after = None
+    for _ in range(50):
+        page = gateway.data(query, {"after": after})["schedulingLinks"]
+        slugs += [e["node"]["slug"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(slugs) == len(set(slugs)) == page["totalCount"]
+    assert "menelson" in slugs
+
+
+def test_booking_info_normalises_milliseconds_and_increment_words(gateway: Stack) -> None:
+    data = gateway.data(
+        """{ schedulingLink(slug: "menelson") { bookingInfo(timezone: "America/New_York") {
+             durationsMinutes startTimeIncrementMinutes bufferMinutes organizers { providerId name }
+             busyTimes { start end } } } }"""
+    )
+    info = data["schedulingLink"]["bookingInfo"]
+    raw = gateway.upstream(
+        "hubspot", "/scheduler/v3/meetings/meeting-links/book/menelson", timezone=ZONE
+    )
+    assert info["durationsMinutes"] == [d // 60_000 for d in raw["customParams"]["durations"]]
+    assert info["startTimeIncrementMinutes"] == 15
+    assert info["organizers"][0]["providerId"] == "1234567"
+    assert all(b["start"] < b["end"] for b in info["busyTimes"])
+
+
+def test_availability_slots_are_utc_and_keyed_durations_become_minutes(gateway: Stack) -> None:
+    slots = _slots(gateway)
+    raw = gateway.upstream(
+        "hubspot",
+        "/scheduler/v3/meetings/meeting-links/book/availability-page/menelson",
+        timezone=ZONE,
+    )
+    by_duration = raw["linkAvailability"]["linkAvailabilityByDuration"]
+    assert len(slots) == sum(len(v["availabilities"]) for v in by_duration.values()) > 0
+    assert {s["durationMinutes"] for s in slots} == {int(k) // 60_000 for k in by_duration}
+    assert all(s["start"].endswith("+00:00") for s in slots)
+    assert [s["start"] for s in slots] == sorted(s["start"] for s in slots)
+
+
+def test_booking_a_slot_confirms_it_and_takes_it_off_the_page(gateway: Stack) -> None:
+    slot = _slots(gateway)[-1]
+    data = gateway.data(BOOK_MUTATION, {"input": _booking(slot)})
+    booking = data["bookMeeting"]["booking"]
+    assert booking["start"] == slot["start"]
+    assert booking["end"] == slot["end"]
+    assert booking["calendarEventId"]
+    remaining = {(s["start"], s["durationMinutes"]) for s in _slots(gateway)}
+    assert (slot["start"], slot["durationMinutes"]) not in remaining
+    sent = gateway.calls("hubspot", BOOK)
+    assert sent == 1
+
+
+def test_booking_a_taken_slot_is_refused_naming_start_time(gateway: Stack) -> None:
+    slot = _slots(gateway)[-2]
+    gateway.data(BOOK_MUTATION, {"input": _booking(slot)})
+    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot)})
+    assert answer["data"] is None
+    error = answer["errors"][0]
+    assert error["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "provider": "HUBSPOT",
+        "field": "startTime",
+    }
+    assert gateway.calls("hubspot", BOOK) == 2
+
+
+def test_booking_an_unoffered_duration_names_duration_minutes(gateway: Stack) -> None:
+    slot = _slots(gateway)[0]
+    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot, durationMinutes=7)})
+    fields = {e["extensions"].get("field") for e in answer["errors"]}
+    assert "durationMinutes" in fields
+    assert {e["extensions"]["code"] for e in answer["errors"]} == {"BAD_USER_INPUT"}
+
+
+def test_malformed_email_is_refused_before_any_upstream_call(gateway: Stack) -> None:
+    slot = _slots(gateway)[0]
+    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot, email="not-an-email")})
+    assert answer["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "email"}
+    assert gateway.calls("hubspot", BOOK) == 0
+
+
+def test_unknown_slug_is_null(gateway: Stack) -> None:
+    assert gateway.query('{ schedulingLink(slug: "no-such-link") { slug } }') == {
+        "data": {"schedulingLink": None}
+    }
+
+
+def test_bad_timezone_is_bad_user_input(gateway: Stack) -> None:
+    answer = gateway.query(
+        '{ schedulingLink(slug: "menelson") { availability(timezone: "Mars/Olympus") { start } } }'
+    )
+    assert answer["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "timezone"}

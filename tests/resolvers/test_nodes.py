@@ -1,0 +1,99 @@
+"""Global ids: every node the API hands out can be fetched again with ``node``/``nodes``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Stack
+
+NODE_FIELDS = """
+  __typename id
+  ... on Meeting { title provider }
+  ... on Member { providerId }
+  ... on Course { courseSlug: slug }
+  ... on SchedulingLink { slug }
+"""
+
+
+def _handed_out_ids(gateway: Stack) -> list[str]:
+    data = gateway.data(
+        """{
+          ti: meetings(first: 1, filter: {providers: [THOUGHT_INDUSTRIES]}) {
+            edges { node { id course { id } } } }
+          daily: meetings(first: 1, filter: {providers: [DAILY]}) { edges { node { id } } }
+          hp: meetings(first: 1, filter: {providers: [HEYPEERS]}) {
+            edges { node { id hosts { id } } } }
+          member(provider: HEYPEERS, id: "sso-user-abc123") { id }
+          schedulingLink(slug: "menelson") { id }
+        }"""
+    )
+    ti = data["ti"]["edges"][0]["node"]
+    return [
+        ti["id"],
+        ti["course"]["id"],
+        data["daily"]["edges"][0]["node"]["id"],
+        data["hp"]["edges"][0]["node"]["id"],
+        data["member"]["id"],
+        data["schedulingLink"]["id"],
+    ]
+
+
+def test_every_handed_out_id_resolves_to_itself(gateway: Stack) -> None:
+    ids = _handed_out_ids(gateway)
+    data = gateway.data(
+        f"query($ids: [ID!]!) {{ nodes(ids: $ids) {{ {NODE_FIELDS} }} }}", {"ids": ids}
+    )
+    assert [n["id"] for n in data["nodes"]] == ids
+    assert [n["__typename"] for n in data["nodes"]] == [
+        "Meeting",
+        "Course",
+        "Meeting",
+        "Meeting",
+        "Member",
+        "SchedulingLink",
+    ]
+
+
+def test_node_resolves_a_single_id(gateway: Stack) -> None:
+    member_id = _handed_out_ids(gateway)[4]
+    data = gateway.data(
+        f"query($id: ID!) {{ node(id: $id) {{ {NODE_FIELDS} }} }}", {"id": member_id}
+    )
+    assert data["node"] == {
+        "__typename": "Member",
+        "id": member_id,
+        "providerId": "sso-user-abc123",
+    }
+
+
+def test_an_id_the_api_never_issued_is_bad_user_input(gateway: Stack) -> None:
+    for bogus in ("not-an-id", "TWVldGluZzp6b29tOjE", "Rm9vOmRhaWx5OjE"):
+        answer = gateway.query("query($id: ID!) { node(id: $id) { id } }", {"id": bogus})
+        assert answer["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
+
+
+def test_meeting_field_returns_null_for_an_id_of_another_type(gateway: Stack) -> None:
+    member_id = _handed_out_ids(gateway)[4]
+    assert gateway.query("query($id: ID!) { meeting(id: $id) { id } }", {"id": member_id}) == {
+        "data": {"meeting": None}
+    }
+
+
+def test_a_failing_provider_nulls_only_its_own_nodes(gateway: Stack) -> None:
+    ids = _handed_out_ids(gateway)
+    gateway.fault("daily", error_rate=1, error_status=503)
+    answer: dict[str, Any] = gateway.query(
+        f"query($ids: [ID!]!) {{ nodes(ids: $ids) {{ {NODE_FIELDS} }} }}", {"ids": ids}
+    )
+    nodes = answer["data"]["nodes"]
+    assert nodes[2] is None
+    assert [n["id"] for i, n in enumerate(nodes) if i != 2] == [
+        i for k, i in enumerate(ids) if k != 2
+    ]
+    assert answer["errors"] == [
+        {
+            "message": answer["errors"][0]["message"],
+            "path": ["nodes", 2],
+            "extensions": {"code": "UPSTREAM_UNAVAILABLE", "provider": "DAILY"},
+        }
+    ]

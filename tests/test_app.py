@@ -1,0 +1,93 @@
+"""The HTTP surface: /graphql over POST and GET, GraphiQL, health, and API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from starlette.types import ASGIApp
+
+from meetingmesh.app import create_app
+from meetingmesh.config import ServerSettings, Settings
+from meetingmesh.simulators.server import TOKENS, gateway_settings
+from tests.conftest import Stack
+
+
+def test_healthz_answers_while_the_process_is_up(gateway: Stack) -> None:
+    response = gateway.http.get(gateway.gateway_url + "/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_queries_work_over_get(gateway: Stack) -> None:
+    response = gateway.http.get(
+        gateway.gateway_url + "/graphql",
+        params={"query": "{ providers { provider configured } }"},
+    )
+    assert response.status_code == 200
+    assert {p["provider"] for p in response.json()["data"]["providers"]} == {
+        "HEYPEERS",
+        "THOUGHT_INDUSTRIES",
+        "HUBSPOT",
+        "DAILY",
+    }
+
+
+def test_mutations_are_refused_over_get(gateway: Stack) -> None:
+    response = gateway.http.get(
+        gateway.gateway_url + "/graphql",
+        params={
+            "query": 'mutation { bookMeeting(input: {slug: "x", firstName: "a", '
+            'lastName: "b", email: "a@b.co", startTime: "2030-01-01T00:00:00Z", '
+            'durationMinutes: 30, timezone: "UTC"}) { booking { start } } }'
+        },
+    )
+    # Strawberry refuses with 400; the GraphQL-over-HTTP work makes this a 405.
+    assert response.status_code == 400
+    assert "mutations are not allowed" in response.text.lower()
+    assert gateway.calls("hubspot") == 0
+
+
+def test_browsers_get_graphiql(gateway: Stack) -> None:
+    response = gateway.http.get(gateway.gateway_url + "/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+def test_provider_tokens_never_reach_the_client(gateway: Stack) -> None:
+    for provider in ("daily", "heypeers", "thoughtindustries", "hubspot"):
+        gateway.fault(provider, error_rate=1, error_status=401)
+    response = gateway.post(
+        "{ meetings { totalCount } schedulingLinks { totalCount } "
+        'member(provider: HEYPEERS, id: "sso-user-abc123") { id } }'
+    )
+    assert "UPSTREAM_UNAUTHORIZED" in response.text
+    for token in TOKENS.values():
+        assert token not in response.text
+
+
+def _keyed_gateway(stack: Stack, serve: Callable[[ASGIApp], str]) -> str:
+    base = gateway_settings(stack.sim_url)
+    settings = Settings(
+        server=ServerSettings(api_keys=("key-one-5b1f", "key-two-77aa")), providers=base.providers
+    )
+    return serve(create_app(settings))
+
+
+def test_api_key_required_when_configured(stack: Stack, serve: Callable[[ASGIApp], str]) -> None:
+    url = _keyed_gateway(stack, serve)
+    body = {"query": "{ providers { provider } }"}
+    missing = httpx.post(f"{url}/graphql", json=body)
+    wrong = httpx.post(f"{url}/graphql", json=body, headers={"Authorization": "Bearer nope"})
+    for response in (missing, wrong):
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    for key in ("key-one-5b1f", "key-two-77aa"):
+        right = httpx.post(f"{url}/graphql", json=body, headers={"Authorization": f"Bearer {key}"})
+        assert right.status_code == 200
+        assert len(right.json()["data"]["providers"]) == 4
+
+
+def test_health_is_open_even_with_api_keys(stack: Stack, serve: Callable[[ASGIApp], str]) -> None:
+    url = _keyed_gateway(stack, serve)
+    assert httpx.get(f"{url}/healthz").status_code == 200

@@ -1,0 +1,107 @@
+"""Configuration: the TOML contract, ``${VAR}`` interpolation and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from meetingmesh.config import ConfigError, load_settings
+from meetingmesh.domain import Provider
+
+FULL = """
+[server]
+graphiql = false
+api_keys = ["${MM_KEY}"]
+
+[providers.heypeers]
+base_url = "https://heypeers.com"
+organization_id = 5
+token = "${HEYPEERS_TOKEN}"
+
+[providers.thoughtindustries]
+base_url = "https://example.thoughtindustries.com/"
+token = "${TI_TOKEN}"
+
+[providers.hubspot]
+base_url = "https://api.hubapi.com"
+token = "literal-token"
+
+[providers.daily]
+base_url = "https://api.daily.co/v1"
+token = "${DAILY_TOKEN}"
+timeout = 2.5
+"""
+ENV = {
+    "MM_KEY": "api-key-7f3a",
+    "HEYPEERS_TOKEN": "heypeers-secret-1b2c",
+    "TI_TOKEN": "ti-secret-9d8e",
+    "DAILY_TOKEN": "daily-secret-4f5a",
+}
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "meetingmesh.toml"
+    path.write_text(text)
+    return path
+
+
+def test_full_contract_file_loads_with_interpolated_secrets(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, FULL), ENV)
+    assert settings.server.graphiql is False
+    assert settings.server.api_keys == ("api-key-7f3a",)
+    assert set(settings.providers) == set(Provider)
+    assert settings.providers[Provider.HEYPEERS].organization_id == 5
+    assert settings.providers[Provider.HEYPEERS].token == "heypeers-secret-1b2c"
+    assert settings.providers[Provider.DAILY].timeout == 2.5
+    assert settings.providers[Provider.THOUGHT_INDUSTRIES].base_url == (
+        "https://example.thoughtindustries.com"
+    )
+
+
+def test_a_provider_without_a_section_is_off(tmp_path: Path) -> None:
+    text = '[providers.daily]\nbase_url = "https://api.daily.co/v1"\ntoken = "t"\n'
+    settings = load_settings(_write(tmp_path, text), {})
+    assert list(settings.providers) == [Provider.DAILY]
+
+
+def test_missing_variable_names_it_and_the_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in ENV.items() if k != "TI_TOKEN"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_write(tmp_path, FULL), env)
+    assert str(caught.value) == (
+        "providers.thoughtindustries.token refers to ${TI_TOKEN}, "
+        "which is not set in the environment"
+    )
+
+
+def test_unknown_provider_is_named(tmp_path: Path) -> None:
+    text = '[providers.zoom]\nbase_url = "https://api.zoom.us"\ntoken = "t"\n'
+    with pytest.raises(ConfigError, match=r"unknown provider \[providers.zoom\]"):
+        load_settings(_write(tmp_path, text), {})
+
+
+@pytest.mark.parametrize("url", ["api.daily.co/v1", "ftp://api.daily.co", "https://"])
+def test_bad_url_is_named(tmp_path: Path, url: str) -> None:
+    text = f'[providers.daily]\nbase_url = "{url}"\ntoken = "t"\n'
+    with pytest.raises(ConfigError, match=r"providers.daily.base_url must be an http\(s\) URL"):
+        load_settings(_write(tmp_path, text), {})
+
+
+def test_heypeers_needs_an_organization(tmp_path: Path) -> None:
+    text = '[providers.heypeers]\nbase_url = "https://heypeers.com"\ntoken = "t"\n'
+    with pytest.raises(ConfigError, match=r"providers\.heypeers\.organization_id is required"):
+        load_settings(_write(tmp_path, text), {})
+
+
+def test_unknown_key_and_invalid_toml_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown key server\.graphql"):
+        load_settings(_write(tmp_path, "[server]\ngraphql = true\n"), {})
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_settings(_write(tmp_path, "[server\n"), {})
+
+
+def test_tokens_never_appear_in_repr(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, FULL), ENV)
+    text = repr(settings)
+    assert all(secret not in text for secret in settings.secrets())
