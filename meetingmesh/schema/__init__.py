@@ -17,6 +17,7 @@ from strawberry.utils.logging import StrawberryLogger
 
 from meetingmesh.errors import GatewayError
 from meetingmesh.schema.errors import ReportedErrors, masking
+from meetingmesh.schema.limits import query_limits
 from meetingmesh.schema.query import Mutation, Query
 from meetingmesh.schema.types import (
     Course,
@@ -68,6 +69,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             ReportedErrors,
             masking,
+            query_limits,
             # Factories: the caches themselves live at module level, shared by requests.
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
