@@ -73,10 +73,13 @@ class Harness:
             async def run(request: Request) -> Response:
                 body = await _body_for_stats(request)
                 self.stats.record(name, query_params(request), body)
-                injected = await self._inject(request)
-                if injected is not None:
-                    return injected
-                response = await handler(request)
+                try:
+                    injected = await self._inject(request)
+                    if injected is not None:
+                        return injected
+                    response = await handler(request)
+                finally:
+                    self.stats.finish(name)
                 if self.faults.roll(self.faults.malformed_rate):
                     return _malformed(response)
                 return response

@@ -8,12 +8,13 @@ shows. ``GET /_sim/stats`` and ``DELETE /_sim/stats`` cover every provider at on
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Receive, Scope, Send
 
 from meetingmesh.config import ProviderSettings, ServerSettings, Settings
 from meetingmesh.domain import Provider
@@ -39,29 +40,41 @@ TOKENS: dict[str, str] = {
 HEYPEERS_ORGANIZATION_ID = 5
 
 
-@dataclass(frozen=True)
+class _Swappable:
+    """An ASGI app that forwards to whichever simulator it currently holds."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+@dataclass
 class Simulators:
     """The combined app and, per provider, its harness (stats and faults)."""
 
     app: Starlette
-    harnesses: Mapping[str, Harness]
+    harnesses: dict[str, Harness]
+    clock: Clock
+    _mounted: dict[str, _Swappable] = field(default_factory=dict, repr=False)
 
     def base_url(self, server_url: str, provider: str) -> str:
         """The base URL a gateway uses for ``provider`` when this app runs at ``server_url``."""
         return server_url.rstrip("/") + MOUNTS[provider]
 
+    def reseed(self, *, seed: int, size: int) -> None:
+        """Serve freshly generated worlds at the same addresses (statistics and faults reset).
 
-def create_simulators(
-    *,
-    seed: int = 0,
-    size: int = 200,
-    clock: Clock | None = None,
-    faults: Mapping[str, Faults] | None = None,
-) -> Simulators:
-    """Generate every provider's data set and mount its simulator under one Starlette app."""
-    clock = clock or Clock()
-    faults = faults or {}
-    apps = {
+        Tests use it to try many data sets against one running server.
+        """
+        for name, app in _apps(seed, size, self.clock, {}).items():
+            self._mounted[name].app = app
+            self.harnesses[name] = app.state.harness
+
+
+def _apps(seed: int, size: int, clock: Clock, faults: Mapping[str, Faults]) -> dict[str, Starlette]:
+    return {
         "heypeers": heypeers.create_app(
             heypeers.HeyPeersData.generate(seed=seed, size=size, clock=clock),
             clock=clock,
@@ -83,7 +96,23 @@ def create_simulators(
             faults=faults.get("daily"),
         ),
     }
-    harnesses: dict[str, Harness] = {name: app.state.harness for name, app in apps.items()}
+
+
+def create_simulators(
+    *,
+    seed: int = 0,
+    size: int = 200,
+    clock: Clock | None = None,
+    faults: Mapping[str, Faults] | None = None,
+) -> Simulators:
+    """Generate every provider's data set and mount its simulator under one Starlette app."""
+    clock = clock or Clock()
+    mounted = {
+        name: _Swappable(app) for name, app in _apps(seed, size, clock, faults or {}).items()
+    }
+    harnesses: dict[str, Harness] = {
+        name: mount.app.state.harness for name, mount in mounted.items()
+    }
 
     async def all_stats(request: Request) -> Response:
         if request.method == "DELETE":
@@ -92,8 +121,8 @@ def create_simulators(
         return json_response({name: h.stats.snapshot() for name, h in harnesses.items()})
 
     routes: list[BaseRoute] = [Route("/_sim/stats", all_stats, methods=["GET", "DELETE"])]
-    routes += [Mount(MOUNTS[name], app=app) for name, app in apps.items()]
-    return Simulators(app=Starlette(routes=routes), harnesses=harnesses)
+    routes += [Mount(MOUNTS[name], app=mount) for name, mount in mounted.items()]
+    return Simulators(Starlette(routes=routes), harnesses, clock, mounted)
 
 
 def gateway_settings(server_url: str, *, graphiql: bool = True) -> Settings:

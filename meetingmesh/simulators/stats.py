@@ -13,6 +13,9 @@ class EndpointStats:
     count: int = 0
     last_params: dict[str, list[str]] = field(default_factory=dict)
     last_body: Any = None
+    in_flight: int = 0
+    #: The most requests this endpoint was answering at once: proof of concurrency.
+    peak_in_flight: int = 0
 
 
 @dataclass
@@ -22,11 +25,19 @@ class RequestStats:
     endpoints: dict[str, EndpointStats] = field(default_factory=dict)
 
     def record(self, endpoint: str, params: dict[str, list[str]], body: Any) -> None:
-        """Count one request to ``endpoint``."""
+        """Count one request to ``endpoint`` (and mark it in flight until ``finish``)."""
         stats = self.endpoints.setdefault(endpoint, EndpointStats())
         stats.count += 1
         stats.last_params = params
         stats.last_body = body
+        stats.in_flight += 1
+        stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
+
+    def finish(self, endpoint: str) -> None:
+        """Mark one request to ``endpoint`` answered."""
+        stats = self.endpoints.get(endpoint)
+        if stats is not None and stats.in_flight > 0:
+            stats.in_flight -= 1
 
     @property
     def total(self) -> int:
@@ -38,7 +49,12 @@ class RequestStats:
         return {
             "total": self.total,
             "endpoints": {
-                name: {"count": s.count, "last_params": s.last_params, "last_body": s.last_body}
+                name: {
+                    "count": s.count,
+                    "last_params": s.last_params,
+                    "last_body": s.last_body,
+                    "peak_in_flight": s.peak_in_flight,
+                }
                 for name, s in sorted(self.endpoints.items())
             },
         }
