@@ -128,7 +128,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         status = 503 if unwell else 200
         return _json({"status": "unavailable" if unwell else "ready", "unwell": unwell}, status)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
@@ -136,3 +136,6 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    #: The live adapters (filled during the lifespan), for operators and tests.
+    app.state.adapters = graphql.adapters
+    return app

@@ -20,7 +20,7 @@ from meetingmesh.domain import Provider
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SERVER_KEYS = {"graphiql", "introspection", "api_keys"}
-_PROVIDER_KEYS = {"base_url", "token", "timeout"}
+_PROVIDER_KEYS = {"base_url", "token", "timeout", "cache_ttl", "concurrency"}
 _EXTRA_KEYS: dict[Provider, set[str]] = {Provider.HEYPEERS: {"organization_id"}}
 
 
@@ -46,6 +46,8 @@ class ProviderSettings:
     token: str = field(repr=False)
     timeout: float = 10.0
     organization_id: int | None = None
+    cache_ttl: float = 10.0
+    concurrency: int = 16
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,12 @@ def _parse_provider(
     timeout = section.get("timeout", 10.0)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError(f"{where}.timeout must be a positive number of seconds")
+    cache_ttl = section.get("cache_ttl", 10.0)
+    if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
+        raise ConfigError(f"{where}.cache_ttl must be a number of seconds >= 0 (0 turns it off)")
+    concurrency = section.get("concurrency", 16)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigError(f"{where}.concurrency must be a positive integer")
     organization_id = None
     if provider is Provider.HEYPEERS:
         organization_id = section.get("organization_id")
@@ -148,6 +156,8 @@ def _parse_provider(
         token=token,
         timeout=float(timeout),
         organization_id=organization_id,
+        cache_ttl=float(cache_ttl),
+        concurrency=concurrency,
     )
 
 

@@ -16,6 +16,8 @@ import pytest
 from starlette.types import ASGIApp
 
 from meetingmesh.app import create_app
+from meetingmesh.domain import Provider
+from meetingmesh.providers.base import Adapter
 from meetingmesh.serving import ServerThread, start_in_thread
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
@@ -51,6 +53,7 @@ class Stack:
     """Simulators and a gateway in front of them, with helpers to talk to both."""
 
     sims: Simulators
+    adapters: dict[Provider, Adapter]
     sim_url: str
     gateway_url: str
     http: httpx.Client
@@ -117,9 +120,10 @@ def stack() -> Iterator[Stack]:
     clock = Clock()
     sims = create_simulators(seed=0, size=STACK_SIZE, clock=clock)
     sim_server = start_in_thread(sims.app)
-    gateway = start_in_thread(create_app(gateway_settings(sim_server.url), clock=clock.now))
+    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
+    gateway = start_in_thread(app)
     with httpx.Client(timeout=30) as http:
-        yield Stack(sims, sim_server.url, gateway.url, http)
+        yield Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
     gateway.stop()
     sim_server.stop()
 
@@ -132,6 +136,8 @@ def gateway(stack: Stack) -> Iterator[Stack]:
         for harness in stack.sims.harnesses.values():
             harness.faults = Faults()
             harness.stats.reset()
+        for adapter in stack.adapters.values():
+            adapter.client.clear_cache()
 
     reset()
     yield stack

@@ -2,16 +2,24 @@
 
 An adapter answers only what its provider can answer; everything else keeps the
 default here (an empty stream, ``None``), so resolvers can ask every configured
-provider the same question. Meetings come as a *stream* in the requested order,
-strictly after a keyset position, already filtered exactly: the resolvers merge the
-streams and never re-filter.
+provider the same question.
+
+Meetings come as a *stream* in the requested order, strictly after a keyset position,
+already filtered exactly: the resolvers merge the streams and never re-filter. Each
+meeting comes with an *anchor*: a small JSON object naming the provider page it was
+read from. A cursor carries the anchors of every provider's next meeting, so the next
+page of a merged list asks each provider for exactly the page it stopped in (an
+identical request, which the upstream cache answers) instead of searching again.
+Anchors are hints: the keyset position decides what is returned, and an anchor that
+does not fit (tampered, stale) only costs a fresh search.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from meetingmesh.domain import (
     Aggregation,
@@ -35,6 +43,7 @@ from meetingmesh.providers.http import UpstreamClient
 
 #: Sorts meetings without a start time first (ascending), consistently across providers.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -51,25 +60,82 @@ class SortKey:
         return cls(meeting.start_time or EPOCH, meeting.provider.value, meeting.key)
 
 
+#: A provider's position hint: JSON-able, opaque to everything but its adapter.
+Anchor = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Positioned:
+    """A meeting of a stream and the anchor its provider can resume it from."""
+
+    meeting: Meeting
+    anchor: Anchor
+
+
 @dataclass(frozen=True, slots=True)
 class MeetingQuery:
     """What a meetings stream must contain and where it starts.
 
     ``starts_after`` is inclusive and ``starts_before`` exclusive. ``after`` is an
-    exclusive keyset position in ``order``. ``page_hint`` is how many meetings the
-    caller expects to take, so adapters can size their upstream pages.
+    exclusive keyset position in ``order``; ``anchor`` a hint where to find it.
+    ``page_hint`` is how many meetings the caller expects to take, so adapters can
+    size their upstream pages. ``fields`` are the selected ``Meeting`` fields (None:
+    all), so adapters fetch only what is shown; ``want_total`` asks for the list's
+    total count and facets, which some providers can only give at a cost.
     """
 
     order: MeetingOrder = MeetingOrder.START_TIME_ASC
     after: SortKey | None = None
+    anchor: Anchor | None = None
     starts_after: datetime | None = None
     starts_before: datetime | None = None
     course_id: str | None = None
     room: str | None = None
     ongoing: bool | None = None
     page_hint: int = 20
-    with_attendees: bool = True
     fields: frozenset[str] | None = None
+    want_total: bool = True
+
+    def selects(self, field_name: str) -> bool:
+        """Whether the client selected ``field_name`` on the meetings."""
+        return self.fields is None or field_name in self.fields
+
+    @property
+    def ascending(self) -> bool:
+        """Whether the stream runs from early to late."""
+        return self.order is MeetingOrder.START_TIME_ASC
+
+    def plain(self) -> MeetingQuery:
+        """The same filter with no keyset position: what totals count."""
+        return replace(self, after=None, anchor=None)
+
+    def anchored_start(self) -> datetime | None:
+        """Where the anchor says this provider's next meeting starts (else the cursor's time)."""
+        stamp = (self.anchor or {}).get("s")
+        if isinstance(stamp, str):
+            try:
+                instant = datetime.fromisoformat(stamp)
+            except ValueError:
+                instant = None
+            if instant is not None and instant.tzinfo is not None:
+                return instant
+        return None if self.after is None else self.after.start_time
+
+    def lower_bound(self) -> datetime | None:
+        """The earliest start the stream can hold (filter and keyset together)."""
+        bound = self.starts_after
+        if self.after is not None and self.ascending:
+            key = self.after.start_time
+            bound = key if bound is None else max(bound, key)
+        return bound
+
+    def upper_bound(self) -> datetime | None:
+        """An instant every start in the stream is at or before (inclusive)."""
+        bound = None if self.starts_before is None else self.starts_before - _TICK
+        if self.after is not None and not self.ascending:
+            key = self.after.start_time
+            bound = key if bound is None else min(bound, key)
+        return bound
 
     def admits(self, meeting: Meeting, now: datetime) -> bool:
         """Whether ``meeting`` passes every filter and lies strictly after ``after``."""
@@ -107,6 +173,11 @@ class StreamInfo:
     aggregations: tuple[Aggregation, ...] = ()
 
 
+async def _empty() -> AsyncIterator[Positioned]:
+    return
+    yield  # pragma: no cover - makes this an async generator
+
+
 @dataclass(frozen=True, slots=True)
 class LinkFilter:
     """Filters of ``schedulingLinks``."""
@@ -124,13 +195,20 @@ class Adapter:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     provider: Provider = field(init=False)
 
-    async def stream_meetings(
-        self, query: MeetingQuery, info: StreamInfo
-    ) -> AsyncIterator[Meeting]:
-        """Meetings matching ``query``, in its order, strictly after ``query.after``."""
-        info.total_count = 0
-        return
-        yield  # pragma: no cover - makes this an async generator
+    #: Whether this provider has meetings at all (HubSpot has scheduling links only).
+    lists_meetings = False
+
+    def stream_meetings(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+        """Meetings matching ``query``, in its order, strictly after ``query.after``.
+
+        When ``query.want_total`` is set, the stream fills ``info`` where the pages it
+        reads tell the list's total; the caller calls ``count_meetings`` otherwise.
+        """
+        return _empty()
+
+    async def count_meetings(self, query: MeetingQuery) -> StreamInfo:
+        """The total count (and facets) of the list ``query`` filters, ignoring position."""
+        return StreamInfo(total_count=0)
 
     async def get_meeting(self, key: str) -> Meeting | None:
         """One meeting by its provider key, or None when the provider has no such meeting."""

@@ -5,19 +5,23 @@ newest first (start_time desc, id desc), filtered natively by room, ``timeframe_
 (>=, unix s), ``timeframe_end`` (<, unix s) and ``ongoing``, paged by ``starting_after``
 (older) and ``ending_before`` (newer; ``OLDEST`` = the oldest page), 100 per call at most.
 
-Streams and what they cost:
-- descending: pages in native order, ``starting_after`` the last id; one call per page.
+Streams and what they cost (one call per page of ``first + 1`` sessions, at most 100):
+- descending: pages in native order, ``starting_after`` the last id.
 - ascending: ``ending_before=OLDEST`` first, then ``ending_before`` the newest id seen,
-  each page reversed; one call per page, the same as descending.
-- a keyset position narrows the time frame natively (to the second) and the adapter
-  drops the few sessions of that second that lie on the wrong side of the key.
+  each page reversed.
+- from a cursor: the anchored page's exact request again (the upstream cache usually
+  has it); without an anchor, the time frame is narrowed natively to the cursor's
+  second and the few sessions of that second on the wrong side of the key dropped.
+- ``no_participants=true`` unless attendees are selected.
+Totals: ``total_count`` of the first page when the time frame is not narrowed, else
+the request of a fresh walk's first page (usually cached from that first page).
 Sessions have no title: the room name stands in. ``ongoing`` decides the status.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -31,10 +35,18 @@ from meetingmesh.domain import (
     Provider,
 )
 from meetingmesh.errors import ErrorCode, GatewayError
-from meetingmesh.providers.base import Adapter, MeetingQuery, SortKey, StreamInfo
+from meetingmesh.providers.base import (
+    Adapter,
+    Anchor,
+    MeetingQuery,
+    Positioned,
+    SortKey,
+    StreamInfo,
+)
 from meetingmesh.providers.timefmt import from_unix_seconds, unix_seconds_ceil
 
 MAX_LIMIT = 100
+MAX_PAGES = 100_000
 
 
 def read_message(body: Any) -> str | None:
@@ -47,42 +59,73 @@ class DailyAdapter(Adapter):
     """Daily meeting sessions as meetings, participants as attendees."""
 
     provider: Provider = field(default=Provider.DAILY, init=False)
+    lists_meetings = True
 
-    async def stream_meetings(
-        self, query: MeetingQuery, info: StreamInfo
-    ) -> AsyncIterator[Meeting]:
+    def stream_meetings(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
         """Sessions matching ``query``; course filters match nothing here."""
         if query.course_id is not None:
             info.total_count = 0
-            return
-        limit = max(1, min(MAX_LIMIT, query.page_hint + 1))
-        params = self._filter_params(query, narrow=True)
-        params["limit"] = str(limit)
-        if not query.with_attendees:
-            params["no_participants"] = "true"
-        ascending = query.order is MeetingOrder.START_TIME_ASC
-        cursor: str | None = "OLDEST" if ascending else None
-        first = True
-        while True:
-            page_params = dict(params)
-            if cursor is not None:
-                page_params["ending_before" if ascending else "starting_after"] = cursor
-            body = await self.client.get("/meetings", page_params)
+            return _nothing()
+        return self._stream(query, info)
+
+    async def _stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+        ascending = query.ascending
+        walk = self._anchored_walk(query) if query.after is not None else None
+        if walk is None:
+            walk = _Walk(self._first_page_params(query), narrowed=query.after is not None)
+        now = self.clock()
+        limit = int(walk.params["limit"])
+        for _ in range(MAX_PAGES):
+            try:
+                body = await self.client.get("/meetings", walk.params)
+            except GatewayError as exc:
+                if exc.code is ErrorCode.BAD_USER_INPUT and walk.anchored:
+                    # The anchored session is gone (or the anchor was forged): start afresh.
+                    retry = replace(query, anchor=None)
+                    async for positioned in self._stream(retry, info):
+                        yield positioned
+                    return
+                raise
             rows = _rows(self.client.error, body)
-            if first:
-                first = False
-                info.total_count = await self._total(query, body)
+            if walk.anchored and query.after is not None and not walk.reaches(rows, query):
+                # The anchored page no longer holds the cursor's position: start afresh.
+                async for positioned in self._stream(replace(query, anchor=None), info):
+                    yield positioned
+                return
+            if query.want_total and info.total_count is None and not walk.narrowed:
+                info.total_count = _int_or_none(body.get("total_count"))
             meetings = sorted((self._meeting(r) for r in rows), key=SortKey.of)
             if not ascending:
                 meetings.reverse()
-            now = self.clock()
+            anchor = walk.anchor()
             for meeting in meetings:
                 if query.admits(meeting, now):
-                    yield meeting
+                    yield Positioned(meeting, anchor)
             if len(rows) < limit:
                 return
-            # The next page continues past the page's last session in stream order.
+            # The next page continues past this page's last session in walk order.
             cursor = rows[0]["id"] if ascending else rows[-1]["id"]
+            walk = walk.next(cursor, ascending)
+
+    async def count_meetings(self, query: MeetingQuery) -> StreamInfo:
+        """``total_count`` of the plain filter, from the request that starts a fresh walk.
+
+        It is the same request as a first page's, so the upstream cache usually has it.
+        """
+        if query.course_id is not None:
+            return StreamInfo(total_count=0)
+        body = await self.client.get("/meetings", self._first_page_params(query.plain()))
+        return StreamInfo(total_count=_int_or_none(body.get("total_count")))
+
+    def _first_page_params(self, query: MeetingQuery) -> dict[str, str]:
+        """The request of a walk's first page (narrowed to the keyset position, if any)."""
+        params = self._filter_params(query, narrow=True)
+        params["limit"] = str(max(1, min(MAX_LIMIT, query.page_hint + 1)))
+        if not query.selects("attendees"):
+            params["no_participants"] = "true"
+        if query.ascending:
+            params["ending_before"] = "OLDEST"
+        return params
 
     async def get_meeting(self, key: str) -> Meeting | None:
         """``GET /meetings/:id`` (no participants in this answer)."""
@@ -117,14 +160,29 @@ class DailyAdapter(Adapter):
             params["joined_after"] = str(rows[-1]["participant_id"])
         return tuple(attendees)
 
-    async def _total(self, query: MeetingQuery, body: Any) -> int | None:
-        # With a keyset position the native filter is narrowed, so its total_count is
-        # not the list's: ask once more with the plain filter, for one session.
-        if query.after is None:
-            return _int_or_none(body.get("total_count"))
+    def _anchored_walk(self, query: MeetingQuery) -> _Walk | None:
+        """The page a cursor's anchor names, or None when the anchor is not one of ours."""
+        anchor = query.anchor or {}
+        limit, before, after = anchor.get("l"), anchor.get("b"), anchor.get("a")
+        if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
+            return None
+        if not all(v is None or (isinstance(v, str) and v) for v in (before, after)):
+            return None
+        if before is not None and after is not None:
+            return None
         params = self._filter_params(query, narrow=False)
-        params.update(limit="1", no_participants="true")
-        return _int_or_none((await self.client.get("/meetings", params)).get("total_count"))
+        narrowed = False
+        for name in ("timeframe_start", "timeframe_end"):
+            value = anchor.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                params[name], narrowed = str(value), True
+        params["limit"] = str(limit)
+        if not query.selects("attendees"):
+            params["no_participants"] = "true"
+        params["ending_before" if isinstance(before, str) else "starting_after"] = str(
+            before or after
+        )
+        return _Walk(params, narrowed=narrowed, anchored=True)
 
     def _filter_params(self, query: MeetingQuery, *, narrow: bool) -> dict[str, str]:
         params: dict[str, str] = {}
@@ -221,3 +279,50 @@ def _path_id(key: str) -> str:
     if not key or "/" in key or key in (".", ".."):
         raise GatewayError(ErrorCode.BAD_USER_INPUT, f"not a Daily meeting id: {key!r}")
     return key
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """The native request of one page of a walk through ``/meetings``."""
+
+    params: dict[str, str]
+    narrowed: bool
+    anchored: bool = False
+
+    def anchor(self) -> Anchor:
+        """A compact anchor of this page: the filter itself comes from the query again."""
+        anchor: Anchor = {"l": int(self.params["limit"])}
+        if "ending_before" in self.params:
+            anchor["b"] = self.params["ending_before"]
+        elif "starting_after" in self.params:
+            anchor["a"] = self.params["starting_after"]
+        if self.narrowed:
+            for name in ("timeframe_start", "timeframe_end"):
+                if name in self.params:
+                    anchor[name] = int(self.params[name])
+        return anchor
+
+    def reaches(self, rows: list[Any], query: MeetingQuery) -> bool:
+        """Whether this page (of an anchor) still reaches back to the cursor's position."""
+        assert query.after is not None
+        raw = [row.get("start_time") for row in rows if isinstance(row, dict)]
+        starts = [s for s in raw if isinstance(s, int)]
+        if not starts or len(starts) != len(rows):
+            return False
+        key_time = (query.anchored_start() or query.after.start_time).timestamp()
+        if query.ascending:
+            return self.params.get("ending_before") == "OLDEST" or min(starts) <= key_time
+        return "starting_after" not in self.params or max(starts) >= key_time
+
+    def next(self, cursor: str, ascending: bool) -> _Walk:
+        """The following page of the walk."""
+        params = {
+            k: v for k, v in self.params.items() if k not in ("ending_before", "starting_after")
+        }
+        params["ending_before" if ascending else "starting_after"] = str(cursor)
+        return _Walk(params, self.narrowed)
+
+
+async def _nothing() -> AsyncIterator[Positioned]:
+    return
+    yield  # pragma: no cover - makes this an async generator

@@ -12,13 +12,20 @@ return: ``<start unix s>-<sha256(start|name|group leader)[:12]>``, plus ``~n`` f
 n-th identical row. The start in the key lets ``get_meeting`` ask for that one minute
 again. Meetings from the member endpoint get the same key and also their numeric id.
 
-Streams and what they cost: every page of the range, page 1 then the rest
-concurrently, sorted and filtered here: ``ceil(matching / 100)`` calls per list.
+Streams and what they cost: one call per export page of ``first + 1`` rows (at most
+100), paginated in start order over the custom range the filter and cursor need;
+descending walks learn the page count from page 1 first (one more call). From a
+cursor, the anchored page is asked for again (the upstream cache usually has it) and
+re-checked to still hold the cursor's position. Only the columns the selection needs
+are asked for (name, start time and group leader always: the key needs them).
+Totals: the export's ``total_count`` when the filter's bounds are whole minutes;
+otherwise one call per bound inside a minute to correct it; every page for ``ongoing``.
+Two byte-identical rows (same start, name and leader) split across a page edge may
+come back with each other's ``~n`` suffix; the adapter knows no way to tell them apart.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -29,7 +36,6 @@ from typing import Any
 from meetingmesh.domain import (
     HeyPeersDetails,
     Meeting,
-    MeetingOrder,
     MeetingStatus,
     Member,
     MemberMeeting,
@@ -38,7 +44,15 @@ from meetingmesh.domain import (
     WaitlistStatus,
 )
 from meetingmesh.errors import ErrorCode, GatewayError
-from meetingmesh.providers.base import Adapter, MeetingQuery, SortKey, StreamInfo
+from meetingmesh.providers.base import (
+    EPOCH,
+    Adapter,
+    Anchor,
+    MeetingQuery,
+    Positioned,
+    StreamInfo,
+)
+from meetingmesh.providers.paging import in_key_order
 from meetingmesh.providers.timefmt import heypeers_minute, parse_instant
 
 #: Every documented export column (``group_leader_id`` comes back as ``group_leader``).
@@ -62,9 +76,20 @@ EXPORT_COLUMNS = (
     "invitation_only",
     "wait_list",
 )
+#: Columns every request needs: the synthesized key is made of them.
+KEY_COLUMNS = ("name", "start_time", "group_leader_id")
+#: The columns each selected ``Meeting`` field needs.
+FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "endTime": ("duration",),
+    "durationMinutes": ("duration",),
+    "status": ("status",),
+    "topic": ("topic",),
+    "description": ("meeting_description",),
+    "capacity": ("max_attendees",),
+    "details": tuple(c for c in EXPORT_COLUMNS if c not in KEY_COLUMNS),
+}
 PER_PAGE = 100
 MAX_PAGES = 10_000
-PAGE_CONCURRENCY = 4
 #: The custom range when the client sets no bound of its own.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, 23, 59, tzinfo=UTC)
@@ -98,34 +123,105 @@ class HeyPeersAdapter(Adapter):
 
     organization_id: int = 0
     provider: Provider = field(default=Provider.HEYPEERS, init=False)
+    lists_meetings = True
 
     @property
     def _org(self) -> str:
         return f"/api/v2/organizations/{self.organization_id}"
 
-    async def stream_meetings(
-        self, query: MeetingQuery, info: StreamInfo
-    ) -> AsyncIterator[Meeting]:
-        """Every meeting of the time range, sorted and filtered here."""
+    def stream_meetings(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+        """Export pages of the query's time range, in key order (see the module docstring)."""
         if query.course_id is not None or query.room is not None:
             info.total_count = 0
-            return
-        rows = await self._export_range(query.starts_after, query.starts_before)
+            return _nothing()
+        return self._stream(query, info)
+
+    async def _stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+        columns = self._columns(query)
         now = self.clock()
-        meetings = self._meetings(rows)
-        plain = MeetingQuery(
-            starts_after=query.starts_after,
-            starts_before=query.starts_before,
-            ongoing=query.ongoing,
-        )
-        info.total_count = sum(1 for m in meetings if plain.admits(m, now))
-        matching = sorted(
-            (m for m in meetings if query.admits(m, now)),
-            key=SortKey.of,
-            reverse=query.order is MeetingOrder.START_TIME_DESC,
-        )
-        for meeting in matching:
-            yield meeting
+
+        async def pages() -> AsyncIterator[tuple[Anchor, list[Meeting]]]:
+            window, number, body = await self._first_page(query, columns)
+            for _ in range(MAX_PAGES):
+                if query.want_total and info.total_count is None and window.exact_for(query):
+                    info.total_count = int((body.get("metadata") or {}).get("total_count") or 0)
+                yield window.anchor(number), self._meetings(body["meetings"])
+                number += 1 if query.ascending else -1
+                if number < 1 or number > _total_pages(body):
+                    return
+                body = await self._export_page(window, columns, number)
+
+        async for positioned in in_key_order(pages(), ascending=query.ascending):
+            if query.admits(positioned.meeting, now):
+                yield positioned
+
+    async def _first_page(
+        self, query: MeetingQuery, columns: tuple[str, ...]
+    ) -> tuple[_ExportWindow, int, dict[str, Any]]:
+        """Where a walk starts: the anchored page if it still holds the cursor, else afresh."""
+        anchored = _ExportWindow.from_anchor(query.anchor)
+        if anchored is not None and anchored.page is not None and query.after is not None:
+            body = await self._export_page(anchored, columns, anchored.page)
+            starts = [parse_instant(row.get("start_time")) for row in body["meetings"]]
+            key_time = query.anchored_start() or query.after.start_time
+            # Stale when the page no longer reaches back (descending: forth) to where the
+            # next meeting starts: the data moved since the cursor was made.
+            holds = bool(starts) and all(s is not None for s in starts)
+            if holds and query.ascending:
+                holds = anchored.page == 1 or (starts[0] or key_time) <= key_time
+            elif holds:
+                holds = anchored.page == _total_pages(body) or (starts[-1] or key_time) >= key_time
+            if holds:
+                return anchored, anchored.page, body
+        window = _ExportWindow.fresh(query)
+        body = await self._export_page(window, columns, 1)
+        if query.ascending or _total_pages(body) <= 1:
+            return window, 1, body
+        # HeyPeers pages run oldest first: the first answer says which page is the last.
+        last = _total_pages(body)
+        return window, last, await self._export_page(window, columns, last)
+
+    async def count_meetings(self, query: MeetingQuery) -> StreamInfo:
+        """The range's total from HeyPeers, corrected for bounds inside a minute.
+
+        Costs the first page of a fresh walk (usually cached), plus one call per bound
+        that is not on a whole minute; with an ``ongoing`` filter, every page of the range.
+        """
+        if query.course_id is not None or query.room is not None:
+            return StreamInfo(total_count=0)
+        plain = query.plain()
+        window = _ExportWindow.fresh(plain)
+        if query.ongoing is not None:
+            now = self.clock()
+            count = 0
+            async for positioned in self._stream(replace(plain, want_total=False), StreamInfo()):
+                count += plain.admits(positioned.meeting, now)
+            return StreamInfo(total_count=count)
+        # The request of a fresh walk's first page: usually cached from that page.
+        columns = self._columns(query)
+        body = await self._export_page(window, columns, 1)
+        total = int((body.get("metadata") or {}).get("total_count") or 0)
+        for bound, below in ((plain.starts_after, True), (plain.starts_before, False)):
+            if bound is None or _on_minute(bound):
+                continue
+            # The range holds this bound's whole minute; take out the part outside the filter.
+            minute = heypeers_minute(bound)
+            rows = (
+                await self._export_page(_ExportWindow(minute, minute, PER_PAGE, None), columns, 1)
+            )["meetings"]
+            starts = [m.start_time or EPOCH for m in self._meetings(rows)]
+            total -= sum(1 for start in starts if (start < bound) == below)
+        return StreamInfo(total_count=max(0, total))
+
+    def _columns(self, query: MeetingQuery) -> tuple[str, ...]:
+        if query.fields is None:
+            return EXPORT_COLUMNS
+        wanted = set(KEY_COLUMNS)
+        for name in query.fields:
+            wanted.update(FIELD_COLUMNS.get(name, ()))
+        if query.ongoing is not None:
+            wanted.update(("status", "duration"))
+        return tuple(c for c in EXPORT_COLUMNS if c in wanted)
 
     async def get_meeting(self, key: str) -> Meeting | None:
         """Find a synthesized key again by asking for the minute its meeting starts in."""
@@ -133,7 +229,9 @@ class HeyPeersAdapter(Adapter):
             start = datetime.fromtimestamp(int(key.split("-", 1)[0]), UTC)
         except (ValueError, OverflowError, OSError):
             return None
-        rows = await self._export_range(start, start + timedelta(minutes=1))
+        minute = heypeers_minute(start)
+        window = _ExportWindow(minute, minute, PER_PAGE, None)
+        rows = (await self._export_page(window, EXPORT_COLUMNS, 1))["meetings"]
         return next((m for m in self._meetings(rows) if m.key == key), None)
 
     async def get_member(self, key: str) -> Member | None:
@@ -179,37 +277,11 @@ class HeyPeersAdapter(Adapter):
             has_more=offset + len(window) < total,
         )
 
-    async def _export_range(self, start: datetime | None, end: datetime | None) -> list[Any]:
-        """Every export row starting in [start, end), padded to whole minutes."""
-        low = start or EARLIEST
-        # HeyPeers' end bound is a minute; the last minute that can hold a start < end.
-        high = (end - timedelta(microseconds=1)) if end is not None else LATEST
-        if high < low:
-            return []
-        params: list[tuple[str, str]] = [
-            ("reporting_days", "custom"),
-            ("start_time", heypeers_minute(low)),
-            ("end_time", heypeers_minute(high)),
-            ("per_page", str(PER_PAGE)),
-        ]
-        params += [("column[]", c) for c in EXPORT_COLUMNS]
-        first = await self._export_page(params, 1)
-        pages = [first]
-        total_pages = min(MAX_PAGES, int((first.get("metadata") or {}).get("total_pages") or 1))
-        if total_pages > 1:
-            limiter = asyncio.Semaphore(PAGE_CONCURRENCY)
-
-            async def fetch(number: int) -> dict[str, Any]:
-                async with limiter:
-                    return await self._export_page(params, number)
-
-            pages += await asyncio.gather(*(fetch(n) for n in range(2, total_pages + 1)))
-        return [row for page in pages for row in page["meetings"]]
-
-    async def _export_page(self, params: list[tuple[str, str]], number: int) -> dict[str, Any]:
-        body = await self.client.get(
-            f"{self._org}/export_meetings", [*params, ("page", str(number))]
-        )
+    async def _export_page(
+        self, window: _ExportWindow, columns: tuple[str, ...], number: int
+    ) -> dict[str, Any]:
+        params = [*window.params(), ("page", str(number)), *(("column[]", c) for c in columns)]
+        body = await self.client.get(f"{self._org}/export_meetings", params)
         if not isinstance(body, dict) or not isinstance(body.get("meetings"), list):
             raise self.client.error(ErrorCode.UPSTREAM_BAD_RESPONSE, "sent no meetings list")
         return body
@@ -327,3 +399,76 @@ def _int(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _ExportWindow:
+    """One paginated export walk: a custom range, a page size and where to start."""
+
+    low: str
+    high: str
+    per_page: int
+    page: int | None
+
+    @classmethod
+    def fresh(cls, query: MeetingQuery, per_page: int | None = None) -> _ExportWindow:
+        """The range a query needs (narrowed to its keyset position), from the first page."""
+        low = query.lower_bound() or EARLIEST
+        high = query.upper_bound() or LATEST
+        size = per_page or max(1, min(PER_PAGE, query.page_hint + 1))
+        if high < low:
+            high = low  # an empty window still answers with HeyPeers' metadata
+        return cls(heypeers_minute(low), heypeers_minute(high), size, None)
+
+    @classmethod
+    def from_anchor(cls, anchor: Anchor | None) -> _ExportWindow | None:
+        """The window a cursor's anchor names, or None when it is not one of ours."""
+        if not anchor:
+            return None
+        low, high, size, page = (anchor.get(k) for k in ("lo", "hi", "pp", "page"))
+        if not (isinstance(low, str) and isinstance(high, str)):
+            return None
+        if not (isinstance(size, int) and 1 <= size <= PER_PAGE):
+            return None
+        if not (isinstance(page, int) and 1 <= page <= MAX_PAGES):
+            return None
+        try:
+            for text in (low, high):
+                datetime.strptime(text, "%m/%d/%Y %I:%M %p")
+        except ValueError:
+            return None
+        return cls(low, high, size, page)
+
+    def anchor(self, page: int) -> Anchor:
+        """The anchor of one page of this walk."""
+        return {"lo": self.low, "hi": self.high, "pp": self.per_page, "page": page}
+
+    def params(self) -> list[tuple[str, str]]:
+        """The export parameters of this walk, bar the page and columns."""
+        return [
+            ("reporting_days", "custom"),
+            ("start_time", self.low),
+            ("end_time", self.high),
+            ("per_page", str(self.per_page)),
+        ]
+
+    def exact_for(self, query: MeetingQuery) -> bool:
+        """Whether HeyPeers' total for this window is exactly the query's list total."""
+        plain = _ExportWindow.fresh(query.plain(), self.per_page)
+        bounds = (query.starts_after, query.starts_before)
+        aligned = all(b is None or _on_minute(b) for b in bounds)
+        same_range = (self.low, self.high) == (plain.low, plain.high)
+        return same_range and aligned and query.ongoing is None
+
+
+def _on_minute(instant: datetime) -> bool:
+    return instant.second == 0 and instant.microsecond == 0
+
+
+def _total_pages(body: dict[str, Any]) -> int:
+    return int((body.get("metadata") or {}).get("total_pages") or 0)
+
+
+async def _nothing() -> AsyncIterator[Positioned]:
+    return
+    yield  # pragma: no cover - makes this an async generator

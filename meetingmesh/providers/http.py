@@ -1,18 +1,28 @@
-"""The upstream HTTP client every adapter uses: auth, timeouts and error mapping.
+"""The upstream HTTP client every adapter uses: auth, timeouts, caching, error mapping.
 
 Each provider gets an ``UpstreamClient`` over the process-wide ``httpx.AsyncClient``
 (keep-alive connections are shared). Transport failures and provider error statuses
 become ``GatewayError``s with a contract code and the provider's name; the message
 quotes the provider's own error text but never a header, so no token can leak.
+
+Successful GET answers are kept for ``cache_ttl`` seconds in a bounded per-provider
+cache, so a page that a cursor re-requests (the next page of a merged list usually
+starts inside the provider page the last one ended in) costs no upstream call.
+Entries are keyed by a digest of the token as well as the URL, so two tenants never
+share one. Identical GETs in flight at once share one request. At most
+``concurrency`` requests per provider run at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 import orjson
+from cachetools import TTLCache
 
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode, GatewayError
@@ -52,6 +62,9 @@ class UpstreamClient:
         token: str,
         timeout: float,
         read_message: MessageReader,
+        cache_ttl: float = 10.0,
+        cache_size: int = 1024,
+        concurrency: int = 16,
     ) -> None:
         self.provider = provider
         self._http = http
@@ -59,12 +72,45 @@ class UpstreamClient:
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._timeout = httpx.Timeout(timeout)
         self._read_message = read_message
+        self._tenant = hashlib.sha256(token.encode()).hexdigest()[:16]
+        self._cache: TTLCache[tuple[str, ...], Any] | None = (
+            TTLCache(maxsize=cache_size, ttl=cache_ttl) if cache_ttl > 0 else None
+        )
+        self._in_flight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
+        self._limiter = asyncio.Semaphore(concurrency)
         #: The last failure that says the provider is unwell, cleared by the next success.
         self.last_error: str | None = None
 
+    def clear_cache(self) -> None:
+        """Forget every cached answer (after a change upstream, such as a booking)."""
+        if self._cache is not None:
+            self._cache.clear()
+
     async def get(self, path: str, params: Params | None = None) -> Any:
-        """GET ``path`` and return the decoded JSON body."""
-        return await self.request("GET", path, params=params)
+        """GET ``path`` and return the decoded JSON body (cached, coalesced)."""
+        key = self._cache_key(path, params)
+        if self._cache is not None and key in self._cache:
+            return self._cache[key]
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            result = await self.request("GET", path, params=params)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so an unshared failure is not "never retrieved"
+            raise
+        finally:
+            del self._in_flight[key]
+        future.set_result(result)
+        if self._cache is not None:
+            self._cache[key] = result
+        return result
 
     async def post(self, path: str, body: Any, params: Params | None = None) -> Any:
         """POST a JSON body to ``path`` and return the decoded JSON answer."""
@@ -83,18 +129,28 @@ class UpstreamClient:
         self.last_error = None
         return result
 
+    def _cache_key(self, path: str, params: Params | None) -> tuple[str, ...]:
+        items = params.items() if isinstance(params, Mapping) else (params or ())
+        flat = [
+            f"{name}={value}"
+            for name, values in items
+            for value in (values if isinstance(values, list | tuple) else [values])
+        ]
+        return (self._tenant, path, *flat)
+
     async def _send(self, method: str, path: str, params: Params | None, body: Any) -> Any:
         try:
-            response = await self._http.request(
-                method,
-                self._base_url + path,
-                params=params,  # type: ignore[arg-type]
-                content=None if body is None else orjson.dumps(body),
-                headers=self._headers
-                if body is None
-                else {**self._headers, "Content-Type": "application/json"},
-                timeout=self._timeout,
-            )
+            async with self._limiter:
+                response = await self._http.request(
+                    method,
+                    self._base_url + path,
+                    params=params,  # type: ignore[arg-type]
+                    content=None if body is None else orjson.dumps(body),
+                    headers=self._headers
+                    if body is None
+                    else {**self._headers, "Content-Type": "application/json"},
+                    timeout=self._timeout,
+                )
         except httpx.TimeoutException:
             raise self.error(ErrorCode.UPSTREAM_TIMEOUT, "did not answer in time") from None
         except httpx.TransportError:

@@ -222,6 +222,8 @@ class HubSpotAdapter(Adapter):
                 "POST", f"{LINKS}/book", params={"timezone": request.timezone}, body=body
             )
         except GatewayError as exc:
+            # Whether or not the booking was made, availability may have changed.
+            self.client.clear_cache()
             if exc.code is not ErrorCode.BAD_USER_INPUT:
                 raise
             refusals = [
@@ -235,6 +237,7 @@ class HubSpotAdapter(Adapter):
             ] or [exc]
             refusals[0].related = tuple(refusals[1:])
             raise refusals[0] from None
+        self.client.clear_cache()
         try:
             start = parse_instant(answer["start"])
             end = parse_instant(answer["end"])

@@ -34,6 +34,8 @@ def build_adapters(
             token=section.token,
             timeout=section.timeout,
             read_message=_READERS[provider],
+            cache_ttl=section.cache_ttl,
+            concurrency=section.concurrency,
         )
         if provider is Provider.HEYPEERS:
             adapters[provider] = heypeers.HeyPeersAdapter(

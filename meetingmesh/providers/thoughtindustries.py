@@ -5,10 +5,19 @@ Contract (provider-docs/thoughtindustries-meetings.txt, SUPPLEMENT.md): ``GET
 meetings}``; ``GET /incoming/v2/meetings/:id`` answers ``data.MeetingById``. Errors may
 arrive as GraphQL-style ``data.errors`` inside a 200; a 401 has an empty body.
 
-Streams and what they cost: the API pages by number only (no time filter, no
-documented order), so a stream reads every page of the (course-filtered) list: page 1,
-then the rest concurrently, and sorts and filters in the gateway. That is
-``ceil(total / perPage)`` calls per list; the merged-stream issue replaces it.
+Streams and what they cost: the API pages by number only, with no time filter and no
+documented order. The adapter assumes pages in start-time order (what the instance it
+was built against does) and *checks* it on every page; if a page breaks the order it
+falls back to reading every page and sorting (``ceil(total / perPage)`` calls, made
+concurrently). In order, a stream costs one call per page it reads:
+- from the start of the list (ascending, no lower bound): page 1 onwards;
+- from the end (descending, no upper bound): page 1 to learn the page count, then the
+  last page backwards (one extra call, cached);
+- from a time bound without a cursor anchor: a binary search over pages, about
+  log2(pages) calls, each cached;
+- from a cursor: the anchored page, re-checked to still hold the cursor position.
+Totals: Thought Industries' ``total`` when no time or ongoing filter applies; a binary
+search per time bound otherwise; reading every page for ``ongoing``.
 Status comes from the meeting's times against the gateway's clock.
 """
 
@@ -16,8 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from meetingmesh.domain import (
@@ -27,14 +37,22 @@ from meetingmesh.domain import (
     Course,
     Location,
     Meeting,
-    MeetingOrder,
     MeetingStatus,
     Member,
     Provider,
     ThoughtIndustriesDetails,
 )
 from meetingmesh.errors import ErrorCode, GatewayError, bad_input
-from meetingmesh.providers.base import Adapter, MeetingQuery, SortKey, StreamInfo
+from meetingmesh.providers.base import (
+    EPOCH,
+    Adapter,
+    Anchor,
+    MeetingQuery,
+    Positioned,
+    SortKey,
+    StreamInfo,
+)
+from meetingmesh.providers.paging import OrderBroken, in_key_order
 from meetingmesh.providers.timefmt import minutes_between, parse_instant
 
 LIST_PATH = "/incoming/v2/meetings"
@@ -61,46 +79,195 @@ class ThoughtIndustriesAdapter(Adapter):
     """Thought Industries meetings and courses."""
 
     provider: Provider = field(default=Provider.THOUGHT_INDUSTRIES, init=False)
+    lists_meetings = True
+    #: Cleared for good once a page is seen out of start order: then every list is read whole.
+    ordered: bool = field(default=True, init=False)
 
-    async def stream_meetings(
-        self, query: MeetingQuery, info: StreamInfo
-    ) -> AsyncIterator[Meeting]:
-        """Every page of the list, sorted and filtered here (see the module docstring)."""
+    def stream_meetings(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+        """Pages in order from where the query starts (see the module docstring)."""
         if query.room is not None:
             info.total_count = 0
-            return
-        params: dict[str, str] = {}
-        if query.course_id is not None:
-            params["courseId"] = _course_id(query.course_id)
-        first = await self._page(params, 1)
-        pages = [first]
-        page_info = first.get("pageInfo") or {}
-        per_page = int(page_info.get("perPage") or 0)
-        total = int(page_info.get("total") or 0)
-        if page_info.get("hasMore") and per_page > 0:
-            last = min(MAX_PAGES, -(-total // per_page))
-            limiter = asyncio.Semaphore(PAGE_CONCURRENCY)
+            return _nothing()
+        return self._stream(query, info)
 
-            async def fetch(number: int) -> dict[str, Any]:
-                async with limiter:
-                    return await self._page(params, number)
-
-            pages += await asyncio.gather(*(fetch(n) for n in range(2, last + 1)))
-        info.aggregations = _aggregations(first.get("aggregations"))
+    async def _stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+        params = self._params(query)
         now = self.clock()
-        meetings = [self._meeting(row) for page in pages for row in page.get("meetings") or []]
-        matching = sorted(
-            (m for m in meetings if query.admits(m, now)),
-            key=SortKey.of,
-            reverse=query.order is MeetingOrder.START_TIME_DESC,
+        yielded: SortKey | None = None
+        try:
+            if not self.ordered:
+                raise OrderBroken("known to be out of order")
+            async for positioned in in_key_order(
+                self._pages(query, params, info), ascending=query.ascending
+            ):
+                if query.admits(positioned.meeting, now):
+                    yielded = SortKey.of(positioned.meeting)
+                    yield positioned
+        except OrderBroken:
+            # Not in start order after all: read everything once, sort, go on after the
+            # last meeting already yielded.
+            self.ordered = False
+            if query.want_total and info.total_count is None:
+                info.total_count = (await self.count_meetings(query)).total_count
+            rest = replace(query, after=yielded or query.after, anchor=None)
+            for meeting in sorted(
+                (m for m in await self._everything(params) if rest.admits(m, now)),
+                key=SortKey.of,
+                reverse=not query.ascending,
+            ):
+                yield Positioned(meeting, {})
+
+    async def _pages(
+        self, query: MeetingQuery, params: dict[str, str], info: StreamInfo
+    ) -> AsyncIterator[tuple[Anchor, list[Meeting]]]:
+        number, page = await self._first_page(query, params)
+        low, high = query.lower_bound(), query.upper_bound()
+        for _ in range(MAX_PAGES):
+            self._report(query, page, info)
+            meetings = [self._meeting(row) for row in page.get("meetings") or []]
+            yield {"page": number}, meetings
+            starts = [m.start_time or EPOCH for m in meetings]
+            if not starts:
+                return
+            # Past the filter's far end: later pages cannot hold a match.
+            if query.ascending and high is not None and starts[-1] > high:
+                return
+            if not query.ascending and low is not None and starts[0] < low:
+                return
+            number += 1 if query.ascending else -1
+            if number < 1 or (query.ascending and not page.get("pageInfo", {}).get("hasMore")):
+                return
+            page = await self._page(params, number)
+
+    async def _first_page(
+        self, query: MeetingQuery, params: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        """The page a walk starts on: the cursor's anchor if it still fits, else a search."""
+        anchored = _anchor_page(query.anchor)
+        if anchored is not None and query.after is not None:
+            page = await self._page(params, anchored)
+            starts = [
+                parse_instant(r.get("startDate")) or EPOCH for r in page.get("meetings") or []
+            ]
+            key_time = query.anchored_start() or query.after.start_time
+            if starts and (
+                (query.ascending and (anchored == 1 or starts[0] <= key_time))
+                or (not query.ascending and (not _has_more(page) or starts[-1] >= key_time))
+            ):
+                return anchored, page
+        first = await self._page(params, 1)
+        last = _last_page(first)
+        if query.ascending:
+            bound = query.lower_bound()
+            if bound is None:
+                return 1, first
+            # The first page whose last meeting starts at or after the bound.
+            number = await self._search(params, first, 1, last, lambda s: s[-1] >= bound)
+            return number, await self._page(params, number)
+        upper = query.upper_bound()
+        if upper is None:
+            return last, await self._page(params, last) if last > 1 else first
+        # The last page whose first meeting starts at or before the bound: search for the
+        # first page whose first meeting starts after it, and step back one.
+        after_it = await self._search(params, first, 1, last + 1, lambda s: s[0] > upper)
+        number = max(1, after_it - 1)
+        return number, await self._page(params, number)
+
+    async def _search(
+        self,
+        params: dict[str, str],
+        first: dict[str, Any],
+        low: int,
+        high: int,
+        reached: Callable[[list[datetime]], bool],
+    ) -> int:
+        """The first page in [low, high) whose start times satisfy ``reached`` (else ``high``).
+
+        Binary search over pages in start order: about log2(pages) calls, each cached.
+        """
+        while low < high:
+            middle = (low + high) // 2
+            page = first if middle == 1 else await self._page(params, middle)
+            starts = [
+                parse_instant(r.get("startDate")) or EPOCH for r in page.get("meetings") or []
+            ]
+            if not starts or reached(starts):
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+    async def count_meetings(self, query: MeetingQuery) -> StreamInfo:
+        """The list's total: Thought Industries' own, or counted for time and ongoing filters.
+
+        Time bounds cost a binary search over pages (about log2(pages) calls each); an
+        ``ongoing`` filter costs reading every page.
+        """
+        if query.room is not None:
+            return StreamInfo(total_count=0)
+        params = self._params(query)
+        first = await self._page(params, 1)
+        info = StreamInfo(aggregations=_aggregations(first.get("aggregations")))
+        total = int((first.get("pageInfo") or {}).get("total") or 0)
+        if query.ongoing is not None or not self.ordered:
+            now = self.clock()
+            plain = query.plain()
+            info.total_count = sum(
+                1 for m in await self._everything(params) if plain.admits(m, now)
+            )
+        elif query.starts_after is None and query.starts_before is None:
+            info.total_count = total
+        else:
+            low = (
+                0
+                if query.starts_after is None
+                else await self._position(params, first, query.starts_after)
+            )
+            high = (
+                total
+                if query.starts_before is None
+                else await self._position(params, first, query.starts_before)
+            )
+            info.total_count = max(0, high - low)
+        return info
+
+    async def _position(
+        self, params: dict[str, str], first: dict[str, Any], instant: datetime
+    ) -> int:
+        """How many meetings of the list start before ``instant``."""
+        per_page = int((first.get("pageInfo") or {}).get("perPage") or 0) or len(
+            first.get("meetings") or []
         )
-        unfiltered = query.after is None and query.starts_after is None
-        unfiltered = unfiltered and query.starts_before is None and query.ongoing is None
-        info.total_count = (
-            total if unfiltered else sum(1 for m in meetings if _in_filter(query, m, now))
-        )
-        for meeting in matching:
-            yield meeting
+        last = _last_page(first)
+        number = await self._search(params, first, 1, last + 1, lambda s: s[-1] >= instant)
+        if number > last:
+            return int((first.get("pageInfo") or {}).get("total") or 0)
+        page = first if number == 1 else await self._page(params, number)
+        starts = [parse_instant(r.get("startDate")) or EPOCH for r in page.get("meetings") or []]
+        return (number - 1) * per_page + sum(1 for s in starts if s < instant)
+
+    async def _everything(self, params: dict[str, str]) -> list[Meeting]:
+        """Every meeting of the list: page 1, then the rest concurrently."""
+        first = await self._page(params, 1)
+        limiter = asyncio.Semaphore(PAGE_CONCURRENCY)
+
+        async def fetch(number: int) -> dict[str, Any]:
+            async with limiter:
+                return await self._page(params, number)
+
+        rest = await asyncio.gather(*(fetch(n) for n in range(2, _last_page(first) + 1)))
+        return [self._meeting(row) for page in (first, *rest) for row in page.get("meetings") or []]
+
+    def _report(self, query: MeetingQuery, page: dict[str, Any], info: StreamInfo) -> None:
+        # Thought Industries' total is the list's only without time or ongoing filters.
+        if not query.want_total or info.total_count is not None:
+            return
+        info.aggregations = _aggregations(page.get("aggregations"))
+        if query.starts_after is None and query.starts_before is None and query.ongoing is None:
+            info.total_count = int((page.get("pageInfo") or {}).get("total") or 0)
+
+    def _params(self, query: MeetingQuery) -> dict[str, str]:
+        return {} if query.course_id is None else {"courseId": _course_id(query.course_id)}
 
     async def get_meeting(self, key: str) -> Meeting | None:
         """``GET /incoming/v2/meetings/:id``."""
@@ -207,6 +374,29 @@ class ThoughtIndustriesAdapter(Adapter):
         return Attendee(id=user_id, name=name or None, email=user.get("email"), member=member)
 
 
+def _last_page(first: dict[str, Any]) -> int:
+    info = first.get("pageInfo") or {}
+    per_page = int(info.get("perPage") or 0)
+    total = int(info.get("total") or 0)
+    if per_page <= 0 or total <= 0:
+        return 1
+    return min(MAX_PAGES, -(-total // per_page))
+
+
+def _has_more(page: dict[str, Any]) -> bool:
+    return bool((page.get("pageInfo") or {}).get("hasMore"))
+
+
+def _anchor_page(anchor: Anchor | None) -> int | None:
+    page = (anchor or {}).get("page")
+    return page if isinstance(page, int) and not isinstance(page, bool) and page >= 1 else None
+
+
+async def _nothing() -> AsyncIterator[Positioned]:
+    return
+    yield  # pragma: no cover - makes this an async generator
+
+
 def _status(start: Any, end: Any, now: Any) -> MeetingStatus:
     if start is None:
         return MeetingStatus.UNKNOWN
@@ -215,14 +405,6 @@ def _status(start: Any, end: Any, now: Any) -> MeetingStatus:
     if end is not None and now < end:
         return MeetingStatus.ONGOING
     return MeetingStatus.COMPLETED
-
-
-def _in_filter(query: MeetingQuery, meeting: Meeting, now: Any) -> bool:
-    # The whole list's filter, ignoring the keyset position: what totalCount counts.
-    plain = MeetingQuery(
-        starts_after=query.starts_after, starts_before=query.starts_before, ongoing=query.ongoing
-    )
-    return plain.admits(meeting, now)
 
 
 def _location(row: Any) -> Location | None:

@@ -15,6 +15,7 @@ from typing import Any
 from meetingmesh.domain import Provider
 from meetingmesh.errors import GatewayError
 from meetingmesh.providers.base import Adapter
+from meetingmesh.resolvers.loaders import Loaders
 
 Path = list[str | int]
 
@@ -27,6 +28,10 @@ class RequestContext:
     clock: Callable[[], datetime]
     request: Any = None
     reported: list[tuple[GatewayError, Path]] = field(default_factory=list)
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.adapters)
 
     def adapter(self, provider: Provider) -> Adapter | None:
         """The adapter of ``provider``, or None when it is not configured."""

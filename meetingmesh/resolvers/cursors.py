@@ -1,7 +1,9 @@
 """Opaque, stateless cursors.
 
 A meetings cursor records the sort key of its edge, (start time, provider, key), so
-any gateway process can continue from it: each provider resumes after that key. Lists
+any gateway process can continue from it: each provider resumes after that key. It
+also carries each provider's anchor (the provider page its next meeting is on) so the
+next page asks each provider for that same page; anchors are hints, the key decides. Lists
 that only page by position (attendees, a member's schedule) use offset cursors, and
 scheduling links wrap HubSpot's own ``after`` token. A cursor that does not decode is
 ``BAD_USER_INPUT``.
@@ -11,13 +13,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
 
-from meetingmesh.domain import Provider
+from meetingmesh.domain import MeetingOrder, Provider
 from meetingmesh.errors import bad_input
-from meetingmesh.providers.base import SortKey
+from meetingmesh.providers.base import Anchor, SortKey
 
 _PROVIDERS = {p.value for p in Provider}
 
@@ -37,24 +41,49 @@ def _unpack(kind: str, cursor: str, field: str) -> object:
     return decoded[1]
 
 
-def encode_key(key: SortKey) -> str:
-    """The cursor of a meeting at ``key``."""
-    return _pack("k", [key.start_time.isoformat(), key.provider, key.key])
+@dataclass(frozen=True, slots=True)
+class MeetingCursor:
+    """A position in a merged meetings list, with each provider's anchor there.
+
+    ``anchors`` maps a provider to the anchor of its next meeting in ``walk`` order, or
+    to None when its stream had ended; a provider that is absent resumes by key alone.
+    """
+
+    key: SortKey
+    walk: MeetingOrder
+    anchors: Mapping[str, Anchor | None] = field(default_factory=dict)
 
 
-def decode_key(cursor: str, field: str) -> SortKey:
-    """The sort key inside a meetings cursor."""
+def encode_meeting_cursor(cursor: MeetingCursor) -> str:
+    """The opaque form of a meetings cursor."""
+    key = cursor.key
+    walk = "a" if cursor.walk is MeetingOrder.START_TIME_ASC else "d"
+    return _pack(
+        "k", [key.start_time.isoformat(), key.provider, key.key, walk, dict(cursor.anchors)]
+    )
+
+
+def decode_meeting_cursor(cursor: str, field: str) -> MeetingCursor:
+    """Decode a meetings cursor; anything malformed is ``BAD_USER_INPUT``."""
     payload = _unpack("k", cursor, field)
     try:
-        if not isinstance(payload, list) or len(payload) != 3:
+        if not isinstance(payload, list) or len(payload) != 5:
             raise ValueError("shape")
-        start, provider, key = payload
+        start, provider, key, walk, anchors = payload
         instant = datetime.fromisoformat(start)
         if instant.tzinfo is None or provider not in _PROVIDERS or not isinstance(key, str):
             raise ValueError("content")
+        if walk not in ("a", "d") or not isinstance(anchors, dict):
+            raise ValueError("walk")
+        if any(
+            p not in _PROVIDERS or not (a is None or isinstance(a, dict))
+            for p, a in anchors.items()
+        ):
+            raise ValueError("anchors")
     except (TypeError, ValueError):
         raise bad_input(f"{field}: {cursor!r} is not a valid cursor", field=field) from None
-    return SortKey(instant, provider, key)
+    order = MeetingOrder.START_TIME_ASC if walk == "a" else MeetingOrder.START_TIME_DESC
+    return MeetingCursor(SortKey(instant, provider, key), order, anchors)
 
 
 def encode_offset(offset: int) -> str:

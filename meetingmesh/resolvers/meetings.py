@@ -2,26 +2,40 @@
 
 Each provider adapter yields its meetings already filtered and ordered by
 (start time, provider, key), strictly after the cursor's key. The merge is a k-way
-heap merge that pulls only as many meetings as the page needs (plus one, to know
-whether there is a next page). ``last``/``before`` walk the opposite order and
-reverse the result. A provider that fails is reported and left out; the others'
-meetings still come back.
+heap merge that pulls only as many meetings as the page needs, plus each provider's
+next one (to know whether there is a next page, and where each provider resumes: its
+anchor goes into the edge's cursor). A provider whose stream has ended is marked so
+in the cursor and not asked again for the following pages. ``last``/``before`` walk
+the opposite order and reverse the result. A provider that fails is reported and left
+out; the others' meetings still come back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from meetingmesh.domain import Aggregation, AggregationBucket, Meeting, MeetingOrder, Provider
 from meetingmesh.errors import GatewayError, bad_input
-from meetingmesh.providers.base import MeetingQuery, SortKey, StreamInfo
+from meetingmesh.providers.base import (
+    EPOCH,
+    Adapter,
+    Anchor,
+    MeetingQuery,
+    Positioned,
+    SortKey,
+    StreamInfo,
+)
 from meetingmesh.resolvers.context import Path, RequestContext
-from meetingmesh.resolvers.cursors import decode_key, encode_key
+from meetingmesh.resolvers.cursors import (
+    MeetingCursor,
+    decode_meeting_cursor,
+    encode_meeting_cursor,
+)
 from meetingmesh.resolvers.ids import decode_id
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, check_size
 
@@ -85,8 +99,15 @@ async def list_meetings(
     before: str | None = None,
     meeting_filter: MeetingFilter | None = None,
     order: MeetingOrder = MeetingOrder.START_TIME_ASC,
+    fields: frozenset[str] | None = None,
+    want_total: bool = True,
 ) -> MeetingsPage:
-    """Resolve one page of the merged meetings list."""
+    """Resolve one page of the merged meetings list.
+
+    ``fields`` are the ``Meeting`` fields the client selected (None: all) and
+    ``want_total`` whether it selected ``totalCount`` or ``aggregations``: both decide
+    what is asked of the providers.
+    """
     meeting_filter = meeting_filter or MeetingFilter()
     first = check_size("first", first)
     last = check_size("last", last)
@@ -103,15 +124,19 @@ async def list_meetings(
     ):
         raise bad_input("filter.startsAfter must not be later than startsBefore", field="filter")
     backwards = last is not None or before is not None
-    size = (last if backwards else first) if (last or first) is not None else DEFAULT_PAGE_SIZE
-    assert size is not None
+    requested = last if backwards else first
+    size = DEFAULT_PAGE_SIZE if requested is None else requested
     position = (
-        decode_key(before, "before") if before else decode_key(after, "after") if after else None
+        decode_meeting_cursor(before, "before")
+        if before
+        else decode_meeting_cursor(after, "after")
+        if after
+        else None
     )
     walk = _REVERSED[order] if backwards else order
     query = MeetingQuery(
         order=walk,
-        after=position,
+        after=None if position is None else position.key,
         starts_after=meeting_filter.starts_after,
         starts_before=meeting_filter.starts_before,
         course_id=None
@@ -120,19 +145,26 @@ async def list_meetings(
         room=meeting_filter.room,
         ongoing=meeting_filter.ongoing,
         page_hint=size,
+        fields=fields,
+        want_total=want_total,
     )
+    # Anchors only describe the walk they were made in.
+    anchors = position.anchors if position is not None and position.walk is walk else {}
     wanted = meeting_filter.providers
-    providers = [
-        p
+    adapters = {
+        p: a
         for p in MEETING_PROVIDERS
-        if ctx.adapter(p) is not None and (wanted is None or p in wanted)
-    ]
-    infos = {p: StreamInfo() for p in providers}
-    streams: dict[Provider, AsyncIterator[Meeting]] = {}
-    for p in providers:
-        adapter = ctx.adapter(p)
-        assert adapter is not None
-        streams[p] = adapter.stream_meetings(query, infos[p])
+        if (a := ctx.adapter(p)) is not None
+        and a.lists_meetings
+        and (wanted is None or p in wanted)
+    }
+    infos = {p: StreamInfo() for p in adapters}
+    ended = {p for p in adapters if p.value in anchors and anchors[p.value] is None}
+    streams = {
+        p: a.stream_meetings(replace(query, anchor=anchors.get(p.value)), infos[p])
+        for p, a in adapters.items()
+        if p not in ended
+    }
     failed: set[Provider] = set()
 
     def fail(provider: Provider, error: GatewayError) -> None:
@@ -140,15 +172,22 @@ async def list_meetings(
         ctx.report(error, path)
 
     try:
-        taken = await merge(streams, walk, size + 1, fail)
+        taken, more = await merge(streams, walk, size, fail, ended)
     finally:
         await asyncio.gather(*(_close(s) for s in streams.values()))
-    more = len(taken) > size
-    taken = taken[:size]
+    if want_total:
+        await _count_missing(adapters, query, infos, failed, fail)
     if backwards:
         taken.reverse()
-    edges = tuple(MeetingEdge(encode_key(SortKey.of(m)), m) for m in taken)
-    answered = [p for p in providers if p not in failed]
+    for meeting, _ in taken:
+        ctx.loaders.prime(meeting)
+    edges = tuple(
+        MeetingEdge(
+            encode_meeting_cursor(MeetingCursor(SortKey.of(meeting), walk, snapshot)), meeting
+        )
+        for meeting, snapshot in taken
+    )
+    answered = [p for p in adapters if p not in failed]
     totals = [infos[p].total_count for p in answered]
     return MeetingsPage(
         edges=edges,
@@ -157,6 +196,28 @@ async def list_meetings(
         total_count=None if any(t is None for t in totals) else sum(t or 0 for t in totals),
         aggregations=_aggregations(answered, infos),
     )
+
+
+async def _count_missing(
+    adapters: dict[Provider, Adapter],
+    query: MeetingQuery,
+    infos: dict[Provider, StreamInfo],
+    failed: set[Provider],
+    fail: Callable[[Provider, GatewayError], None],
+) -> None:
+    """Ask for the totals the streams could not read off the pages they fetched."""
+
+    async def count(provider: Provider) -> None:
+        try:
+            counted = await adapters[provider].count_meetings(query.plain())
+        except GatewayError as error:
+            fail(provider, error)
+            return
+        infos[provider].total_count = counted.total_count
+        infos[provider].aggregations = infos[provider].aggregations or counted.aggregations
+
+    missing = [p for p in adapters if p not in failed and infos[p].total_count is None]
+    await asyncio.gather(*(count(p) for p in missing))
 
 
 class _Descending:
@@ -171,47 +232,59 @@ class _Descending:
         return other.key < self.key
 
 
+Snapshot = dict[str, Anchor | None]
+
+
 async def merge(
-    streams: dict[Provider, AsyncIterator[Meeting]],
+    streams: dict[Provider, AsyncIterator[Positioned]],
     order: MeetingOrder,
     limit: int,
-    fail: Any,
-) -> list[Meeting]:
-    """Take the first ``limit`` meetings of the ordered union of ``streams``."""
+    fail: Callable[[Provider, GatewayError], None],
+    ended: set[Provider] | None = None,
+) -> tuple[list[tuple[Meeting, Snapshot]], bool]:
+    """The first ``limit`` meetings of the ordered union of ``streams``, and whether more follow.
 
-    async def pull(provider: Provider) -> Meeting | None:
+    Each meeting comes with the anchors every provider would resume from right after
+    it (None for a provider whose stream has ended; a failed provider is left out).
+    """
+    heads: dict[Provider, Positioned] = {}
+    finished: set[Provider] = set(ended or ())
+
+    async def pull(provider: Provider) -> None:
         try:
-            return await anext(streams[provider])
+            heads[provider] = await anext(streams[provider])
         except StopAsyncIteration:
-            return None
+            finished.add(provider)
         except GatewayError as error:
             fail(provider, error)
-            return None
 
-    def entry(meeting: Meeting) -> tuple[Any, str]:
-        key = SortKey.of(meeting)
-        return (
-            key if order is MeetingOrder.START_TIME_ASC else _Descending(key),
-            meeting.provider.value,
-        )
+    def entry(provider: Provider) -> tuple[Any, str]:
+        key = SortKey.of(heads[provider].meeting)
+        ascending = order is MeetingOrder.START_TIME_ASC
+        return (key if ascending else _Descending(key), provider.value)
 
-    order_of = list(streams)
-    heads = await asyncio.gather(*(pull(p) for p in order_of))
-    heap: list[tuple[Any, str, Meeting]] = []
-    for head in heads:
-        if head is not None:
-            heap.append((*entry(head), head))
+    await asyncio.gather(*(pull(p) for p in streams))
+    heap = [entry(p) for p in heads]
     heapq.heapify(heap)
-    taken: list[Meeting] = []
+    by_name = {p.value: p for p in streams}
+    taken: list[tuple[Meeting, Snapshot]] = []
     while heap and len(taken) < limit:
-        _, _, meeting = heapq.heappop(heap)
-        taken.append(meeting)
-        if len(taken) == limit:
-            break
-        following = await pull(meeting.provider)
-        if following is not None:
-            heapq.heappush(heap, (*entry(following), following))
-    return taken
+        _, name = heapq.heappop(heap)
+        provider = by_name[name]
+        meeting = heads.pop(provider).meeting
+        # The provider's next meeting: its anchor goes into this edge's cursor.
+        await pull(provider)
+        if provider in heads:
+            heapq.heappush(heap, entry(provider))
+        # Each anchor also names where its provider's next meeting starts, so the adapter
+        # can tell whether the anchored page still holds it.
+        snapshot: Snapshot = {
+            p.value: {**h.anchor, "s": (h.meeting.start_time or EPOCH).isoformat()}
+            for p, h in heads.items()
+        }
+        snapshot.update((p.value, None) for p in finished)
+        taken.append((meeting, snapshot))
+    return taken, bool(heap)
 
 
 def _aggregations(
@@ -229,7 +302,7 @@ def _aggregations(
     return (facet, *passed_through)
 
 
-async def _close(stream: AsyncIterator[Meeting]) -> None:
+async def _close(stream: AsyncIterator[Positioned]) -> None:
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
         await aclose()

@@ -13,6 +13,7 @@ from meetingmesh.resolvers import scheduling
 from meetingmesh.resolvers.nodes import NodeRecord
 from meetingmesh.schema.enums import MeetingOrder, Provider
 from meetingmesh.schema.inputs import BookMeetingInput, MeetingFilter, SchedulingLinkFilter
+from meetingmesh.schema.selection import meetings_projection
 from meetingmesh.schema.types import (
     Booking,
     BookMeetingPayload,
@@ -74,9 +75,12 @@ class Query:
         filter: MeetingFilter | None = None,
         order_by: MeetingOrder | None = domain.MeetingOrder.START_TIME_ASC,
     ) -> MeetingConnection:
+        fields, want_total = meetings_projection(info.selected_fields)
         page = await meeting_resolvers.list_meetings(
             info.context,
             list(info.path.as_list()),
+            fields=fields,
+            want_total=want_total,
             first=first,
             after=after,
             last=last,
@@ -99,8 +103,7 @@ class Query:
         description="A member by the provider's id (HeyPeers: the SSO idp_id); null when unknown."
     )
     async def member(self, info: Info, provider: Provider, id: str) -> Member | None:
-        adapter = info.context.adapter(provider)
-        found = None if adapter is None else await adapter.get_member(id)
+        found = await info.context.loaders.member(provider, id)
         return None if found is None else Member.from_record(found)
 
     @strawberry.field(description="HubSpot scheduling pages, in HubSpot's order.")

@@ -24,6 +24,7 @@ from meetingmesh.schema.enums import (
     SchedulingLinkType,
     WaitlistStatus,
 )
+from meetingmesh.schema.selection import meetings_projection
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -96,6 +97,8 @@ class Member(Node):
         if adapter is not None:
             page = await adapter.member_meetings(self.record.key, window.offset, window.limit)
         items = page.items if page is not None else ()
+        for item in items:
+            info.context.loaders.prime(item.meeting)
         edges = [
             MemberMeetingEdge.from_record(encode_offset(window.offset + i), item)
             for i, item in enumerate(items)
@@ -137,9 +140,12 @@ class Course(Node):
     async def meetings(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> MeetingConnection:
+        fields, want_total = meetings_projection(info.selected_fields)
         page = await list_meetings(
             info.context,
             _path(info),
+            fields=fields,
+            want_total=want_total,
             first=first,
             after=after,
             meeting_filter=MeetingFilter(
@@ -343,8 +349,7 @@ class Meeting(Node):
             return Course.from_record(self.record.course)
         if self.record.course_id is None:
             return None
-        adapter = info.context.adapter(self.record.provider)
-        found = None if adapter is None else await adapter.get_course(self.record.course_id)
+        found = await info.context.loaders.course(self.record.provider, self.record.course_id)
         return None if found is None else Course.from_record(found)
 
     @strawberry.field(description="Attendees: Daily participants, Thought Industries attendees.")
@@ -352,12 +357,7 @@ class Meeting(Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> AttendeeConnection:
         window = offset_window(first, after)
-        adapter = info.context.adapter(self.record.provider)
-        everyone = (
-            self.record.attendees or ()
-            if adapter is None
-            else await adapter.get_attendees(self.record)
-        )
+        everyone = await info.context.loaders.attendees_of(self.record)
         chosen = everyone[window.offset : window.offset + window.limit]
         edges = [
             AttendeeEdge(cursor=encode_offset(window.offset + i), node=Attendee.from_record(a))

@@ -121,3 +121,21 @@ def test_unreachable_provider_is_unavailable(serve: Callable[[ASGIApp], str], st
         "provider": "DAILY",
     }
     assert answer["errors"][0]["message"] == "Daily could not be reached"
+
+
+def test_a_repeated_query_is_answered_from_the_upstream_cache(gateway: Stack) -> None:
+    first = gateway.query(QUERY)
+    calls = {p: gateway.calls(p) for p in ("heypeers", "thoughtindustries", "daily")}
+    assert calls == {"heypeers": 1, "thoughtindustries": 1, "daily": 1}
+    assert gateway.query(QUERY) == first
+    assert {p: gateway.calls(p) for p in calls} == calls
+
+
+def test_identical_requests_in_flight_together_are_sent_once(gateway: Stack) -> None:
+    gateway.fault("daily", latency_ms=100)
+    answer = gateway.query(
+        "{ a: meetings(first: 5, filter: {providers: [DAILY]}) { edges { node { id } } }"
+        "  b: meetings(first: 5, filter: {providers: [DAILY]}) { edges { node { id } } } }"
+    )
+    assert answer["data"]["a"] == answer["data"]["b"]
+    assert gateway.calls("daily") == 1

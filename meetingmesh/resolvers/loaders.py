@@ -1,0 +1,119 @@
+"""Per-request dataloaders: nested lookups batched, deduplicated and primed.
+
+Within one GraphQL request each loader asks for a key once, however many fields need
+it, and collects the keys asked for in one tick into one batch. Providers without a
+batch endpoint get their single calls concurrently (the upstream client bounds the
+concurrency per provider). Lists prime the loaders with what their payloads embed
+(a Thought Industries meeting's course and attendees, a Daily session's participants),
+so nested fields over them cost nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
+
+from aiodataloader import DataLoader
+
+from meetingmesh.domain import Attendee, Course, Meeting, Member, Provider
+from meetingmesh.errors import GatewayError
+from meetingmesh.providers.base import Adapter
+
+K = TypeVar("K")
+V = TypeVar("V")
+Key = tuple[Provider, str]
+
+
+async def _each(keys: Sequence[K], load: Callable[[K], Awaitable[V]]) -> list[V | GatewayError]:
+    """Load every key concurrently; a provider failure fails only its own key."""
+
+    async def one(key: K) -> V | GatewayError:
+        try:
+            return await load(key)
+        except GatewayError as error:
+            return error
+
+    return list(await asyncio.gather(*(one(k) for k in keys)))
+
+
+class Loaders:
+    """The dataloaders of one request, keyed by (provider, provider key)."""
+
+    def __init__(self, adapters: Mapping[Provider, Adapter]) -> None:
+        self._adapters = adapters
+        self._meetings_by_key: dict[Key, Meeting] = {}
+        # A GatewayError in a batch result is raised by ``load`` for that key alone.
+        self._meetings = DataLoader[Key, Meeting | None | GatewayError](self._load_meetings)
+        self._courses = DataLoader[Key, Course | None | GatewayError](self._load_courses)
+        self._members = DataLoader[Key, Member | None | GatewayError](self._load_members)
+        self._attendees = DataLoader[Key, tuple[Attendee, ...] | GatewayError](self._load_attendees)
+
+    async def meeting(self, provider: Provider, key: str) -> Meeting | None:
+        """One meeting by provider key."""
+        return _loaded(await self._meetings.load((provider, key)))
+
+    async def course(self, provider: Provider, course_id: str) -> Course | None:
+        """One course by id."""
+        return _loaded(await self._courses.load((provider, course_id)))
+
+    async def member(self, provider: Provider, key: str) -> Member | None:
+        """One member by provider key."""
+        return _loaded(await self._members.load((provider, key)))
+
+    def prime(self, meeting: Meeting) -> None:
+        """Remember a meeting that arrived in a payload, with what it embeds."""
+        key = (meeting.provider, meeting.key)
+        self._meetings_by_key.setdefault(key, meeting)
+        self._meetings.prime(key, meeting)
+        if meeting.course is not None:
+            self._courses.prime((meeting.provider, meeting.course.provider_id), meeting.course)
+        if meeting.attendees is not None:
+            self._attendees.prime(key, meeting.attendees)
+
+    async def attendees_of(self, meeting: Meeting) -> tuple[Attendee, ...]:
+        """A meeting's attendees, fetched (batched) only when its payload had none."""
+        key = (meeting.provider, meeting.key)
+        self._meetings_by_key.setdefault(key, meeting)
+        return _loaded(await self._attendees.load(key))
+
+    async def _load_meetings(self, keys: list[Key]) -> list[Meeting | GatewayError | None]:
+        found = await _each(keys, self._one_meeting)
+        for meeting in found:
+            if isinstance(meeting, Meeting):
+                self.prime(meeting)
+        return found
+
+    async def _one_meeting(self, key: Key) -> Meeting | None:
+        adapter = self._adapters.get(key[0])
+        return None if adapter is None else await adapter.get_meeting(key[1])
+
+    async def _load_courses(self, keys: list[Key]) -> list[Course | GatewayError | None]:
+        async def one(key: Key) -> Course | None:
+            adapter = self._adapters.get(key[0])
+            return None if adapter is None else await adapter.get_course(key[1])
+
+        return await _each(keys, one)
+
+    async def _load_members(self, keys: list[Key]) -> list[Member | GatewayError | None]:
+        async def one(key: Key) -> Member | None:
+            adapter = self._adapters.get(key[0])
+            return None if adapter is None else await adapter.get_member(key[1])
+
+        return await _each(keys, one)
+
+    async def _load_attendees(self, keys: list[Key]) -> list[tuple[Attendee, ...] | GatewayError]:
+        async def one(key: Key) -> tuple[Attendee, ...]:
+            adapter = self._adapters.get(key[0])
+            meeting = self._meetings_by_key[key]
+            return (
+                meeting.attendees or () if adapter is None else await adapter.get_attendees(meeting)
+            )
+
+        return await _each(keys, one)
+
+
+def _loaded(value: V | GatewayError) -> V:
+    # aiodataloader raises a batch's exception results from ``load``; this never sees one.
+    assert not isinstance(value, GatewayError)
+    return value

@@ -1,0 +1,150 @@
+"""Proof by counting: canonical queries and the exact upstream calls they cost.
+
+The simulators count every request they answer, so these figures are exact. The
+README's table of canonical queries quotes them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from meetingmesh.app import create_app
+from meetingmesh.serving import start_in_thread
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.server import create_simulators, gateway_settings
+from tests.conftest import Stack
+
+LISTS = ("heypeers", "thoughtindustries", "daily")
+HEYPEERS_EXPORT = "GET /api/v2/organizations/{org_id}/export_meetings"
+DAILY_LIST = "GET /meetings"
+DAILY_ONE = "GET /meetings/{meeting_id}"
+DAILY_PARTICIPANTS = "GET /meetings/{meeting_id}/participants"
+
+FULL_PAGE = """{ meetings(first: 20) {
+  totalCount
+  edges { node {
+    id title startTime
+    course { title slug }
+    hosts { name }
+    attendees { totalCount edges { node { name } } }
+  } }
+} }"""
+BARE_PAGE = "{ meetings(first: 20) { edges { node { id title startTime } } } }"
+
+
+def _calls(gateway: Stack) -> dict[str, int]:
+    return {p: gateway.calls(p) for p in (*LISTS, "hubspot")}
+
+
+def test_first_twenty_with_course_hosts_and_attendees_cost_one_call_per_provider(
+    gateway: Stack,
+) -> None:
+    data = gateway.data(FULL_PAGE)
+    assert len(data["meetings"]["edges"]) == 20
+    assert _calls(gateway) == {"heypeers": 1, "thoughtindustries": 1, "daily": 1, "hubspot": 0}
+
+
+def test_the_same_page_without_nested_fields_asks_for_no_attendees(gateway: Stack) -> None:
+    gateway.data(BARE_PAGE)
+    assert _calls(gateway) == {"heypeers": 1, "thoughtindustries": 1, "daily": 1, "hubspot": 0}
+    assert gateway.last_params("daily", DAILY_LIST)["no_participants"] == ["true"]
+    assert gateway.calls("daily", DAILY_PARTICIPANTS) == 0
+    # Only the columns the key needs: no attendee, price or description columns.
+    assert gateway.last_params("heypeers", HEYPEERS_EXPORT)["column[]"] == [
+        "name",
+        "start_time",
+        "group_leader_id",
+    ]
+
+
+def test_selected_fields_choose_the_heypeers_columns(gateway: Stack) -> None:
+    gateway.data(
+        """{ meetings(first: 5, filter: {providers: [HEYPEERS]}) {
+             edges { node { title capacity description } } } }"""
+    )
+    assert gateway.last_params("heypeers", HEYPEERS_EXPORT)["column[]"] == [
+        "name",
+        "start_time",
+        "max_attendees",
+        "meeting_description",
+        "group_leader_id",
+    ]
+
+
+def test_selecting_attendees_asks_daily_for_participants_in_the_list(gateway: Stack) -> None:
+    gateway.data(FULL_PAGE)
+    assert "no_participants" not in gateway.last_params("daily", DAILY_LIST)
+    assert gateway.calls("daily", DAILY_PARTICIPANTS) == 0
+
+
+def test_twenty_node_lookups_of_ten_sessions_cost_ten_concurrent_calls(gateway: Stack) -> None:
+    listing = gateway.data(
+        """{ meetings(first: 10, filter: {providers: [DAILY], room: "standup"}) {
+             edges { node { id } } } }"""
+    )
+    ids = [e["node"]["id"] for e in listing["meetings"]["edges"]]
+    assert len(ids) == 10
+    aliases = " ".join(
+        f'n{i}: node(id: "{global_id}") {{ ... on Meeting {{ id title }} }}'
+        for i, global_id in enumerate(ids + ids)
+    )
+    gateway.fault("daily", latency_ms=100)
+    for provider in LISTS:
+        gateway.http.delete(f"{gateway.provider_url(provider)}/_sim/stats")
+    data = gateway.data(f"{{ {aliases} }}")
+    assert [data[f"n{i}"]["id"] for i in range(20)] == ids + ids
+    assert gateway.calls("daily") == gateway.calls("daily", DAILY_ONE) == 10
+    stats = gateway.http.get(f"{gateway.provider_url('daily')}/_sim/stats").json()
+    assert stats["endpoints"][DAILY_ONE]["peak_in_flight"] > 1
+
+
+def test_course_lookups_are_deduplicated(gateway: Stack) -> None:
+    course = "Q291cnNlOnRob3VnaHRpbmR1c3RyaWVzOjAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA"
+    aliases = " ".join(f'c{i}: node(id: "{course}") {{ id }}' for i in range(5))
+    gateway.data(f"{{ {aliases} }}")
+    assert gateway.calls("thoughtindustries") == 1
+
+
+@pytest.fixture(scope="module")
+def large() -> Iterator[Stack]:
+    """A world with 400 meetings per provider, enough for a 1,000-meeting walk."""
+    clock = Clock()
+    sims = create_simulators(seed=3, size=400, clock=clock)
+    sim_server = start_in_thread(sims.app)
+    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
+    gateway = start_in_thread(app)
+    with httpx.Client(timeout=60) as http:
+        yield Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
+    gateway.stop()
+    sim_server.stop()
+
+
+PAGE_QUERY = """query($after: String) {
+  meetings(first: 50, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { provider title } }
+  }
+}"""
+
+
+def test_paging_a_thousand_merged_meetings_costs_the_provider_pages_they_span(
+    large: Stack,
+) -> None:
+    seen: list[dict[str, Any]] = []
+    after = None
+    for _ in range(20):
+        page = large.data(PAGE_QUERY, {"after": after})["meetings"]
+        seen += [e["node"] for e in page["edges"]]
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == 1000
+    per_provider = Counter(n["provider"] for n in seen)
+    # Each provider's page size is the gateway page plus one (Thought Industries: its 50).
+    page_sizes = {"HEYPEERS": 51, "THOUGHT_INDUSTRIES": 50, "DAILY": 51}
+    spanned = sum(math.ceil(per_provider[p] / size) for p, size in page_sizes.items())
+    calls = sum(large.calls(p) for p in LISTS)
+    assert spanned <= calls <= math.floor(spanned * 1.1), (calls, spanned, per_provider)
