@@ -72,7 +72,8 @@ class Harness:
         def wrap(handler: Handler) -> Handler:
             async def run(request: Request) -> Response:
                 body = await _body_for_stats(request)
-                self.stats.record(name, query_params(request), body)
+                request_id = request.headers.get("x-request-id")
+                self.stats.record(name, query_params(request), body, request_id)
                 try:
                     injected = await self._inject(request)
                     if injected is not None:

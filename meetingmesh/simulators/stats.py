@@ -13,6 +13,8 @@ class EndpointStats:
     count: int = 0
     last_params: dict[str, list[str]] = field(default_factory=dict)
     last_body: Any = None
+    #: The ``X-Request-ID`` the last request carried, if any.
+    last_request_id: str | None = None
     in_flight: int = 0
     #: The most requests this endpoint was answering at once: proof of concurrency.
     peak_in_flight: int = 0
@@ -24,12 +26,19 @@ class RequestStats:
 
     endpoints: dict[str, EndpointStats] = field(default_factory=dict)
 
-    def record(self, endpoint: str, params: dict[str, list[str]], body: Any) -> None:
+    def record(
+        self,
+        endpoint: str,
+        params: dict[str, list[str]],
+        body: Any,
+        request_id: str | None = None,
+    ) -> None:
         """Count one request to ``endpoint`` (and mark it in flight until ``finish``)."""
         stats = self.endpoints.setdefault(endpoint, EndpointStats())
         stats.count += 1
         stats.last_params = params
         stats.last_body = body
+        stats.last_request_id = request_id
         stats.in_flight += 1
         stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
 
@@ -53,6 +62,7 @@ class RequestStats:
                     "count": s.count,
                     "last_params": s.last_params,
                     "last_body": s.last_body,
+                    "last_request_id": s.last_request_id,
                     "peak_in_flight": s.peak_in_flight,
                 }
                 for name, s in sorted(self.endpoints.items())
