@@ -2,33 +2,58 @@
 
 One ``httpx.AsyncClient`` per process, opened and closed in the lifespan, carries
 every upstream request (keep-alive connections are shared between requests).
+
+``/graphql`` follows the GraphQL-over-HTTP specification: a client that accepts
+``application/graphql-response+json`` gets that media type, with 400 for requests
+that never reached execution (parse, validation and variable errors, limits);
+``application/json`` clients keep the classic always-200 answers. Mutations over GET
+are 405, bodies over the size limit 413, POST bodies that are not JSON 415. With API
+keys configured, requests without a valid one are 401 before any GraphQL work.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from meetingmesh.config import Settings
 from meetingmesh.domain import Provider
+from meetingmesh.errors import ErrorCode
 from meetingmesh.providers.base import Adapter
+from meetingmesh.providers.deadline import deadline_scope
 from meetingmesh.providers.registry import build_adapters
+from meetingmesh.request_id import HEADER as REQUEST_ID_HEADER
+from meetingmesh.request_id import RequestIdMiddleware
+from meetingmesh.request_id import current as current_request_id
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.schema import build_schema
+from meetingmesh.schema.errors import TOO_MANY_TOKENS
 
 Clock = Callable[[], datetime]
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+#: The media type negotiated for the request being served.
+_MEDIA_TYPE: ContextVar[str] = ContextVar("meetingmesh_media_type", default=JSON)
 
 
 def utc_now() -> datetime:
@@ -36,21 +61,66 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+def _json(
+    content: Any,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    media_type: str = JSON,
+) -> Response:
     return Response(
-        orjson.dumps(content),
-        status_code=status_code,
-        headers=headers,
-        media_type="application/json",
+        orjson.dumps(content), status_code=status_code, headers=headers, media_type=media_type
     )
 
 
+def _refusal(status: int, message: str, code: str | None = None, **headers: str) -> Response:
+    error: dict[str, Any] = {"message": message}
+    if code is not None:
+        error["extensions"] = {"code": code}
+    return _json({"errors": [error]}, status, headers or None, _MEDIA_TYPE.get())
+
+
+def negotiate(accept: str) -> str:
+    """The response media type for an ``Accept`` header (classic JSON when it is absent)."""
+    best, best_q = JSON, -1.0
+    for part in accept.split(","):
+        media, *options = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for option in options:
+            name, _, value = option.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        # The newer type wins ties: it is what a client naming both prefers.
+        if media == GRAPHQL_RESPONSE and q > 0 and q >= best_q:
+            best, best_q = GRAPHQL_RESPONSE, q
+        elif media in (JSON, "application/*", "*/*") and q > best_q:
+            best, best_q = JSON, q
+    return best
+
+
+def _is_mutation(query: str, operation_name: str | None) -> bool:
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False  # the GraphQL layer reports the syntax error
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    return any(o.operation is OperationType.MUTATION for o in operations[:1])
+
+
+class _BodyTooLarge(Exception):
+    """The request body exceeded the configured limit."""
+
+
 class GatewayGraphQL(GraphQL[RequestContext, None]):
-    """Strawberry's ASGI view with our context, API keys and orjson encoding."""
+    """Strawberry's ASGI view with our context, API keys, limits and media types."""
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
         super().__init__(
-            build_schema(),
+            build_schema(settings.server),
             graphql_ide="graphiql" if settings.server.graphiql else None,
         )
         self.settings = settings
@@ -58,44 +128,119 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         self.adapters: dict[Provider, Adapter] = {}
         self._api_keys = [k.encode() for k in settings.server.api_keys]
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Refuse requests without a valid API key before any GraphQL work."""
-        if scope["type"] == "http" and self._api_keys and not self._authorized(scope):
-            response = _json(
-                {
-                    "errors": [
-                        {
-                            "message": "A valid API key is required.",
-                            "extensions": {"code": "UNAUTHENTICATED"},
-                        }
-                    ]
-                },
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-            await response(scope, receive, send)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse what is not a well-formed, authorised GraphQL request; serve the rest."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        request = Request(scope)
+        _MEDIA_TYPE.set(negotiate(request.headers.get("accept", "")))
+        refusal = self._refuse(request)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        limited = self._limit_body(receive)
+        try:
+            with deadline_scope(self.settings.server.deadline):
+                await super().__call__(scope, limited, send)
+        except _BodyTooLarge:
+            limit = self.settings.server.max_body_bytes
+            await _refusal(413, f"The request body exceeds {limit} bytes.")(scope, receive, send)
 
-    def _authorized(self, scope: Any) -> bool:
-        header = b""
-        for name, value in scope.get("headers", ()):
-            if name == b"authorization":
-                header = value
-        scheme, _, key = header.partition(b" ")
-        if scheme.lower() != b"bearer":
+    def _refuse(self, request: Request) -> Response | None:
+        server = self.settings.server
+        if self._api_keys and not self._authorized(request.headers.get("authorization", "")):
+            return _refusal(
+                401,
+                "A valid API key is required.",
+                "UNAUTHENTICATED",
+                **{"WWW-Authenticate": "Bearer"},
+            )
+        if request.method == "POST":
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > server.max_body_bytes:
+                return _refusal(413, f"The request body exceeds {server.max_body_bytes} bytes.")
+            content_type = request.headers.get("content-type", "").split(";")[0].strip()
+            if content_type != JSON:
+                return _refusal(415, "POST bodies must be application/json.")
+        if request.method == "GET":
+            query = request.query_params.get("query")
+            if query and _is_mutation(query, request.query_params.get("operationName")):
+                return _refusal(405, "Mutations must be sent with POST.", Allow="POST")
+        return None
+
+    def _limit_body(self, receive: Receive) -> Receive:
+        limit = self.settings.server.max_body_bytes
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge
+            return message
+
+        return limited
+
+    def _authorized(self, header: str) -> bool:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer":
             return False
+        given = key.strip().encode()
         # Compare against every key in constant time, so timing reveals nothing.
         matched = False
         for candidate in self._api_keys:
-            matched |= hmac.compare_digest(candidate, key.strip())
+            matched |= hmac.compare_digest(candidate, given)
         return matched
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         """A fresh context per request, over the process-wide adapters."""
-        return RequestContext(adapters=self.adapters, clock=self.clock, request=request)
+        return RequestContext(
+            adapters=self.adapters,
+            clock=self.clock,
+            request=request,
+            max_page_size=self.settings.server.max_page_size,
+        )
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        """Classic JSON for classic clients; the GraphQL response media type with 400s otherwise."""
+        response = super().create_response(response_data, sub_response)
+        if _MEDIA_TYPE.get() == GRAPHQL_RESPONSE and isinstance(response_data, dict):
+            errors: list[Any] = list(response_data.get("errors") or [])
+            unexecuted = not any(isinstance(e, dict) and e.get("path") for e in errors)
+            # A request that never reached execution: no data entry, and a 4xx status.
+            if response_data.get("data") is None and errors and unexecuted:
+                body = {k: v for k, v in response_data.items() if k != "data"}
+                response = _json(body, 400, media_type=GRAPHQL_RESPONSE)
+            else:
+                response.headers["content-type"] = GRAPHQL_RESPONSE
+        return response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """The response body; the parser's token-limit error gets ``QUERY_TOO_COMPLEX``."""
+        body = await super().process_result(request, result)
+        errors: list[Any] = list(body.get("errors") or ())
+        for error in errors:
+            if isinstance(error, dict) and TOO_MANY_TOKENS in str(error.get("message")):
+                error.setdefault("extensions", {"code": ErrorCode.QUERY_TOO_COMPLEX.value})
+        return body
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson; any body that is not a JSON object (or not UTF-8) is a 400 here."""
+        value = orjson.loads(data)
+        if not isinstance(value, dict):
+            # Strawberry answers its JSONDecodeError with a 400, and crashes on non-objects.
+            text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+            raise json.JSONDecodeError("the body must be a JSON object", text, 0)
+        return value
 
     def encode_json(self, data: object) -> bytes:
         """orjson: several times faster than the standard library on large pages."""
@@ -111,6 +256,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         async with httpx.AsyncClient(
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             follow_redirects=False,
+            event_hooks={"request": [_propagate_request_id]},
         ) as http:
             graphql.adapters.update(build_adapters(settings, http, clock))
             yield
@@ -121,21 +267,40 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
 
     async def readyz(request: Request) -> Response:
         unwell = {
-            p.name: a.client.last_error
+            p.name: a.client.last_error or f"circuit {a.client.breaker.state.value}"
             for p, a in graphql.adapters.items()
-            if a.client.last_error is not None
+            if not a.client.healthy
         }
         status = 503 if unwell else 200
         return _json({"status": "unavailable" if unwell else "ready", "unwell": unwell}, status)
 
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.server.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.server.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
+            )
+        )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     #: The live adapters (filled during the lifespan), for operators and tests.
     app.state.adapters = graphql.adapters
     return app
+
+
+async def _propagate_request_id(request: httpx.Request) -> None:
+    """Send the client's request id on to the provider, so one id follows a request."""
+    request_id = current_request_id()
+    if request_id is not None:
+        request.headers[REQUEST_ID_HEADER] = request_id

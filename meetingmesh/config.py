@@ -2,7 +2,8 @@
 
 The file follows the configuration contract in DESIGN.md. A provider without a section
 is off. Every problem is reported as one ``ConfigError`` line naming the key at fault;
-token values never appear in messages or ``repr``.
+token values never appear in messages or ``repr``. Every setting and its default is
+listed in the README's "Operating in production" section.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,9 +20,6 @@ from urllib.parse import urlsplit
 from meetingmesh.domain import Provider
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SERVER_KEYS = {"graphiql", "introspection", "api_keys"}
-_PROVIDER_KEYS = {"base_url", "token", "timeout", "cache_ttl", "concurrency"}
-_EXTRA_KEYS: dict[Provider, set[str]] = {Provider.HEYPEERS: {"organization_id"}}
 
 
 class ConfigError(Exception):
@@ -35,6 +33,17 @@ class ServerSettings:
     graphiql: bool = True
     introspection: bool = True
     api_keys: tuple[str, ...] = field(default=(), repr=False)
+    #: Seconds one GraphQL request may take, upstream retries and waits included.
+    deadline: float = 15.0
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    #: Largest ``first``/``last`` a connection accepts.
+    max_page_size: int = 100
+    #: Upper bound of the items a query may ask for, nested connections multiplied.
+    max_cost: int = 10_000
+    max_body_bytes: int = 1_048_576
+    cors_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,10 +53,27 @@ class ProviderSettings:
     provider: Provider
     base_url: str
     token: str = field(repr=False)
-    timeout: float = 10.0
     organization_id: int | None = None
+    #: Seconds to wait for an answer (read) and for a connection.
+    timeout: float = 10.0
+    connect_timeout: float = 3.0
+    #: Extra attempts for idempotent requests on connection errors, 429, 502, 503, 504.
+    retries: int = 2
+    #: Client-side rate limit: at most ``rate_limit`` requests per ``rate_period`` seconds.
+    rate_limit: int | None = None
+    rate_period: float = 1.0
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
     cache_ttl: float = 10.0
     concurrency: int = 16
+
+
+#: Each provider's published rate limit (SUPPLEMENT.md), the default client-side limit.
+DEFAULT_RATE_LIMITS: dict[Provider, tuple[int, float]] = {
+    Provider.DAILY: (20, 1.0),
+    Provider.HUBSPOT: (100, 10.0),
+    Provider.THOUGHT_INDUSTRIES: (120, 60.0),
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,17 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every configured secret, for redaction and for tests that check it never leaks."""
         return [p.token for p in self.providers.values()] + list(self.server.api_keys)
+
+
+def provider_settings(
+    provider: Provider, base_url: str, token: str, **values: Any
+) -> ProviderSettings:
+    """A provider section with the provider's own defaults (its published rate limit)."""
+    limit, period = DEFAULT_RATE_LIMITS.get(provider, (None, 1.0))
+    settings = ProviderSettings(
+        provider=provider, base_url=base_url, token=token, rate_limit=limit, rate_period=period
+    )
+    return replace(settings, **values)
 
 
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -81,10 +118,9 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Settin
     if unknown:
         raise ConfigError(f"unknown section [{unknown[0]}]")
     server = _parse_server(_table(raw, "server"), environ)
-    providers_table = _table(raw, "providers")
     names = {p.value: p for p in Provider}
     providers: dict[Provider, ProviderSettings] = {}
-    for name, section in providers_table.items():
+    for name, section in _table(raw, "providers").items():
         if name not in names:
             known = ", ".join(sorted(names))
             raise ConfigError(f"unknown provider [providers.{name}] (known: {known})")
@@ -101,26 +137,76 @@ def _table(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+#: Numeric settings: the smallest value each accepts.
+_MINIMUMS: dict[str, float] = {
+    "deadline": 0.001,
+    "max_depth": 1,
+    "max_aliases": 0,
+    "max_tokens": 1,
+    "max_page_size": 1,
+    "max_cost": 1,
+    "max_body_bytes": 1,
+    "timeout": 0.001,
+    "connect_timeout": 0.001,
+    "retries": 0,
+    "rate_limit": 0,
+    "rate_period": 0.001,
+    "breaker_threshold": 1,
+    "breaker_cooldown": 0,
+    "cache_ttl": 0,
+    "concurrency": 1,
+}
+
+
+def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -> dict[str, Any]:
+    """Validate the plain settings of ``section`` against the types of ``defaults``' fields."""
+    known = {f.name for f in fields(defaults)}
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        if key in skip:
+            continue
+        if key not in known:
+            raise ConfigError(f"unknown key {where}.{key}")
+        current = getattr(defaults, key)
+        if isinstance(current, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}.{key} must be true or false")
+        elif key in _MINIMUMS:
+            whole = isinstance(current, int) or key == "rate_limit"
+            kind = "an integer" if whole else "a number"
+            valid = isinstance(value, int) if whole else isinstance(value, int | float)
+            if isinstance(value, bool) or not valid or value < _MINIMUMS[key]:
+                raise ConfigError(f"{where}.{key} must be {kind} >= {_MINIMUMS[key]:g}")
+            value = value if whole else float(value)
+        if key == "rate_limit" and value == 0:
+            value = None  # 0 turns the client-side rate limit off
+        values[key] = value
+    return values
+
+
 def _parse_server(section: dict[str, Any], environ: Mapping[str, str]) -> ServerSettings:
-    _reject_unknown("server", section, _SERVER_KEYS)
+    defaults = ServerSettings()
+    values = _apply("server", section, defaults, {"api_keys", "cors_origins"})
     keys = section.get("api_keys", [])
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise ConfigError("server.api_keys must be a list of strings")
     resolved = tuple(_interpolate("server.api_keys", k, environ) for k in keys)
     if any(not k for k in resolved):
         raise ConfigError("server.api_keys must not contain an empty key")
-    return ServerSettings(
-        graphiql=_bool("server.graphiql", section.get("graphiql", True)),
-        introspection=_bool("server.introspection", section.get("introspection", True)),
-        api_keys=resolved,
-    )
+    origins = section.get("cors_origins", [])
+    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+        raise ConfigError("server.cors_origins must be a list of origins")
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ConfigError(f"server.cors_origins: {origin!r} is not an origin (scheme://host)")
+    return replace(defaults, **values, api_keys=resolved, cors_origins=tuple(origins))
 
 
 def _parse_provider(
     provider: Provider, section: dict[str, Any], environ: Mapping[str, str]
 ) -> ProviderSettings:
     where = f"providers.{provider.value}"
-    _reject_unknown(where, section, _PROVIDER_KEYS | _EXTRA_KEYS.get(provider, set()))
     for key in ("base_url", "token"):
         if key not in section:
             raise ConfigError(f"{where}.{key} is required")
@@ -133,16 +219,11 @@ def _parse_provider(
     token = _interpolate(f"{where}.token", section["token"], environ)
     if not token:
         raise ConfigError(f"{where}.token is empty")
-    timeout = section.get("timeout", 10.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(f"{where}.timeout must be a positive number of seconds")
-    cache_ttl = section.get("cache_ttl", 10.0)
-    if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
-        raise ConfigError(f"{where}.cache_ttl must be a number of seconds >= 0 (0 turns it off)")
-    concurrency = section.get("concurrency", 16)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigError(f"{where}.concurrency must be a positive integer")
-    organization_id = None
+    defaults = provider_settings(provider, base_url, token)
+    skip = {"base_url", "token", "organization_id"}
+    if provider is not Provider.HEYPEERS and "organization_id" in section:
+        raise ConfigError(f"unknown key {where}.organization_id")
+    values = _apply(where, section, defaults, skip)
     if provider is Provider.HEYPEERS:
         organization_id = section.get("organization_id")
         if isinstance(organization_id, str):
@@ -150,34 +231,15 @@ def _parse_provider(
             organization_id = int(organization_id) if organization_id.isdigit() else None
         if not isinstance(organization_id, int) or isinstance(organization_id, bool):
             raise ConfigError(f"{where}.organization_id is required and must be an integer")
-    return ProviderSettings(
-        provider=provider,
-        base_url=base_url,
-        token=token,
-        timeout=float(timeout),
-        organization_id=organization_id,
-        cache_ttl=float(cache_ttl),
-        concurrency=concurrency,
-    )
-
-
-def _reject_unknown(where: str, section: dict[str, Any], known: set[str]) -> None:
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise ConfigError(f"unknown key {where}.{unknown[0]}")
-
-
-def _bool(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key} must be true or false")
-    return value
+        values["organization_id"] = organization_id
+    return replace(defaults, **values)
 
 
 def _interpolate(key: str, value: str, environ: Mapping[str, str]) -> str:
-    def replace(match: re.Match[str]) -> str:
+    def replace_variable(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in environ:
             raise ConfigError(f"{key} refers to ${{{name}}}, which is not set in the environment")
         return environ[name]
 
-    return _VARIABLE.sub(replace, value)
+    return _VARIABLE.sub(replace_variable, value)

@@ -45,7 +45,8 @@ class GatewayError(Exception):
         self.provider = provider
         self.field = field
         self.retry_after = retry_after
-        #: The provider's parsed error body, for adapters; never shown to clients.
+        #: The provider's HTTP status and parsed error body, for adapters; never shown.
+        self.status: int | None = None
         self.upstream_body: Any = None
         #: Further errors of the same failure (one per field a provider refused).
         self.related: tuple[GatewayError, ...] = ()

@@ -7,6 +7,7 @@ test starts from a quiet, healthy world and can count upstream calls exactly.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,47 @@ from meetingmesh.simulators.server import (
 
 #: Meetings per provider in the end-to-end data set: several pages of every list.
 STACK_SIZE = 60
+
+#: Every secret the suite configures; none may appear in a log line or a response.
+SECRETS: set[str] = set(TOKENS.values())
+#: Every log line and every response the suite's clients saw.
+CAPTURED: list[str] = []
+#: Gateways started in this session (by the shared stack): if any, something was captured.
+STARTED: list[str] = []
+
+
+class _Capture(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        CAPTURED.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_leaks() -> Iterator[None]:
+    """After the whole suite: no configured secret in anything logged or answered."""
+    handler = _Capture(level=logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    levels = {name: logging.getLogger(name).level for name in _WATCHED_LOGGERS}
+    for name in _WATCHED_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(handler)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    if STARTED:
+        assert CAPTURED, "nothing was captured: the leak check would prove nothing"
+    leaks = sorted(secret for secret in SECRETS if any(secret in text for text in CAPTURED))
+    assert not leaks, f"secrets leaked into logs or responses: {len(leaks)}"
+
+
+_WATCHED_LOGGERS = ("meetingmesh", "httpx", "uvicorn", "strawberry")
+
+
+def capture_response(response: httpx.Response) -> None:
+    """An httpx response hook: remember what the client was told."""
+    response.read()
+    CAPTURED.append(f"{response.status_code} {dict(response.headers)} {response.text}")
 
 
 @pytest.fixture
@@ -122,7 +164,8 @@ def stack() -> Iterator[Stack]:
     sim_server = start_in_thread(sims.app)
     app = create_app(gateway_settings(sim_server.url), clock=clock.now)
     gateway = start_in_thread(app)
-    with httpx.Client(timeout=30) as http:
+    STARTED.append(gateway.url)
+    with httpx.Client(timeout=30, event_hooks={"response": [capture_response]}) as http:
         yield Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
     gateway.stop()
     sim_server.stop()
@@ -137,7 +180,7 @@ def gateway(stack: Stack) -> Iterator[Stack]:
             harness.faults = Faults()
             harness.stats.reset()
         for adapter in stack.adapters.values():
-            adapter.client.clear_cache()
+            adapter.client.reset()
 
     reset()
     yield stack

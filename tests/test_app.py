@@ -10,7 +10,7 @@ from starlette.types import ASGIApp
 from meetingmesh.app import create_app
 from meetingmesh.config import ServerSettings, Settings
 from meetingmesh.simulators.server import TOKENS, gateway_settings
-from tests.conftest import Stack
+from tests.conftest import SECRETS, Stack
 
 
 def test_healthz_answers_while_the_process_is_up(gateway: Stack) -> None:
@@ -42,9 +42,9 @@ def test_mutations_are_refused_over_get(gateway: Stack) -> None:
             'durationMinutes: 30, timezone: "UTC"}) { booking { start } } }'
         },
     )
-    # Strawberry refuses with 400; the GraphQL-over-HTTP work makes this a 405.
-    assert response.status_code == 400
-    assert "mutations are not allowed" in response.text.lower()
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["errors"][0]["message"] == "Mutations must be sent with POST."
     assert gateway.calls("hubspot") == 0
 
 
@@ -67,6 +67,7 @@ def test_provider_tokens_never_reach_the_client(gateway: Stack) -> None:
 
 
 def _keyed_gateway(stack: Stack, serve: Callable[[ASGIApp], str]) -> str:
+    SECRETS.update(("key-one-5b1f", "key-two-77aa"))
     base = gateway_settings(stack.sim_url)
     settings = Settings(
         server=ServerSettings(api_keys=("key-one-5b1f", "key-two-77aa")), providers=base.providers

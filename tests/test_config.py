@@ -105,3 +105,45 @@ def test_tokens_never_appear_in_repr(tmp_path: Path) -> None:
     settings = load_settings(_write(tmp_path, FULL), ENV)
     text = repr(settings)
     assert all(secret not in text for secret in settings.secrets())
+
+
+def test_resilience_settings_have_provider_defaults_and_can_be_changed(tmp_path: Path) -> None:
+    text = (
+        '[providers.daily]\nbase_url = "https://api.daily.co/v1"\ntoken = "t"\n'
+        "retries = 0\nbreaker_threshold = 3\n"
+        '[providers.hubspot]\nbase_url = "https://api.hubapi.com"\ntoken = "t"\nrate_limit = 0\n'
+        '[providers.thoughtindustries]\nbase_url = "https://x.thoughtindustries.com"\ntoken = "t"\n'
+    )
+    settings = load_settings(_write(tmp_path, text), {})
+    daily = settings.providers[Provider.DAILY]
+    assert (daily.retries, daily.breaker_threshold) == (0, 3)
+    assert (daily.rate_limit, daily.rate_period) == (20, 1.0)
+    assert settings.providers[Provider.HUBSPOT].rate_limit is None
+    ti = settings.providers[Provider.THOUGHT_INDUSTRIES]
+    assert (ti.rate_limit, ti.rate_period) == (120, 60.0)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("retries = -1", r"providers\.daily\.retries must be an integer >= 0"),
+        ("timeout = 0", r"providers\.daily\.timeout must be a number >= 0\.001"),
+        ("rate_limit = 1.5", r"providers\.daily\.rate_limit must be an integer >= 0"),
+        ('concurrency = "8"', r"providers\.daily\.concurrency must be an integer >= 1"),
+    ],
+)
+def test_bad_provider_numbers_are_named(tmp_path: Path, line: str, message: str) -> None:
+    text = f'[providers.daily]\nbase_url = "https://api.daily.co/v1"\ntoken = "t"\n{line}\n'
+    with pytest.raises(ConfigError, match=message):
+        load_settings(_write(tmp_path, text), {})
+
+
+def test_server_limits_and_cors_origins_are_validated(tmp_path: Path) -> None:
+    good = '[server]\nmax_depth = 8\ndeadline = 2.5\ncors_origins = ["https://app.example.com"]\n'
+    server = load_settings(_write(tmp_path, good), {}).server
+    assert (server.max_depth, server.deadline) == (8, 2.5)
+    assert server.cors_origins == ("https://app.example.com",)
+    with pytest.raises(ConfigError, match=r"server\.cors_origins: 'app\.example\.com'"):
+        load_settings(_write(tmp_path, '[server]\ncors_origins = ["app.example.com"]\n'), {})
+    with pytest.raises(ConfigError, match=r"server\.max_cost must be an integer >= 1"):
+        load_settings(_write(tmp_path, "[server]\nmax_cost = 0\n"), {})

@@ -43,6 +43,7 @@ from meetingmesh.providers.base import (
     SortKey,
     StreamInfo,
 )
+from meetingmesh.providers.http import segment
 from meetingmesh.providers.timefmt import from_unix_seconds, unix_seconds_ceil
 
 MAX_LIMIT = 100
@@ -130,7 +131,7 @@ class DailyAdapter(Adapter):
     async def get_meeting(self, key: str) -> Meeting | None:
         """``GET /meetings/:id`` (no participants in this answer)."""
         try:
-            body = await self.client.get(f"/meetings/{_path_id(key)}")
+            body = await self.client.get(f"/meetings/{segment(key, 'Daily meeting id')}")
         except GatewayError as exc:
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
                 return None
@@ -147,7 +148,7 @@ class DailyAdapter(Adapter):
         for _ in range(1000):
             try:
                 body = await self.client.get(
-                    f"/meetings/{_path_id(meeting.key)}/participants", params
+                    f"/meetings/{segment(meeting.key, 'Daily meeting id')}/participants", params
                 )
             except GatewayError as exc:
                 if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
@@ -272,13 +273,6 @@ def _int_or_none(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     return int(value)
-
-
-def _path_id(key: str) -> str:
-    # Keys come from clients' global ids: keep them to one path segment.
-    if not key or "/" in key or key in (".", ".."):
-        raise GatewayError(ErrorCode.BAD_USER_INPUT, f"not a Daily meeting id: {key!r}")
-    return key
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from meetingmesh.providers.base import (
     Positioned,
     StreamInfo,
 )
+from meetingmesh.providers.http import segment
 from meetingmesh.providers.paging import in_key_order
 from meetingmesh.providers.timefmt import heypeers_minute, parse_instant
 
@@ -247,7 +248,7 @@ class HeyPeersAdapter(Adapter):
         """A window of the member's upcoming meetings, from HeyPeers' page/items pages."""
         if member_key.startswith("user:"):
             return Page(items=(), total_count=0)
-        if "/" in member_key or not member_key:
+        if not member_key:
             return None
         # One call when the window is page-aligned, else pages of 100 around it.
         items = limit if offset % limit == 0 else PER_PAGE
@@ -258,7 +259,7 @@ class HeyPeersAdapter(Adapter):
         for number in range(first_page, last_page + 1):
             try:
                 body = await self.client.get(
-                    f"{self._org}/members/{member_key}/upcoming_meetings",
+                    f"{self._org}/members/{segment(member_key, 'member id')}/upcoming_meetings",
                     {"page": str(number), "items": str(items)},
                 )
             except GatewayError as exc:

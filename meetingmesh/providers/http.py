@@ -11,6 +11,13 @@ starts inside the provider page the last one ended in) costs no upstream call.
 Entries are keyed by a digest of the token as well as the URL, so two tenants never
 share one. Identical GETs in flight at once share one request. At most
 ``concurrency`` requests per provider run at once.
+
+Resilience, per provider: GETs (idempotent) are retried ``retries`` times with
+jittered exponential backoff on connection errors, timeouts, 429 (after its
+``Retry-After``), 502, 503 and 504; a POST (a booking) never is. Every wait, timeout
+and retry stays within the GraphQL request's deadline. A client-side rate limit keeps
+to the provider's published one, and a circuit breaker fails fast while the provider
+keeps failing.
 """
 
 from __future__ import annotations
@@ -19,13 +26,25 @@ import asyncio
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
+from aiolimiter import AsyncLimiter
 from cachetools import TTLCache
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
+from meetingmesh.config import ProviderSettings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.providers.breaker import CircuitBreaker, CircuitState
+from meetingmesh.providers.deadline import remaining
 
 Params = Mapping[str, str | int | float | bool | Sequence[str]] | Sequence[tuple[str, str]]
 #: Pulls the provider's own error text out of an error response body.
@@ -50,36 +69,66 @@ _UNWELL = frozenset(
 )
 
 
+#: Failures worth another attempt of an idempotent request.
+_RETRYABLE_CODES = frozenset(
+    {ErrorCode.UPSTREAM_UNAVAILABLE, ErrorCode.UPSTREAM_TIMEOUT, ErrorCode.UPSTREAM_RATE_LIMITED}
+)
+_RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+#: Failures that count against the circuit: the provider is down or too slow.
+_BREAKING = frozenset({ErrorCode.UPSTREAM_UNAVAILABLE, ErrorCode.UPSTREAM_TIMEOUT})
+CACHE_SIZE = 1024
+
+
+def segment(value: str, what: str) -> str:
+    """``value`` as one URL path segment: percent-encoded, never empty, ``.`` or ``..``.
+
+    Ids in paths come from clients (inside global ids, member ids, slugs), so they are
+    encoded rather than trusted; one that cannot be a segment is ``BAD_USER_INPUT``.
+    """
+    if value in ("", ".", ".."):
+        raise GatewayError(ErrorCode.BAD_USER_INPUT, f"not a valid {what}: {value!r}")
+    return quote(value, safe="")
+
+
 class UpstreamClient:
     """JSON requests to one provider, with its bearer token and its error conventions."""
 
     def __init__(
         self,
-        provider: Provider,
+        settings: ProviderSettings,
         http: httpx.AsyncClient,
-        *,
-        base_url: str,
-        token: str,
-        timeout: float,
         read_message: MessageReader,
-        cache_ttl: float = 10.0,
-        cache_size: int = 1024,
-        concurrency: int = 16,
     ) -> None:
-        self.provider = provider
+        self.provider: Provider = settings.provider
+        self.settings = settings
         self._http = http
-        self._base_url = base_url.rstrip("/")
+        self._base_url = settings.base_url.rstrip("/")
+        token = settings.token
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        self._timeout = httpx.Timeout(timeout)
         self._read_message = read_message
         self._tenant = hashlib.sha256(token.encode()).hexdigest()[:16]
         self._cache: TTLCache[tuple[str, ...], Any] | None = (
-            TTLCache(maxsize=cache_size, ttl=cache_ttl) if cache_ttl > 0 else None
+            TTLCache(maxsize=CACHE_SIZE, ttl=settings.cache_ttl) if settings.cache_ttl > 0 else None
         )
         self._in_flight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
-        self._limiter = asyncio.Semaphore(concurrency)
+        self._limiter = asyncio.Semaphore(settings.concurrency)
+        self._rate = (
+            AsyncLimiter(settings.rate_limit, settings.rate_period) if settings.rate_limit else None
+        )
+        self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown)
         #: The last failure that says the provider is unwell, cleared by the next success.
         self.last_error: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """Answering, as far as this process knows: circuit closed, last call fine."""
+        return self.breaker.state is CircuitState.CLOSED and self.last_error is None
+
+    def reset(self) -> None:
+        """Forget cached answers and health (tests start each case from a healthy world)."""
+        self.clear_cache()
+        self.breaker.succeeded()
+        self.last_error = None
 
     def clear_cache(self) -> None:
         """Forget every cached answer (after a change upstream, such as a booking)."""
@@ -119,26 +168,81 @@ class UpstreamClient:
     async def request(
         self, method: str, path: str, *, params: Params | None = None, body: Any = None
     ) -> Any:
-        """Send one request; raise ``GatewayError`` for every failure."""
+        """Send one request, retried if idempotent; raise ``GatewayError`` for every failure."""
+        attempts = 1 + (self.settings.retries if method == "GET" else 0)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            wait=self._wait,
+            retry=retry_if_exception(self._worth_retrying),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._attempt(method, path, params, body)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    async def _attempt(self, method: str, path: str, params: Params | None, body: Any) -> Any:
+        if not self.breaker.allow():
+            raise self.error(
+                ErrorCode.UPSTREAM_UNAVAILABLE, "is failing; calls are paused (circuit open)"
+            )
         try:
             result = await self._send(method, path, params, body)
+        except asyncio.CancelledError:
+            self.breaker.abandoned()
+            raise
         except GatewayError as exc:
+            if exc.code in _BREAKING:
+                self.breaker.failed()
+            else:
+                self.breaker.succeeded()  # the provider answered, if only to refuse
             if exc.code in _UNWELL:
                 self.last_error = exc.message
             raise
+        self.breaker.succeeded()
         self.last_error = None
         return result
 
-    def _cache_key(self, path: str, params: Params | None) -> tuple[str, ...]:
-        items = params.items() if isinstance(params, Mapping) else (params or ())
-        flat = [
-            f"{name}={value}"
-            for name, values in items
-            for value in (values if isinstance(values, list | tuple) else [values])
-        ]
-        return (self._tenant, path, *flat)
+    def _worth_retrying(self, exc: BaseException) -> bool:
+        if not isinstance(exc, GatewayError) or exc.code not in _RETRYABLE_CODES:
+            return False
+        if self.breaker.state is not CircuitState.CLOSED:
+            return False  # the circuit just opened: fail fast instead
+        status = exc.status
+        return status is None or status in _RETRYABLE_STATUSES
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Jittered exponential backoff, or the provider's Retry-After, within the deadline."""
+        outcome = state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        retry_after = failure.retry_after if isinstance(failure, GatewayError) else None
+        delay = (
+            retry_after
+            if retry_after is not None
+            else wait_random_exponential(multiplier=0.1, max=2.0)(state)
+        )
+        if delay >= remaining(float("inf")):
+            # No time left to wait: raising here ends tenacity's loop with this failure.
+            assert failure is not None
+            raise failure
+        return float(delay)
 
     async def _send(self, method: str, path: str, params: Params | None, body: Any) -> Any:
+        left = remaining(self.settings.timeout)
+        if left <= 0:
+            raise self.error(
+                ErrorCode.UPSTREAM_TIMEOUT, "was not asked: the request deadline passed"
+            )
+        if self._rate is not None:
+            try:
+                await asyncio.wait_for(self._rate.acquire(), left)
+            except TimeoutError:
+                raise self.error(
+                    ErrorCode.UPSTREAM_TIMEOUT,
+                    "was not asked: its rate limit outlasted the deadline",
+                ) from None
+            left = remaining(self.settings.timeout)
+        timeout = httpx.Timeout(max(0.001, left), connect=min(self.settings.connect_timeout, left))
         try:
             async with self._limiter:
                 response = await self._http.request(
@@ -149,8 +253,13 @@ class UpstreamClient:
                     headers=self._headers
                     if body is None
                     else {**self._headers, "Content-Type": "application/json"},
-                    timeout=self._timeout,
+                    timeout=timeout,
                 )
+        except httpx.InvalidURL:
+            # A client's value that no URL can carry: the provider was never asked.
+            raise GatewayError(
+                ErrorCode.BAD_USER_INPUT, f"{self.provider.label} cannot be asked for that id"
+            ) from None
         except httpx.TimeoutException:
             raise self.error(ErrorCode.UPSTREAM_TIMEOUT, "did not answer in time") from None
         except httpx.TransportError:
@@ -158,6 +267,15 @@ class UpstreamClient:
         if response.status_code >= 400:
             raise self._status_error(response)
         return self.decode(response)
+
+    def _cache_key(self, path: str, params: Params | None) -> tuple[str, ...]:
+        items = params.items() if isinstance(params, Mapping) else (params or ())
+        flat = [
+            f"{name}={value}"
+            for name, values in items
+            for value in (values if isinstance(values, list | tuple) else [values])
+        ]
+        return (self._tenant, path, *flat)
 
     def decode(self, response: httpx.Response) -> Any:
         """The JSON body of a response, or ``UPSTREAM_BAD_RESPONSE``."""
@@ -197,6 +315,7 @@ class UpstreamClient:
         detail = f"answered {status}" + (f": {message}" if message else "")
         error = self.error(code, detail, retry_after=retry_after)
         error.upstream_body = body
+        error.status = status
         return error
 
 

@@ -27,16 +27,7 @@ def build_adapters(
     """An adapter for each provider that has a configuration section."""
     adapters: dict[Provider, Adapter] = {}
     for provider, section in settings.providers.items():
-        client = UpstreamClient(
-            provider,
-            http,
-            base_url=section.base_url,
-            token=section.token,
-            timeout=section.timeout,
-            read_message=_READERS[provider],
-            cache_ttl=section.cache_ttl,
-            concurrency=section.concurrency,
-        )
+        client = UpstreamClient(section, http, _READERS[provider])
         if provider is Provider.HEYPEERS:
             adapters[provider] = heypeers.HeyPeersAdapter(
                 client, clock, organization_id=section.organization_id or 0

@@ -27,6 +27,7 @@ class RequestContext:
     adapters: Mapping[Provider, Adapter]
     clock: Callable[[], datetime]
     request: Any = None
+    max_page_size: int = 100
     reported: list[tuple[GatewayError, Path]] = field(default_factory=list)
     loaders: Loaders = field(init=False)
 

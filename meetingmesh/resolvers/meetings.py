@@ -109,8 +109,8 @@ async def list_meetings(
     what is asked of the providers.
     """
     meeting_filter = meeting_filter or MeetingFilter()
-    first = check_size("first", first)
-    last = check_size("last", last)
+    first = check_size("first", first, ctx.max_page_size)
+    last = check_size("last", last, ctx.max_page_size)
     if first is not None and last is not None:
         raise bad_input("pass first or last, not both", field="last")
     if after is not None and (last is not None or before is not None):

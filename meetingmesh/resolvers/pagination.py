@@ -8,18 +8,19 @@ from meetingmesh.errors import bad_input
 from meetingmesh.resolvers.cursors import decode_offset
 
 DEFAULT_PAGE_SIZE = 20
-#: Larger pages are refused with BAD_USER_INPUT rather than silently clamped.
+#: Larger pages are refused with BAD_USER_INPUT rather than silently clamped
+#: (``[server] max_page_size`` changes it).
 MAX_PAGE_SIZE = 100
 
 
-def check_size(name: str, value: int | None) -> int | None:
+def check_size(name: str, value: int | None, limit: int = MAX_PAGE_SIZE) -> int | None:
     """Reject a negative or too-large ``first``/``last``."""
     if value is None:
         return None
     if value < 0:
         raise bad_input(f"{name} must not be negative", field=name)
-    if value > MAX_PAGE_SIZE:
-        raise bad_input(f"{name} must be at most {MAX_PAGE_SIZE}, got {value}", field=name)
+    if value > limit:
+        raise bad_input(f"{name} must be at most {limit}, got {value}", field=name)
     return value
 
 
@@ -31,8 +32,8 @@ class OffsetWindow:
     limit: int
 
 
-def offset_window(first: int | None, after: str | None) -> OffsetWindow:
+def offset_window(first: int | None, after: str | None, limit: int = MAX_PAGE_SIZE) -> OffsetWindow:
     """Translate ``first``/``after`` on a positional list into an offset and a limit."""
-    size = check_size("first", first)
+    size = check_size("first", first, limit)
     start = 0 if after is None else decode_offset(after, "after") + 1
     return OffsetWindow(start, DEFAULT_PAGE_SIZE if size is None else size)

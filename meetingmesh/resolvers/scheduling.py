@@ -54,7 +54,7 @@ async def list_links(
     Every edge of a page carries the cursor of the page's end, because HubSpot can only
     continue from a page boundary.
     """
-    size = check_size("first", first)
+    size = check_size("first", first, ctx.max_page_size)
     adapter = _hubspot(ctx)
     if adapter is None:
         return LinksPage((), False, False, 0, None)

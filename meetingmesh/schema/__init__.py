@@ -7,16 +7,25 @@ repository root is its printed form, kept in step by a snapshot test.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
-from strawberry.utils.logging import StrawberryLogger
 
+from meetingmesh.config import ServerSettings
 from meetingmesh.errors import GatewayError
-from meetingmesh.schema.errors import ReportedErrors, masking
+from meetingmesh.request_id import current as current_request_id
+from meetingmesh.schema.costs import cost_limit
+from meetingmesh.schema.errors import MaskUnexpected, ReportedErrors
 from meetingmesh.schema.limits import query_limits
 from meetingmesh.schema.query import Mutation, Query
 from meetingmesh.schema.types import (
@@ -38,22 +47,48 @@ class GatewaySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Log each error once: a provider failure without a traceback, a bug with one."""
+        """Log each error once: a provider failure without a traceback, a bug with one.
+
+        Every line names the request id, which masked errors also carry to the client.
+        """
+        request_id = current_request_id() or "-"
         for error in errors:
             original = error.original_error
             if isinstance(original, GatewayError):
                 extensions = original.extensions
                 logger.warning(
-                    "%s %s: %s", extensions["code"], extensions.get("provider", "-"), error.message
+                    "request %s: %s %s: %s",
+                    request_id,
+                    extensions["code"],
+                    extensions.get("provider", "-"),
+                    error.message,
                 )
             elif original is None or isinstance(original, GraphQLError):
-                logger.info("rejected request: %s", error.message)
+                logger.info("request %s: rejected: %s", request_id, error.message)
             else:
-                StrawberryLogger.error(error, execution_context)
+                logger.error(
+                    "request %s: unexpected error in %s",
+                    request_id,
+                    ".".join(str(p) for p in error.path or ()) or "the operation",
+                    exc_info=original,
+                )
 
 
-def build_schema() -> strawberry.Schema:
-    """The gateway's schema with its error handling and parse/validation caches."""
+def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
+    """The gateway's schema with its limits, error handling and parse/validation caches."""
+    server = server or ServerSettings()
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        ReportedErrors,
+        MaskUnexpected,
+        query_limits(server.max_depth, server.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=server.max_tokens),
+        cost_limit(server.max_cost),
+        # Factories: the caches themselves live at module level, shared by requests.
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ]
+    if not server.introspection:
+        extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
@@ -66,14 +101,7 @@ def build_schema() -> strawberry.Schema:
             ThoughtIndustriesMeetingDetails,
             DailyMeetingDetails,
         ],
-        extensions=[
-            ReportedErrors,
-            masking,
-            query_limits,
-            # Factories: the caches themselves live at module level, shared by requests.
-            lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
-        ],
+        extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
 

@@ -8,7 +8,11 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
 from meetingmesh.errors import GatewayError
+from meetingmesh.request_id import current as current_request_id
 from meetingmesh.resolvers.context import RequestContext
+
+#: graphql-core's words when a document has more tokens than the limit allows.
+TOO_MANY_TOKENS = "Document contains more than"
 
 
 class ReportedErrors(SchemaExtension):
@@ -19,7 +23,7 @@ class ReportedErrors(SchemaExtension):
         yield
         context = self.execution_context.context
         result = self.execution_context.result
-        if not isinstance(context, RequestContext) or not context.reported or result is None:
+        if result is None or not isinstance(context, RequestContext) or not context.reported:
             return
         reported = [
             GraphQLError(error.message, path=path, extensions=error.extensions)
@@ -34,6 +38,22 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GatewayError | GraphQLError)
 
 
-def masking() -> MaskErrors:
-    """The extension that turns unexpected exceptions into "Unexpected error."."""
-    return MaskErrors(should_mask_error=is_unexpected, error_message="Unexpected error.")
+class MaskUnexpected(MaskErrors):
+    """Turns unexpected exceptions into "Unexpected error." with the request's id.
+
+    The same id is in the server's log line for the exception, so an operator can find
+    the traceback a client reports.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected, error_message="Unexpected error.")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        """The masked error, with ``INTERNAL_SERVER_ERROR`` and the request id."""
+        masked = super().anonymise_error(error)
+        extensions: dict[str, str] = {"code": "INTERNAL_SERVER_ERROR"}
+        request_id = current_request_id()
+        if request_id is not None:
+            extensions["requestId"] = request_id
+        masked.extensions = extensions
+        return masked

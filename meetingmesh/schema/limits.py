@@ -9,6 +9,7 @@ Page sizes are limited separately (``first``/``last`` at most 100).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -90,6 +91,9 @@ def limits_rule(max_depth: int = MAX_DEPTH, max_aliases: int = MAX_ALIASES) -> t
     return QueryLimits
 
 
-def query_limits() -> AddValidationRules:
-    """The extension that adds the limits to validation."""
-    return AddValidationRules([limits_rule()])
+def query_limits(
+    max_depth: int = MAX_DEPTH, max_aliases: int = MAX_ALIASES
+) -> Callable[[], AddValidationRules]:
+    """A factory of the extension that adds the limits to validation."""
+    rule = limits_rule(max_depth, max_aliases)
+    return lambda: AddValidationRules([rule])

@@ -147,12 +147,15 @@ class Query:
         statuses = []
         for provider in domain.Provider:
             adapter = info.context.adapter(provider)
-            last_error = None if adapter is None else adapter.client.last_error
+            client = None if adapter is None else adapter.client
+            last_error = None if client is None else client.last_error
+            if client is not None and last_error is None and not client.healthy:
+                last_error = f"circuit {client.breaker.state.value}"
             statuses.append(
                 ProviderStatus(
                     provider=provider,
-                    configured=adapter is not None,
-                    healthy=adapter is not None and last_error is None,
+                    configured=client is not None,
+                    healthy=client is not None and client.healthy,
                     last_error=last_error,
                 )
             )

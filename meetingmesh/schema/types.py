@@ -91,7 +91,7 @@ class Member(Node):
     async def upcoming_meetings(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> MemberMeetingConnection:
-        window = offset_window(first, after)
+        window = offset_window(first, after, info.context.max_page_size)
         adapter = info.context.adapter(self.record.provider)
         page = None
         if adapter is not None:
@@ -356,7 +356,7 @@ class Meeting(Node):
     async def attendees(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> AttendeeConnection:
-        window = offset_window(first, after)
+        window = offset_window(first, after, info.context.max_page_size)
         everyone = await info.context.loaders.attendees_of(self.record)
         chosen = everyone[window.offset : window.offset + window.limit]
         edges = [

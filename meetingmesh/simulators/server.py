@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from meetingmesh.config import ProviderSettings, ServerSettings, Settings
+from meetingmesh.config import ServerSettings, Settings, provider_settings
 from meetingmesh.domain import Provider
 from meetingmesh.simulators import daily, heypeers, hubspot, thoughtindustries
 from meetingmesh.simulators.clock import Clock
@@ -126,16 +126,21 @@ def create_simulators(
 
 
 def gateway_settings(server_url: str, *, graphiql: bool = True) -> Settings:
-    """Gateway settings that point every provider at simulators served at ``server_url``."""
+    """Gateway settings that point every provider at simulators served at ``server_url``.
+
+    The simulators enforce no rate limits, so the client-side ones are off here; every
+    other setting keeps its production default.
+    """
     root = server_url.rstrip("/")
     return Settings(
         server=ServerSettings(graphiql=graphiql),
         providers={
-            provider: ProviderSettings(
-                provider=provider,
-                base_url=root + MOUNTS[provider.value],
-                token=TOKENS[provider.value],
+            provider: provider_settings(
+                provider,
+                root + MOUNTS[provider.value],
+                TOKENS[provider.value],
                 organization_id=HEYPEERS_ORGANIZATION_ID if provider is Provider.HEYPEERS else None,
+                rate_limit=None,
             )
             for provider in Provider
         },

@@ -1,0 +1,33 @@
+"""The overall deadline of one GraphQL request, shared by every upstream call it makes.
+
+The HTTP layer opens a deadline scope per request; each upstream call (its timeout,
+its retries, its wait for a rate-limit slot) stays within what is left of it, so a
+slow provider cannot hold an answer past the deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_DEADLINE: ContextVar[float | None] = ContextVar("meetingmesh_deadline", default=None)
+
+
+@contextmanager
+def deadline_scope(seconds: float) -> Iterator[None]:
+    """Give everything inside (and the tasks it starts) ``seconds`` to finish."""
+    token = _DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def remaining(default: float) -> float:
+    """Seconds left before the deadline, or ``default`` outside any deadline scope."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return default
+    return min(default, deadline - time.monotonic())

@@ -1,0 +1,178 @@
+"""The fault matrix: what a client sees when one provider misbehaves.
+
+Each case breaks one simulated provider through its fault controls and asserts that
+the other providers' data comes back complete, that the error names the provider and
+a code, and that the answer arrives within the request deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+from starlette.types import ASGIApp
+
+from meetingmesh.app import create_app
+from meetingmesh.config import Settings
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.server import gateway_settings
+from tests.conftest import Stack
+
+QUERY = "{ meetings(first: 100) { totalCount edges { node { provider } } } }"
+PROVIDERS = ("heypeers", "thoughtindustries", "daily")
+DAILY_PAGE = "{ meetings(first: 100, filter: {providers: [DAILY]}) { edges { node { id } } } }"
+NAMES = {"heypeers": "HEYPEERS", "thoughtindustries": "THOUGHT_INDUSTRIES", "daily": "DAILY"}
+
+
+def _gateway(
+    stack: Stack, serve: Callable[[ASGIApp], str], deadline: float = 3.0, **provider: Any
+) -> str:
+    base = gateway_settings(stack.sim_url)
+    providers = {p: replace(s, **provider) for p, s in base.providers.items()}
+    settings = Settings(server=replace(base.server, deadline=deadline), providers=providers)
+    return serve(create_app(settings, clock=Clock().now))
+
+
+def _ask(url: str, query: str = QUERY) -> tuple[dict[str, Any], float]:
+    started = time.monotonic()
+    answer: dict[str, Any] = httpx.post(f"{url}/graphql", json={"query": query}, timeout=30).json()
+    return answer, time.monotonic() - started
+
+
+def _expected_others(gateway: Stack, broken: str) -> int:
+    """How many meetings the healthy providers hold (first 100 of them)."""
+    query = (
+        "query($p: [Provider!]) { meetings(first: 100, filter: {providers: $p}) { totalCount } }"
+    )
+    others = [NAMES[p] for p in PROVIDERS if p != broken]
+    total: int = gateway.data(query, {"p": others})["meetings"]["totalCount"]
+    return min(100, total)
+
+
+@pytest.mark.parametrize(
+    ("faults", "code"),
+    [
+        ({"error_rate": 1, "error_status": 500}, "UPSTREAM_UNAVAILABLE"),
+        ({"error_rate": 1, "error_status": 503}, "UPSTREAM_UNAVAILABLE"),
+        ({"latency_ms": 2000}, "UPSTREAM_TIMEOUT"),
+        ({"hang_rate": 1, "hang_seconds": 10}, "UPSTREAM_TIMEOUT"),
+        ({"error_rate": 1, "error_status": 429, "retry_after": 0}, "UPSTREAM_RATE_LIMITED"),
+        ({"malformed_rate": 1}, "UPSTREAM_BAD_RESPONSE"),
+    ],
+    ids=["down", "unavailable", "slow", "hanging", "rate-limited", "malformed"],
+)
+@pytest.mark.parametrize("broken", PROVIDERS)
+def test_one_broken_provider_leaves_the_others_complete_within_the_deadline(
+    gateway: Stack,
+    serve: Callable[[ASGIApp], str],
+    broken: str,
+    faults: dict[str, float],
+    code: str,
+) -> None:
+    expected = _expected_others(gateway, broken)
+    url = _gateway(gateway, serve, deadline=3.0, timeout=0.5)
+    gateway.fault(broken, **faults)
+    answer, elapsed = _ask(url)
+    edges = answer["data"]["meetings"]["edges"]
+    assert {e["node"]["provider"] for e in edges} <= {NAMES[p] for p in PROVIDERS} - {NAMES[broken]}
+    assert len(edges) == expected
+    assert [e["extensions"] for e in answer["errors"]] == [
+        {"code": code, "provider": NAMES[broken]}
+    ]
+    assert elapsed < 3.0 + 0.5
+
+
+def test_retries_honour_retry_after_then_give_up_as_rate_limited(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    url = _gateway(gateway, serve, deadline=5.0, retries=2)
+    gateway.fault("thoughtindustries", error_rate=1, error_status=429, retry_after=1)
+    answer, elapsed = _ask(
+        url, "{ meetings(first: 5, filter: {providers: [THOUGHT_INDUSTRIES]}) { totalCount } }"
+    )
+    assert answer["errors"][0]["extensions"]["code"] == "UPSTREAM_RATE_LIMITED"
+    assert gateway.calls("thoughtindustries") == 3
+    assert elapsed >= 2.0  # two waits of the provider's Retry-After: 1 second each
+
+
+def test_a_retry_after_beyond_the_deadline_is_not_waited_for(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    url = _gateway(gateway, serve, deadline=1.0, retries=2)
+    gateway.fault("thoughtindustries", error_rate=1, error_status=429, retry_after=30)
+    answer, elapsed = _ask(
+        url, "{ meetings(first: 5, filter: {providers: [THOUGHT_INDUSTRIES]}) { totalCount } }"
+    )
+    assert answer["errors"][0]["extensions"]["code"] == "UPSTREAM_RATE_LIMITED"
+    assert gateway.calls("thoughtindustries") == 1
+    assert elapsed < 1.0
+
+
+def test_a_flapping_provider_is_ridden_out_by_retries(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    expected = gateway.data(DAILY_PAGE)
+    url = _gateway(gateway, serve, retries=3)
+    gateway.fault("daily", error_rate=0.5, error_status=503, seed=7)
+    answer, _ = _ask(url, DAILY_PAGE)
+    assert "errors" not in answer
+    assert answer["data"] == expected
+    assert gateway.calls("daily") > 2  # some attempts failed and were retried
+
+
+def test_500_is_not_retried(gateway: Stack, serve: Callable[[ASGIApp], str]) -> None:
+    url = _gateway(gateway, serve, retries=3)
+    gateway.fault("daily", error_rate=1, error_status=500)
+    _ask(url, "{ meetings(first: 5, filter: {providers: [DAILY]}) { totalCount } }")
+    assert gateway.calls("daily") == 1
+
+
+def test_a_booking_is_never_retried(gateway: Stack, serve: Callable[[ASGIApp], str]) -> None:
+    url = _gateway(gateway, serve, retries=3)
+    gateway.fault("hubspot", error_rate=1, error_status=503)
+    answer, _ = _ask(
+        url,
+        'mutation { bookMeeting(input: {slug: "menelson", firstName: "A", lastName: "B", '
+        'email: "a@example.com", startTime: "2026-05-26T14:00:00Z", durationMinutes: 30, '
+        'timezone: "America/New_York"}) { booking { start } } }',
+    )
+    assert answer["errors"][0]["extensions"] == {
+        "code": "UPSTREAM_UNAVAILABLE",
+        "provider": "HUBSPOT",
+    }
+    assert gateway.calls("hubspot", "POST /scheduler/v3/meetings/meeting-links/book") == 1
+
+
+def test_the_circuit_opens_fails_fast_and_closes_after_recovery(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    url = _gateway(
+        gateway, serve, retries=0, breaker_threshold=2, breaker_cooldown=0.5, cache_ttl=0
+    )
+    daily_only = "{ meetings(first: 5, filter: {providers: [DAILY]}) { totalCount } }"
+    status = "{ providers { provider healthy lastError } }"
+    gateway.fault("daily", error_rate=1, error_status=503)
+    for _ in range(2):
+        _ask(url, daily_only)
+    assert gateway.calls("daily") == 2
+    answer, _ = _ask(url, daily_only)
+    assert answer["errors"][0]["extensions"] == {
+        "code": "UPSTREAM_UNAVAILABLE",
+        "provider": "DAILY",
+    }
+    assert "circuit open" in answer["errors"][0]["message"]
+    assert gateway.calls("daily") == 2  # failed fast: no upstream call while open
+    daily = next(p for p in _ask(url, status)[0]["data"]["providers"] if p["provider"] == "DAILY")
+    assert daily["healthy"] is False
+    assert httpx.get(f"{url}/readyz").status_code == 503
+    gateway.fault("daily")
+    time.sleep(0.6)  # the cooldown: the next call is the probe
+    answer, _ = _ask(url, daily_only)
+    assert "errors" not in answer
+    daily = next(p for p in _ask(url, status)[0]["data"]["providers"] if p["provider"] == "DAILY")
+    assert daily == {"provider": "DAILY", "healthy": True, "lastError": None}
+    assert httpx.get(f"{url}/readyz").status_code == 200
