@@ -51,6 +51,7 @@ from meetingmesh.schema.errors import TOO_MANY_TOKENS
 
 Clock = Callable[[], datetime]
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+_GRAPHQL_RESPONSE_TYPE = f"{GRAPHQL_RESPONSE}; charset=utf-8"
 JSON = "application/json"
 #: The media type negotiated for the request being served.
 _MEDIA_TYPE: ContextVar[str] = ContextVar("meetingmesh_media_type", default=JSON)
@@ -218,8 +219,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             if response_data.get("data") is None and errors and unexecuted:
                 body = {k: v for k, v in response_data.items() if k != "data"}
                 response = _json(body, 400, media_type=GRAPHQL_RESPONSE)
-            else:
-                response.headers["content-type"] = GRAPHQL_RESPONSE
+            response.headers["content-type"] = _GRAPHQL_RESPONSE_TYPE
         return response
 
     async def process_result(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import httpx
+import pytest
 from starlette.types import ASGIApp
 
 from meetingmesh.app import create_app
 from meetingmesh.config import ServerSettings, Settings
+from meetingmesh.domain import Provider
 from meetingmesh.simulators.server import TOKENS, gateway_settings
 from tests.conftest import SECRETS, Stack
 
@@ -92,3 +95,35 @@ def test_api_key_required_when_configured(stack: Stack, serve: Callable[[ASGIApp
 def test_health_is_open_even_with_api_keys(stack: Stack, serve: Callable[[ASGIApp], str]) -> None:
     url = _keyed_gateway(stack, serve)
     assert httpx.get(f"{url}/healthz").status_code == 200
+
+
+def test_unexpected_exceptions_are_masked_with_the_request_id_logged(
+    gateway: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = gateway.adapters[Provider.DAILY]
+    listing = gateway.data(
+        "{ meetings(first: 1, filter: {providers: [DAILY]}) { edges { node { id } } } }"
+    )
+    meeting_id = listing["meetings"]["edges"][0]["node"]["id"]
+
+    async def broken(key: str) -> None:
+        raise RuntimeError("secret internals: the database password is hunter2")
+
+    # A deliberate bug inside the running gateway, to see what a client is told.
+    original = adapter.get_meeting
+    adapter.get_meeting = broken  # type: ignore[method-assign]
+    try:
+        with caplog.at_level(logging.ERROR, logger="meetingmesh.graphql"):
+            response = gateway.post(
+                "query($id: ID!) { node(id: $id) { id } }",
+                {"id": meeting_id},
+                headers={"X-Request-ID": "bug-report-42"},
+            )
+    finally:
+        adapter.get_meeting = original  # type: ignore[method-assign]
+    error = response.json()["errors"][0]
+    assert error["message"] == "Unexpected error."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "bug-report-42"}
+    assert "hunter2" not in response.text
+    logged = [r for r in caplog.records if "bug-report-42" in r.getMessage()]
+    assert logged and logged[0].exc_info is not None
