@@ -43,7 +43,6 @@ from meetingmesh.providers.base import (
     SortKey,
     StreamInfo,
 )
-from meetingmesh.providers.http import segment
 from meetingmesh.providers.timefmt import from_unix_seconds, unix_seconds_ceil
 
 MAX_LIMIT = 100
@@ -131,7 +130,7 @@ class DailyAdapter(Adapter):
     async def get_meeting(self, key: str) -> Meeting | None:
         """``GET /meetings/:id`` (no participants in this answer)."""
         try:
-            body = await self.client.get(f"/meetings/{segment(key, 'Daily meeting id')}")
+            body = await self.client.get("/meetings/{meeting_id}", meeting_id=key)
         except GatewayError as exc:
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
                 return None
@@ -148,7 +147,7 @@ class DailyAdapter(Adapter):
         for _ in range(1000):
             try:
                 body = await self.client.get(
-                    f"/meetings/{segment(meeting.key, 'Daily meeting id')}/participants", params
+                    "/meetings/{meeting_id}/participants", params, meeting_id=meeting.key
                 )
             except GatewayError as exc:
                 if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:

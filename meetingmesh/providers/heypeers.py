@@ -52,7 +52,6 @@ from meetingmesh.providers.base import (
     Positioned,
     StreamInfo,
 )
-from meetingmesh.providers.http import segment
 from meetingmesh.providers.paging import in_key_order
 from meetingmesh.providers.timefmt import heypeers_minute, parse_instant
 
@@ -91,6 +90,7 @@ FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 PER_PAGE = 100
 MAX_PAGES = 10_000
+ORG = "/api/v2/organizations/{org}"
 #: The custom range when the client sets no bound of its own.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, 23, 59, tzinfo=UTC)
@@ -125,10 +125,6 @@ class HeyPeersAdapter(Adapter):
     organization_id: int = 0
     provider: Provider = field(default=Provider.HEYPEERS, init=False)
     lists_meetings = True
-
-    @property
-    def _org(self) -> str:
-        return f"/api/v2/organizations/{self.organization_id}"
 
     def stream_meetings(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
         """Export pages of the query's time range, in key order (see the module docstring)."""
@@ -259,8 +255,10 @@ class HeyPeersAdapter(Adapter):
         for number in range(first_page, last_page + 1):
             try:
                 body = await self.client.get(
-                    f"{self._org}/members/{segment(member_key, 'member id')}/upcoming_meetings",
+                    ORG + "/members/{idp_id}/upcoming_meetings",
                     {"page": str(number), "items": str(items)},
+                    org=str(self.organization_id),
+                    idp_id=member_key,
                 )
             except GatewayError as exc:
                 if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
@@ -282,7 +280,9 @@ class HeyPeersAdapter(Adapter):
         self, window: _ExportWindow, columns: tuple[str, ...], number: int
     ) -> dict[str, Any]:
         params = [*window.params(), ("page", str(number)), *(("column[]", c) for c in columns)]
-        body = await self.client.get(f"{self._org}/export_meetings", params)
+        body = await self.client.get(
+            ORG + "/export_meetings", params, org=str(self.organization_id)
+        )
         if not isinstance(body, dict) or not isinstance(body.get("meetings"), list):
             raise self.client.error(ErrorCode.UPSTREAM_BAD_RESPONSE, "sent no meetings list")
         return body

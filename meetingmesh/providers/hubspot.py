@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from meetingmesh.domain import (
     AvailabilitySlot,
@@ -126,7 +125,7 @@ class HubSpotAdapter(Adapter):
 
     async def booking_info(self, slug: str, timezone: str) -> BookingInfo | None:
         """``GET book/{slug}``: durations, form fields, organizers and busy times."""
-        body = await self._get_or_none(f"{LINKS}/book/{quote(slug, safe='')}", timezone)
+        body = await self._get_or_none(LINKS + "/book/{slug}", slug, timezone)
         if body is None:
             return None
         try:
@@ -184,9 +183,10 @@ class HubSpotAdapter(Adapter):
     ) -> tuple[AvailabilitySlot, ...]:
         """``GET book/availability-page/{slug}``: every slot, all durations, by start time."""
         body = await self._get_or_none(
-            f"{LINKS}/book/availability-page/{quote(slug, safe='')}",
+            LINKS + "/book/availability-page/{slug}",
+            slug,
             timezone,
-            monthOffset=str(month_offset),
+            {"monthOffset": str(month_offset)},
         )
         if body is None:
             return ()
@@ -219,7 +219,7 @@ class HubSpotAdapter(Adapter):
             body["guestEmails"] = list(request.guest_emails)
         try:
             answer = await self.client.request(
-                "POST", f"{LINKS}/book", params={"timezone": request.timezone}, body=body
+                "POST", LINKS + "/book", params={"timezone": request.timezone}, body=body
             )
         except GatewayError as exc:
             # Whether or not the booking was made, availability may have changed.
@@ -254,9 +254,13 @@ class HubSpotAdapter(Adapter):
         except (KeyError, TypeError, ValueError, AttributeError):
             raise self._bad("a booking confirmation") from None
 
-    async def _get_or_none(self, path: str, timezone: str, **extra: str) -> Any:
+    async def _get_or_none(
+        self, template: str, slug: str, timezone: str, extra: dict[str, str] | None = None
+    ) -> Any:
         try:
-            return await self.client.get(path, {"timezone": timezone, **extra})
+            return await self.client.get(
+                template, {"timezone": timezone, **(extra or {})}, slug=slug
+            )
         except GatewayError as exc:
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
                 return None

@@ -272,7 +272,9 @@ class ThoughtIndustriesAdapter(Adapter):
     async def get_meeting(self, key: str) -> Meeting | None:
         """``GET /incoming/v2/meetings/:id``."""
         try:
-            body = await self.client.get(f"{LIST_PATH}/{_uuid(key, 'meeting id')}")
+            body = await self.client.get(
+                LIST_PATH + "/{meeting_id}", meeting_id=_uuid(key, "meeting id")
+            )
         except GatewayError as exc:
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
                 return None
