@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -36,10 +37,13 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from meetingmesh.config import Settings
+from meetingmesh import tracing
+from meetingmesh.config import ConfigError, Settings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode
+from meetingmesh.metrics import Metrics
 from meetingmesh.providers.base import Adapter
+from meetingmesh.providers.breaker import CircuitState
 from meetingmesh.providers.deadline import deadline_scope
 from meetingmesh.providers.registry import build_adapters
 from meetingmesh.request_id import HEADER as REQUEST_ID_HEADER
@@ -47,9 +51,10 @@ from meetingmesh.request_id import RequestIdMiddleware
 from meetingmesh.request_id import current as current_request_id
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.schema import build_schema
-from meetingmesh.schema.errors import TOO_MANY_TOKENS
+from meetingmesh.schema.errors import CACHEABLE, TOO_MANY_TOKENS
 
 Clock = Callable[[], datetime]
+_CIRCUIT_VALUES = {CircuitState.CLOSED: 0.0, CircuitState.HALF_OPEN: 0.5, CircuitState.OPEN: 1.0}
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _GRAPHQL_RESPONSE_TYPE = f"{GRAPHQL_RESPONSE}; charset=utf-8"
 JSON = "application/json"
@@ -119,13 +124,18 @@ class _BodyTooLarge(Exception):
 class GatewayGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI view with our context, API keys, limits and media types."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, metrics: Metrics) -> None:
         super().__init__(
             build_schema(settings.server),
             graphql_ide="graphiql" if settings.server.graphiql else None,
         )
         self.settings = settings
         self.clock = clock
+        self.metrics = metrics
+        ttls = [p.cache_ttl for p in settings.providers.values()]
+        #: How long a client may reuse an error-free query's answer: the shortest
+        #: upstream cache lifetime, so a client never holds data the gateway would not.
+        self.max_age = int(min(ttls, default=0))
         self.adapters: dict[Provider, Adapter] = {}
         self._api_keys = [k.encode() for k in settings.server.api_keys]
 
@@ -205,13 +215,22 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             clock=self.clock,
             request=request,
             max_page_size=self.settings.server.max_page_size,
+            metrics=self.metrics,
         )
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
-        """Classic JSON for classic clients; the GraphQL response media type with 400s otherwise."""
+        """Classic JSON for classic clients; the GraphQL response media type with 400s otherwise.
+
+        Error-free queries may be reused by the client (privately: answers depend on the
+        API key) for ``max_age`` seconds; anything else is ``no-store``.
+        """
         response = super().create_response(response_data, sub_response)
+        cacheable = CACHEABLE.get() and self.max_age > 0
+        response.headers["cache-control"] = (
+            f"private, max-age={self.max_age}" if cacheable else "no-store"
+        )
         if _MEDIA_TYPE.get() == GRAPHQL_RESPONSE and isinstance(response_data, dict):
             errors: list[Any] = list(response_data.get("errors") or [])
             unexecuted = not any(isinstance(e, dict) and e.get("path") for e in errors)
@@ -249,7 +268,10 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
     """Build the gateway for ``settings``; ``clock`` is injectable for the demo's simulated time."""
-    graphql = GatewayGraphQL(settings, clock)
+    if settings.server.tracing and not tracing.available():
+        raise ConfigError("server.tracing needs OpenTelemetry: pip install 'meetingmesh[otel]'")
+    metrics = Metrics()
+    graphql = GatewayGraphQL(settings, clock, metrics)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -258,7 +280,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             follow_redirects=False,
             event_hooks={"request": [_propagate_request_id]},
         ) as http:
-            graphql.adapters.update(build_adapters(settings, http, clock))
+            graphql.adapters.update(build_adapters(settings, http, clock, metrics))
             yield
             graphql.adapters.clear()
 
@@ -273,6 +295,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         }
         status = 503 if unwell else 200
         return _json({"status": "unavailable" if unwell else "ready", "unwell": unwell}, status)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        for provider, adapter in graphql.adapters.items():
+            state = adapter.client.breaker.state
+            metrics.circuit.labels(provider.name).set(_CIRCUIT_VALUES[state])
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     middleware = [Middleware(RequestIdMiddleware)]
     if settings.server.cors_origins:
@@ -290,12 +318,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
         ],
         middleware=middleware,
         lifespan=lifespan,
     )
-    #: The live adapters (filled during the lifespan), for operators and tests.
+    #: The live adapters (filled during the lifespan) and metrics, for operators and tests.
     app.state.adapters = graphql.adapters
+    app.state.metrics = metrics
     return app
 
 

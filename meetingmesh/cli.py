@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from meetingmesh.config import ConfigError, Settings, load_settings
+from meetingmesh.logs import configure_logging
 from meetingmesh.serving import LOOPBACK, bind_socket, start_in_thread, uvicorn_config
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults, FaultSettingsError
@@ -140,6 +141,7 @@ def _demo(args: argparse.Namespace) -> int:
     from meetingmesh.app import create_app
 
     clock, sims = _simulators(args)
+    configure_logging()
     simulators = start_in_thread(sims.app)
     try:
         app = create_app(gateway_settings(simulators.url), clock=clock.now)
@@ -162,6 +164,7 @@ def _serve(args: argparse.Namespace) -> int:
     from meetingmesh.app import create_app
 
     settings = load_settings(args.config)
+    configure_logging(settings.server.log_format, settings.server.log_level)
     sock = bind_socket(args.host, args.port)
     print(
         f"meetingmesh gateway on http://{args.host}:{sock.getsockname()[1]}/graphql "

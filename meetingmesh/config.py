@@ -44,6 +44,10 @@ class ServerSettings:
     max_cost: int = 10_000
     max_body_bytes: int = 1_048_576
     cors_origins: tuple[str, ...] = ()
+    #: One span per upstream call through OpenTelemetry (needs the ``otel`` extra).
+    tracing: bool = False
+    log_format: str = "text"
+    log_level: str = "INFO"
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,11 @@ def _table(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+#: String settings and the values each accepts.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "log_format": ("text", "json"),
+    "log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
+}
 #: Numeric settings: the smallest value each accepts.
 _MINIMUMS: dict[str, float] = {
     "deadline": 0.001,
@@ -171,6 +180,9 @@ def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -
         if isinstance(current, bool):
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}.{key} must be true or false")
+        elif isinstance(current, str):
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}.{key} must be a string")
         elif key in _MINIMUMS:
             whole = isinstance(current, int) or key == "rate_limit"
             kind = "an integer" if whole else "a number"
@@ -187,6 +199,9 @@ def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -
 def _parse_server(section: dict[str, Any], environ: Mapping[str, str]) -> ServerSettings:
     defaults = ServerSettings()
     values = _apply("server", section, defaults, {"api_keys", "cors_origins"})
+    for key, allowed in _CHOICES.items():
+        if key in values and values[key] not in allowed:
+            raise ConfigError(f"server.{key} must be one of {', '.join(allowed)}")
     keys = section.get("api_keys", [])
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise ConfigError("server.api_keys must be a list of strings")

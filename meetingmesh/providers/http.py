@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -43,8 +44,10 @@ from tenacity import (
 from meetingmesh.config import ProviderSettings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.metrics import Metrics
 from meetingmesh.providers.breaker import CircuitBreaker, CircuitState
 from meetingmesh.providers.deadline import remaining
+from meetingmesh.tracing import upstream_span
 
 Params = Mapping[str, str | int | float | bool | Sequence[str]] | Sequence[tuple[str, str]]
 #: Pulls the provider's own error text out of an error response body.
@@ -98,8 +101,13 @@ class UpstreamClient:
         settings: ProviderSettings,
         http: httpx.AsyncClient,
         read_message: MessageReader,
+        *,
+        metrics: Metrics | None = None,
+        tracing: bool = False,
     ) -> None:
         self.provider: Provider = settings.provider
+        self.metrics = metrics or Metrics()
+        self.tracing = tracing
         self.settings = settings
         self._http = http
         self._base_url = settings.base_url.rstrip("/")
@@ -135,18 +143,25 @@ class UpstreamClient:
         if self._cache is not None:
             self._cache.clear()
 
-    async def get(self, path: str, params: Params | None = None) -> Any:
-        """GET ``path`` and return the decoded JSON body (cached, coalesced)."""
-        key = self._cache_key(path, params)
-        if self._cache is not None and key in self._cache:
-            return self._cache[key]
+    async def get(self, template: str, params: Params | None = None, **path: str) -> Any:
+        """GET ``template`` (its ``{names}`` filled from ``path``) and return the JSON body.
+
+        Cached and coalesced. The template, not the filled path, names the endpoint in
+        metrics and traces, so ids never become label values.
+        """
+        key = self._cache_key(template.format(**path), params)
+        if self._cache is not None:
+            hit = key in self._cache
+            self.metrics.cache.labels(self.provider.name, "hit" if hit else "miss").inc()
+            if hit:
+                return self._cache[key]
         pending = self._in_flight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         try:
-            result = await self.request("GET", path, params=params)
+            result = await self.request("GET", template, params=params, **path)
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -161,14 +176,20 @@ class UpstreamClient:
             self._cache[key] = result
         return result
 
-    async def post(self, path: str, body: Any, params: Params | None = None) -> Any:
-        """POST a JSON body to ``path`` and return the decoded JSON answer."""
-        return await self.request("POST", path, params=params, body=body)
-
     async def request(
-        self, method: str, path: str, *, params: Params | None = None, body: Any = None
+        self,
+        method: str,
+        template: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        **path: str,
     ) -> Any:
-        """Send one request, retried if idempotent; raise ``GatewayError`` for every failure."""
+        """Send one request, retried if idempotent; raise ``GatewayError`` for every failure.
+
+        ``template``'s ``{names}`` are filled from ``path``, each value one encoded segment.
+        """
+        url = template.format(**{name: segment(value, name) for name, value in path.items()})
         attempts = 1 + (self.settings.retries if method == "GET" else 0)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts),
@@ -176,18 +197,21 @@ class UpstreamClient:
             retry=retry_if_exception(self._worth_retrying),
             reraise=True,
         )
+        endpoint = f"{method} {template}"
         async for attempt in retrying:
             with attempt:
-                return await self._attempt(method, path, params, body)
+                return await self._attempt(method, url, params, body, endpoint)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
-    async def _attempt(self, method: str, path: str, params: Params | None, body: Any) -> Any:
+    async def _attempt(
+        self, method: str, path: str, params: Params | None, body: Any, endpoint: str
+    ) -> Any:
         if not self.breaker.allow():
             raise self.error(
                 ErrorCode.UPSTREAM_UNAVAILABLE, "is failing; calls are paused (circuit open)"
             )
         try:
-            result = await self._send(method, path, params, body)
+            result = await self._send(method, path, params, body, endpoint)
         except asyncio.CancelledError:
             self.breaker.abandoned()
             raise
@@ -225,45 +249,61 @@ class UpstreamClient:
             # No time left to wait: raising here ends tenacity's loop with this failure.
             assert failure is not None
             raise failure
+        self.metrics.retries.labels(self.provider.name).inc()
         return float(delay)
 
-    async def _send(self, method: str, path: str, params: Params | None, body: Any) -> Any:
+    async def _send(
+        self, method: str, path: str, params: Params | None, body: Any, endpoint: str
+    ) -> Any:
         left = remaining(self.settings.timeout)
         if left <= 0:
-            raise self.error(
-                ErrorCode.UPSTREAM_TIMEOUT, "was not asked: the request deadline passed"
-            )
+            raise self.error(ErrorCode.UPSTREAM_TIMEOUT, "was not asked: the deadline passed")
         if self._rate is not None:
             try:
                 await asyncio.wait_for(self._rate.acquire(), left)
             except TimeoutError:
                 raise self.error(
                     ErrorCode.UPSTREAM_TIMEOUT,
-                    "was not asked: its rate limit outlasted the deadline",
+                    "was not asked: its rate limit outlasts the deadline",
                 ) from None
             left = remaining(self.settings.timeout)
         timeout = httpx.Timeout(max(0.001, left), connect=min(self.settings.connect_timeout, left))
-        try:
-            async with self._limiter:
-                response = await self._http.request(
-                    method,
-                    self._base_url + path,
-                    params=params,  # type: ignore[arg-type]
-                    content=None if body is None else orjson.dumps(body),
-                    headers=self._headers
-                    if body is None
-                    else {**self._headers, "Content-Type": "application/json"},
-                    timeout=timeout,
+        provider = self.provider.name
+        status = "unreachable"
+        started = time.perf_counter()
+        attributes = {"http.request.method": method, "meetingmesh.provider": provider}
+        with upstream_span(self.tracing, provider, endpoint, attributes) as span:
+            try:
+                async with self._limiter:
+                    response = await self._http.request(
+                        method,
+                        self._base_url + path,
+                        params=params,  # type: ignore[arg-type]
+                        content=None if body is None else orjson.dumps(body),
+                        headers=self._headers
+                        if body is None
+                        else {**self._headers, "Content-Type": "application/json"},
+                        timeout=timeout,
+                    )
+                status = str(response.status_code)
+            except httpx.InvalidURL:
+                # A client's value that no URL can carry: the provider was never asked.
+                status = "invalid_url"
+                raise GatewayError(
+                    ErrorCode.BAD_USER_INPUT, f"{self.provider.label} cannot be asked for that id"
+                ) from None
+            except httpx.TimeoutException:
+                status = "timeout"
+                raise self.error(ErrorCode.UPSTREAM_TIMEOUT, "did not answer in time") from None
+            except httpx.TransportError:
+                raise self.error(ErrorCode.UPSTREAM_UNAVAILABLE, "could not be reached") from None
+            finally:
+                self.metrics.upstream.labels(provider, endpoint, status).inc()
+                self.metrics.upstream_latency.labels(provider, endpoint).observe(
+                    time.perf_counter() - started
                 )
-        except httpx.InvalidURL:
-            # A client's value that no URL can carry: the provider was never asked.
-            raise GatewayError(
-                ErrorCode.BAD_USER_INPUT, f"{self.provider.label} cannot be asked for that id"
-            ) from None
-        except httpx.TimeoutException:
-            raise self.error(ErrorCode.UPSTREAM_TIMEOUT, "did not answer in time") from None
-        except httpx.TransportError:
-            raise self.error(ErrorCode.UPSTREAM_UNAVAILABLE, "could not be reached") from None
+                if span is not None:
+                    span.set_attribute("http.response.status_code", status)
         if response.status_code >= 400:
             raise self._status_error(response)
         return self.decode(response)

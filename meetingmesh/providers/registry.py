@@ -9,6 +9,7 @@ import httpx
 
 from meetingmesh.config import Settings
 from meetingmesh.domain import Provider
+from meetingmesh.metrics import Metrics
 from meetingmesh.providers import daily, heypeers, hubspot, thoughtindustries
 from meetingmesh.providers.base import Adapter
 from meetingmesh.providers.http import MessageReader, UpstreamClient
@@ -22,12 +23,21 @@ _READERS: dict[Provider, MessageReader] = {
 
 
 def build_adapters(
-    settings: Settings, http: httpx.AsyncClient, clock: Callable[[], datetime]
+    settings: Settings,
+    http: httpx.AsyncClient,
+    clock: Callable[[], datetime],
+    metrics: Metrics | None = None,
 ) -> dict[Provider, Adapter]:
     """An adapter for each provider that has a configuration section."""
     adapters: dict[Provider, Adapter] = {}
     for provider, section in settings.providers.items():
-        client = UpstreamClient(section, http, _READERS[provider])
+        client = UpstreamClient(
+            section,
+            http,
+            _READERS[provider],
+            metrics=metrics,
+            tracing=settings.server.tracing,
+        )
         if provider is Provider.HEYPEERS:
             adapters[provider] = heypeers.HeyPeersAdapter(
                 client, clock, organization_id=section.organization_id or 0

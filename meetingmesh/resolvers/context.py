@@ -14,6 +14,7 @@ from typing import Any
 
 from meetingmesh.domain import Provider
 from meetingmesh.errors import GatewayError
+from meetingmesh.metrics import Metrics
 from meetingmesh.providers.base import Adapter
 from meetingmesh.resolvers.loaders import Loaders
 
@@ -28,6 +29,7 @@ class RequestContext:
     clock: Callable[[], datetime]
     request: Any = None
     max_page_size: int = 100
+    metrics: Metrics | None = None
     reported: list[tuple[GatewayError, Path]] = field(default_factory=list)
     loaders: Loaders = field(init=False)
 

@@ -25,7 +25,7 @@ from meetingmesh.config import ServerSettings
 from meetingmesh.errors import GatewayError
 from meetingmesh.request_id import current as current_request_id
 from meetingmesh.schema.costs import cost_limit
-from meetingmesh.schema.errors import MaskUnexpected, ReportedErrors
+from meetingmesh.schema.errors import MaskUnexpected, Observe, ReportedErrors
 from meetingmesh.schema.limits import query_limits
 from meetingmesh.schema.query import Mutation, Query
 from meetingmesh.schema.types import (
@@ -78,6 +78,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
     """The gateway's schema with its limits, error handling and parse/validation caches."""
     server = server or ServerSettings()
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        Observe,
         ReportedErrors,
         MaskUnexpected,
         query_limits(server.max_depth, server.max_aliases),

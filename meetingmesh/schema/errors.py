@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from meetingmesh.errors import GatewayError
 from meetingmesh.request_id import current as current_request_id
@@ -57,3 +60,35 @@ class MaskUnexpected(MaskErrors):
             extensions["requestId"] = request_id
         masked.extensions = extensions
         return masked
+
+
+#: Whether the response being built may be cached by the client (a query, no errors).
+CACHEABLE: ContextVar[bool] = ContextVar("meetingmesh_cacheable", default=False)
+
+
+class Observe(SchemaExtension):
+    """Counts and times every operation, and marks error-free queries cacheable."""
+
+    def on_operation(self) -> Iterator[None]:
+        """Record the operation's outcome and latency, however it ends."""
+        started = time.perf_counter()
+        CACHEABLE.set(False)
+        try:
+            yield
+        finally:
+            context = self.execution_context
+            result = context.result
+            outcome = "error"
+            if result is not None and result.data is not None:
+                outcome = "partial" if result.errors else "success"
+            request_context = context.context
+            if isinstance(request_context, RequestContext) and request_context.metrics:
+                metrics = request_context.metrics
+                operation = metrics.operation(context.operation_name)
+                metrics.requests.labels(operation, outcome).inc()
+                metrics.latency.labels(operation).observe(time.perf_counter() - started)
+            try:
+                is_query = context.operation_type is OperationType.QUERY
+            except RuntimeError:
+                is_query = False
+            CACHEABLE.set(outcome == "success" and is_query)

@@ -1,0 +1,158 @@
+"""Observability: Prometheus metrics after known traffic, traces, logs, Cache-Control."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+import httpx
+import orjson
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import ASGIApp
+
+from meetingmesh.app import create_app
+from meetingmesh.config import Settings
+from meetingmesh.logs import JsonFormatter, RequestIdFilter
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.server import gateway_settings
+from tests.conftest import Stack
+
+DAILY_PAGE = "query Sessions { meetings(first: 5, filter: {providers: [DAILY]}) { totalCount } }"
+TWO_PROVIDERS = (
+    "{ meetings(first: 5, filter: {providers: [DAILY, THOUGHT_INDUSTRIES]}) { totalCount } }"
+)
+SPANS = InMemorySpanExporter()
+_provider = TracerProvider()
+_provider.add_span_processor(SimpleSpanProcessor(SPANS))
+trace.set_tracer_provider(_provider)
+
+
+def _fresh(stack: Stack, serve: Callable[[ASGIApp], str], **server: object) -> str:
+    base = gateway_settings(stack.sim_url)
+    settings = Settings(server=replace(base.server, **server), providers=base.providers)  # type: ignore[arg-type]
+    return serve(create_app(settings, clock=Clock().now))
+
+
+def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = httpx.get(f"{url}/metrics").text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_known_traffic(stack: Stack, serve: Callable[[ASGIApp], str]) -> None:
+    url = _fresh(stack, serve)
+    for _ in range(3):
+        httpx.post(f"{url}/graphql", json={"query": DAILY_PAGE})
+    httpx.post(f"{url}/graphql", json={"query": "{ nosuchfield }"})
+    samples = _samples(url)
+    assert (
+        samples[
+            (
+                "meetingmesh_graphql_requests_total",
+                (("operation", "Sessions"), ("outcome", "success")),
+            )
+        ]
+        == 3
+    )
+    assert (
+        samples[
+            (
+                "meetingmesh_graphql_requests_total",
+                (("operation", "anonymous"), ("outcome", "error")),
+            )
+        ]
+        == 1
+    )
+    assert samples[("meetingmesh_graphql_request_seconds_count", (("operation", "Sessions"),))] == 3
+    upstream = (("endpoint", "GET /meetings"), ("provider", "DAILY"), ("status", "200"))
+    assert samples[("meetingmesh_upstream_requests_total", upstream)] == 1  # then the cache
+    assert (
+        samples[("meetingmesh_upstream_cache_total", (("provider", "DAILY"), ("result", "hit")))]
+        == 2
+    )
+    assert (
+        samples[("meetingmesh_upstream_cache_total", (("provider", "DAILY"), ("result", "miss")))]
+        == 1
+    )
+    latency = (("endpoint", "GET /meetings"), ("provider", "DAILY"))
+    assert samples[("meetingmesh_upstream_request_seconds_count", latency)] == 1
+
+
+def test_metrics_show_retries_and_the_circuit(
+    stack: Stack, serve: Callable[[ASGIApp], str], gateway: Stack
+) -> None:
+    base = gateway_settings(stack.sim_url)
+    providers = {
+        p: replace(s, retries=1, breaker_threshold=2, breaker_cooldown=60, cache_ttl=0)
+        for p, s in base.providers.items()
+    }
+    url = serve(create_app(Settings(server=base.server, providers=providers), clock=Clock().now))
+    gateway.fault("daily", error_rate=1, error_status=503)
+    httpx.post(f"{url}/graphql", json={"query": DAILY_PAGE})
+    samples = _samples(url)
+    assert samples[("meetingmesh_upstream_retries_total", (("provider", "DAILY"),))] == 1
+    failed = (("endpoint", "GET /meetings"), ("provider", "DAILY"), ("status", "503"))
+    assert samples[("meetingmesh_upstream_requests_total", failed)] == 2
+    assert samples[("meetingmesh_circuit_open", (("provider", "DAILY"),))] == 1.0
+    assert samples[("meetingmesh_circuit_open", (("provider", "HEYPEERS"),))] == 0.0
+
+
+def test_one_span_per_upstream_call(stack: Stack, serve: Callable[[ASGIApp], str]) -> None:
+    url = _fresh(stack, serve, tracing=True)
+    SPANS.clear()
+    httpx.post(
+        f"{url}/graphql",
+        json={"query": TWO_PROVIDERS},
+    )
+    names = sorted(span.name for span in SPANS.get_finished_spans())
+    assert names == ["DAILY GET /meetings", "THOUGHT_INDUSTRIES GET /incoming/v2/meetings"]
+    span = SPANS.get_finished_spans()[0]
+    assert span.attributes is not None
+    assert span.attributes["http.response.status_code"] == "200"
+
+
+def test_no_spans_when_tracing_is_off(gateway: Stack) -> None:
+    SPANS.clear()
+    gateway.query(DAILY_PAGE)
+    assert SPANS.get_finished_spans() == ()
+
+
+def test_json_log_lines_carry_the_request_id() -> None:
+    record = logging.LogRecord(
+        "meetingmesh.graphql", logging.WARNING, __file__, 1, "x %s", ("y",), None
+    )
+    RequestIdFilter().filter(record)
+    line = orjson.loads(JsonFormatter().format(record))
+    assert line["message"] == "x y"
+    assert line["level"] == "WARNING"
+    assert line["logger"] == "meetingmesh.graphql"
+    assert line["request_id"] == "-"
+
+
+def test_error_free_queries_may_be_cached_privately(gateway: Stack) -> None:
+    assert gateway.post(DAILY_PAGE).headers["cache-control"] == "private, max-age=10"
+    assert gateway.post("{ nosuchfield }").headers["cache-control"] == "no-store"
+    gateway.fault("daily", error_rate=1, error_status=500)
+    assert (
+        gateway.post("{ meetings(first: 3, filter: {providers: [DAILY]}) { totalCount } }").headers[
+            "cache-control"
+        ]
+        == "no-store"
+    )
+
+
+def test_mutations_are_never_cached(gateway: Stack) -> None:
+    response = gateway.post(
+        'mutation { bookMeeting(input: {slug: "nope", firstName: "A", lastName: "B", '
+        'email: "a@example.com", startTime: "2026-06-01T14:00:00Z", durationMinutes: 30, '
+        'timezone: "UTC"}) { booking { start } } }'
+    )
+    assert response.headers["cache-control"] == "no-store"
