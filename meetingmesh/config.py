@@ -8,6 +8,7 @@ listed in the README's "Operating in production" section.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -187,7 +188,12 @@ def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -
             whole = isinstance(current, int) or key == "rate_limit"
             kind = "an integer" if whole else "a number"
             valid = isinstance(value, int) if whole else isinstance(value, int | float)
-            if isinstance(value, bool) or not valid or value < _MINIMUMS[key]:
+            if (
+                isinstance(value, bool)
+                or not valid
+                or not value >= _MINIMUMS[key]
+                or (isinstance(value, float) and not math.isfinite(value))
+            ):
                 raise ConfigError(f"{where}.{key} must be {kind} >= {_MINIMUMS[key]:g}")
             value = value if whole else float(value)
         if key == "rate_limit" and value == 0:
@@ -232,8 +238,8 @@ def _parse_provider(
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{where}.base_url must be an http(s) URL, got {base_url!r}")
     token = _interpolate(f"{where}.token", section["token"], environ)
-    if not token:
-        raise ConfigError(f"{where}.token is empty")
+    if not token.strip() or token != token.strip():
+        raise ConfigError(f"{where}.token is empty or has surrounding white space")
     defaults = provider_settings(provider, base_url, token)
     skip = {"base_url", "token", "organization_id"}
     if provider is not Provider.HEYPEERS and "organization_id" in section:

@@ -16,10 +16,11 @@ does not fit (tampered, stale) only costs a fresh search.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from meetingmesh.domain import (
     Aggregation,
@@ -40,6 +41,9 @@ from meetingmesh.domain import (
     SchedulingLinkType,
 )
 from meetingmesh.providers.http import UpstreamClient
+
+T = TypeVar("T")
+A = TypeVar("A")
 
 #: Sorts meetings without a start time first (ascending), consistently across providers.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -187,6 +191,31 @@ class LinkFilter:
     type: SchedulingLinkType | None = None
 
 
+class ParseMemo:
+    """Parsed forms of upstream answers, kept as long as the answer object itself.
+
+    The upstream cache hands every request the same answer object until its TTL ends,
+    so a page is turned into records once per TTL rather than once per request. An
+    entry holds its answer, so an id is never mistaken for another object's.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._entries: OrderedDict[int, tuple[object, object]] = OrderedDict()
+
+    def get(self, answer: A, parse: Callable[[A], T]) -> T:
+        """``parse(answer)``, computed once while ``answer`` is the current answer."""
+        entry = self._entries.get(id(answer))
+        if entry is not None and entry[0] is answer:
+            self._entries.move_to_end(id(answer))
+            return entry[1]  # type: ignore[return-value]
+        value = parse(answer)
+        self._entries[id(answer)] = (answer, value)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return value
+
+
 @dataclass
 class Adapter:
     """Base class of the provider adapters; every capability defaults to "not here"."""
@@ -194,6 +223,7 @@ class Adapter:
     client: UpstreamClient
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     provider: Provider = field(init=False)
+    memo: ParseMemo = field(default_factory=ParseMemo, init=False, repr=False)
 
     #: Whether this provider has meetings at all (HubSpot has scheduling links only).
     lists_meetings = False
@@ -223,8 +253,13 @@ class Adapter:
         return None
 
     async def get_member(self, key: str) -> Member | None:
-        """One member by provider key, or None when unknown."""
-        return None
+        """One member by provider key.
+
+        The default serves providers with no member endpoint (Thought Industries, Daily,
+        HubSpot): the member comes back with what its id carries, the provider's id,
+        since nothing upstream can be asked. HeyPeers checks its members upstream.
+        """
+        return Member(self.provider, key=key, provider_id=key)
 
     async def member_meetings(
         self, member_key: str, offset: int, limit: int

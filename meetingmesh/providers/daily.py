@@ -54,6 +54,13 @@ def read_message(body: Any) -> str | None:
     return str(body.get("info") or body.get("error")) if isinstance(body, dict) else None
 
 
+def classify(status: int, body: Any) -> ErrorCode | None:
+    """Daily answers a missing or malformed Authorization header with a 400, not a 401."""
+    if isinstance(body, dict) and body.get("error") == "authorization-header-error":
+        return ErrorCode.UPSTREAM_UNAUTHORIZED
+    return None
+
+
 @dataclass
 class DailyAdapter(Adapter):
     """Daily meeting sessions as meetings, participants as attendees."""
@@ -94,11 +101,9 @@ class DailyAdapter(Adapter):
                 return
             if query.want_total and info.total_count is None and not walk.narrowed:
                 info.total_count = _int_or_none(body.get("total_count"))
-            meetings = sorted((self._meeting(r) for r in rows), key=SortKey.of)
-            if not ascending:
-                meetings.reverse()
+            meetings = self.memo.get(rows, self._sorted_meetings)
             anchor = walk.anchor()
-            for meeting in meetings:
+            for meeting in meetings if ascending else reversed(meetings):
                 if query.admits(meeting, now):
                     yield Positioned(meeting, anchor)
             if len(rows) < limit:
@@ -204,6 +209,9 @@ class DailyAdapter(Adapter):
         if end is not None:
             params["timeframe_end"] = str(unix_seconds_ceil(end))
         return params
+
+    def _sorted_meetings(self, rows: list[Any]) -> list[Meeting]:
+        return sorted((self._meeting(r) for r in rows), key=SortKey.of)
 
     def _meeting(self, row: Any) -> Meeting:
         try:

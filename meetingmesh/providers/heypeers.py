@@ -52,7 +52,7 @@ from meetingmesh.providers.base import (
     Positioned,
     StreamInfo,
 )
-from meetingmesh.providers.paging import in_key_order
+from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
 from meetingmesh.providers.timefmt import heypeers_minute, parse_instant
 
 #: Every documented export column (``group_leader_id`` comes back as ``group_leader``).
@@ -142,15 +142,21 @@ class HeyPeersAdapter(Adapter):
             for _ in range(MAX_PAGES):
                 if query.want_total and info.total_count is None and window.exact_for(query):
                     info.total_count = int((body.get("metadata") or {}).get("total_count") or 0)
-                yield window.anchor(number), self._meetings(body["meetings"])
+                yield window.anchor(number), self.memo.get(body["meetings"], self._meetings)
                 number += 1 if query.ascending else -1
                 if number < 1 or number > _total_pages(body):
                     return
                 body = await self._export_page(window, columns, number)
 
-        async for positioned in in_key_order(pages(), ascending=query.ascending):
-            if query.admits(positioned.meeting, now):
-                yield positioned
+        try:
+            async for positioned in in_key_order(pages(), ascending=query.ascending):
+                if query.admits(positioned.meeting, now):
+                    yield positioned
+        except OrderBroken:
+            # HeyPeers documents this order; without it, resuming cannot be trusted.
+            raise self.client.error(
+                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent export pages out of start-time order"
+            ) from None
 
     async def _first_page(
         self, query: MeetingQuery, columns: tuple[str, ...]
@@ -159,16 +165,20 @@ class HeyPeersAdapter(Adapter):
         anchored = _ExportWindow.from_anchor(query.anchor)
         if anchored is not None and anchored.page is not None and query.after is not None:
             body = await self._export_page(anchored, columns, anchored.page)
-            starts = [parse_instant(row.get("start_time")) for row in body["meetings"]]
-            key_time = query.anchored_start() or query.after.start_time
-            # Stale when the page no longer reaches back (descending: forth) to where the
-            # next meeting starts: the data moved since the cursor was made.
-            holds = bool(starts) and all(s is not None for s in starts)
-            if holds and query.ascending:
-                holds = anchored.page == 1 or (starts[0] or key_time) <= key_time
-            elif holds:
-                holds = anchored.page == _total_pages(body) or (starts[-1] or key_time) >= key_time
-            if holds:
+
+            async def starts_of(number: int) -> list[datetime]:
+                rows = (await self._export_page(anchored, columns, number))["meetings"]
+                return _starts(rows)
+
+            # The data may have moved since the cursor was made: check the page still fits.
+            if await anchor_holds(
+                anchored.page,
+                _starts(body["meetings"]),
+                ascending=query.ascending,
+                next_start=query.anchored_start() or query.after.start_time,
+                is_last=anchored.page >= _total_pages(body),
+                neighbour=starts_of,
+            ):
                 return anchored, anchored.page, body
         window = _ExportWindow.fresh(query)
         body = await self._export_page(window, columns, 1)
@@ -246,6 +256,14 @@ class HeyPeersAdapter(Adapter):
             return Page(items=(), total_count=0)
         if not member_key:
             return None
+        if limit == 0:
+            # Nothing to show, but the total still comes from one smallest page.
+            page = await self.member_meetings(member_key, offset, 1)
+            return (
+                None
+                if page is None
+                else replace(page, items=(), has_more=offset < (page.total_count or 0))
+            )
         # One call when the window is page-aligned, else pages of 100 around it.
         items = limit if offset % limit == 0 else PER_PAGE
         first_page = offset // items + 1
@@ -413,10 +431,15 @@ class _ExportWindow:
 
     @classmethod
     def fresh(cls, query: MeetingQuery, per_page: int | None = None) -> _ExportWindow:
-        """The range a query needs (narrowed to its keyset position), from the first page."""
+        """The range a query needs (narrowed to its keyset position), from the first page.
+
+        Pages hold ``first + 1`` rows, or HeyPeers' largest page when an ``ongoing``
+        filter will drop most rows in the gateway.
+        """
         low = query.lower_bound() or EARLIEST
         high = query.upper_bound() or LATEST
-        size = per_page or max(1, min(PER_PAGE, query.page_hint + 1))
+        hint = PER_PAGE if query.ongoing is not None else query.page_hint + 1
+        size = per_page or max(1, min(PER_PAGE, hint))
         if high < low:
             high = low  # an empty window still answers with HeyPeers' metadata
         return cls(heypeers_minute(low), heypeers_minute(high), size, None)
@@ -460,6 +483,10 @@ class _ExportWindow:
         aligned = all(b is None or _on_minute(b) for b in bounds)
         same_range = (self.low, self.high) == (plain.low, plain.high)
         return same_range and aligned and query.ongoing is None
+
+
+def _starts(rows: list[Any]) -> list[datetime]:
+    return [parse_instant(row.get("start_time")) or EPOCH for row in rows]
 
 
 def _on_minute(instant: datetime) -> bool:

@@ -52,6 +52,8 @@ from meetingmesh.tracing import upstream_span
 Params = Mapping[str, str | int | float | bool | Sequence[str]] | Sequence[tuple[str, str]]
 #: Pulls the provider's own error text out of an error response body.
 MessageReader = Callable[[Any], str | None]
+#: A provider's own reading of an error (status, body): a code, or None for the default.
+Classifier = Callable[[int, Any], ErrorCode | None]
 
 _STATUS_CODES = {
     401: ErrorCode.UPSTREAM_UNAUTHORIZED,
@@ -104,10 +106,12 @@ class UpstreamClient:
         *,
         metrics: Metrics | None = None,
         tracing: bool = False,
+        classify: Classifier | None = None,
     ) -> None:
         self.provider: Provider = settings.provider
         self.metrics = metrics or Metrics()
         self.tracing = tracing
+        self._classify = classify
         self.settings = settings
         self._http = http
         self._base_url = settings.base_url.rstrip("/")
@@ -119,6 +123,7 @@ class UpstreamClient:
             TTLCache(maxsize=CACHE_SIZE, ttl=settings.cache_ttl) if settings.cache_ttl > 0 else None
         )
         self._in_flight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
+        self._generation = 0
         self._limiter = asyncio.Semaphore(settings.concurrency)
         self._rate = (
             AsyncLimiter(settings.rate_limit, settings.rate_period) if settings.rate_limit else None
@@ -140,6 +145,7 @@ class UpstreamClient:
 
     def clear_cache(self) -> None:
         """Forget every cached answer (after a change upstream, such as a booking)."""
+        self._generation += 1
         if self._cache is not None:
             self._cache.clear()
 
@@ -155,26 +161,30 @@ class UpstreamClient:
             self.metrics.cache.labels(self.provider.name, "hit" if hit else "miss").inc()
             if hit:
                 return self._cache[key]
-        pending = self._in_flight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
-        try:
-            result = await self.request("GET", template, params=params, **path)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here, so an unshared failure is not "never retrieved"
-            raise
-        finally:
-            del self._in_flight[key]
-        future.set_result(result)
-        if self._cache is not None:
+        task = self._in_flight.get(key)
+        if task is None:
+            # The fetch is a task of its own, shared by every caller: one caller giving up
+            # (cancelled) never cancels the others' answer.
+            task = asyncio.ensure_future(self._fetch(key, template, params, path))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda done: self._settle(key, done))
+        return await asyncio.shield(task)
+
+    async def _fetch(
+        self, key: tuple[str, ...], template: str, params: Params | None, path: dict[str, str]
+    ) -> Any:
+        generation = self._generation
+        result = await self.request("GET", template, params=params, **path)
+        # A clear (a booking) while this was in flight makes its answer stale: not cached.
+        if self._cache is not None and generation == self._generation:
             self._cache[key] = result
         return result
+
+    def _settle(self, key: tuple[str, ...], done: asyncio.Future[Any]) -> None:
+        if self._in_flight.get(key) is done:
+            del self._in_flight[key]
+        if not done.cancelled():
+            done.exception()  # retrieved, so a failure nobody awaited any more is not logged
 
     async def request(
         self,
@@ -341,9 +351,6 @@ class UpstreamClient:
 
     def _status_error(self, response: httpx.Response) -> GatewayError:
         status = response.status_code
-        code = _STATUS_CODES.get(status)
-        if code is None:
-            code = ErrorCode.UPSTREAM_UNAVAILABLE if status >= 500 else ErrorCode.BAD_USER_INPUT
         body: Any = None
         message = None
         try:
@@ -351,6 +358,10 @@ class UpstreamClient:
             message = self._read_message(body)
         except (orjson.JSONDecodeError, AttributeError, TypeError, KeyError, IndexError):
             message = None
+        code = self._classify(status, body) if self._classify is not None else None
+        code = code or _STATUS_CODES.get(status)
+        if code is None:
+            code = ErrorCode.UPSTREAM_UNAVAILABLE if status >= 500 else ErrorCode.BAD_USER_INPUT
         retry_after = _retry_after(response.headers.get("retry-after"))
         detail = f"answered {status}" + (f": {message}" if message else "")
         error = self.error(code, detail, retry_after=retry_after)

@@ -14,7 +14,7 @@ sorting the whole list.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from itertools import pairwise
 
@@ -69,3 +69,35 @@ def _ordered(items: list[tuple[Meeting, Anchor]], ascending: bool) -> list[Posit
         first_anchor.setdefault(start_of(meeting), anchor)
     ordered = sorted(items, key=lambda item: SortKey.of(item[0]), reverse=not ascending)
     return [Positioned(m, first_anchor[start_of(m)]) for m, _ in ordered]
+
+
+async def anchor_holds(
+    page: int,
+    starts: list[datetime],
+    *,
+    ascending: bool,
+    next_start: datetime,
+    is_last: bool,
+    neighbour: Callable[[int], Awaitable[list[datetime]]],
+) -> bool:
+    """Whether an anchored page still starts the rest of the stream.
+
+    It does when no meeting starting at or past ``next_start`` (in walk order) sits on
+    the page before it. When the page's edge equals ``next_start`` that takes a look at
+    the neighbouring page, which a walk has usually just read (so the cache has it).
+    """
+    if not starts:
+        return False
+    if ascending:
+        if page == 1 or starts[0] < next_start:
+            return True
+        if starts[0] > next_start:
+            return False
+        before = await neighbour(page - 1)
+        return bool(before) and before[-1] < next_start
+    if is_last or starts[-1] > next_start:
+        return True
+    if starts[-1] < next_start:
+        return False
+    after = await neighbour(page + 1)
+    return bool(after) and after[0] > next_start

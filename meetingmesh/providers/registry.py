@@ -37,6 +37,7 @@ def build_adapters(
             _READERS[provider],
             metrics=metrics,
             tracing=settings.server.tracing,
+            classify=daily.classify if provider is Provider.DAILY else None,
         )
         if provider is Provider.HEYPEERS:
             adapters[provider] = heypeers.HeyPeersAdapter(

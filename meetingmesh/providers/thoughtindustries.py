@@ -52,7 +52,7 @@ from meetingmesh.providers.base import (
     SortKey,
     StreamInfo,
 )
-from meetingmesh.providers.paging import OrderBroken, in_key_order
+from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
 from meetingmesh.providers.timefmt import minutes_between, parse_instant
 
 LIST_PATH = "/incoming/v2/meetings"
@@ -124,7 +124,7 @@ class ThoughtIndustriesAdapter(Adapter):
         low, high = query.lower_bound(), query.upper_bound()
         for _ in range(MAX_PAGES):
             self._report(query, page, info)
-            meetings = [self._meeting(row) for row in page.get("meetings") or []]
+            meetings = self.memo.get(page.get("meetings") or [], self._page_meetings)
             yield {"page": number}, meetings
             starts = [m.start_time or EPOCH for m in meetings]
             if not starts:
@@ -146,13 +146,18 @@ class ThoughtIndustriesAdapter(Adapter):
         anchored = _anchor_page(query.anchor)
         if anchored is not None and query.after is not None:
             page = await self._page(params, anchored)
-            starts = [
-                parse_instant(r.get("startDate")) or EPOCH for r in page.get("meetings") or []
-            ]
-            key_time = query.anchored_start() or query.after.start_time
-            if starts and (
-                (query.ascending and (anchored == 1 or starts[0] <= key_time))
-                or (not query.ascending and (not _has_more(page) or starts[-1] >= key_time))
+
+            async def starts_of(number: int) -> list[datetime]:
+                return _starts(await self._page(params, number))
+
+            # The data may have moved since the cursor was made: check the page still fits.
+            if await anchor_holds(
+                anchored,
+                _starts(page),
+                ascending=query.ascending,
+                next_start=query.anchored_start() or query.after.start_time,
+                is_last=not _has_more(page),
+                neighbour=starts_of,
             ):
                 return anchored, page
         first = await self._page(params, 1)
@@ -282,6 +287,19 @@ class ThoughtIndustriesAdapter(Adapter):
         row = self._data(body).get("MeetingById")
         return None if row is None else self._meeting(row)
 
+    async def get_member(self, key: str) -> Member | None:
+        """An attendee (``user:<id>``) or instructor (``instructor:<name>``) as its id says.
+
+        Thought Industries has no user endpoint in its meeting API; an instructor is known
+        by name only.
+        """
+        kind, _, value = key.partition(":")
+        if kind == "user" and value:
+            return Member(Provider.THOUGHT_INDUSTRIES, key=key, provider_id=value)
+        if kind == "instructor" and value:
+            return Member(Provider.THOUGHT_INDUSTRIES, key=key, name=value)
+        return None
+
     async def get_course(self, course_id: str) -> Course | None:
         """A course, read from the first of its meetings (there is no course endpoint here)."""
         page = await self._page({"courseId": _course_id(course_id)}, 1)
@@ -308,6 +326,9 @@ class ThoughtIndustriesAdapter(Adapter):
             message = read_message(body) or "refused the request"
             raise self.client.error(ErrorCode.UPSTREAM_BAD_RESPONSE, f"answered: {message}")
         return data
+
+    def _page_meetings(self, rows: list[Any]) -> list[Meeting]:
+        return [self._meeting(row) for row in rows]
 
     def _meeting(self, row: Any) -> Meeting:
         try:
@@ -383,6 +404,10 @@ def _last_page(first: dict[str, Any]) -> int:
     if per_page <= 0 or total <= 0:
         return 1
     return min(MAX_PAGES, -(-total // per_page))
+
+
+def _starts(page: dict[str, Any]) -> list[datetime]:
+    return [parse_instant(r.get("startDate")) or EPOCH for r in page.get("meetings") or []]
 
 
 def _has_more(page: dict[str, Any]) -> bool:

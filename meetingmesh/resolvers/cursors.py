@@ -99,14 +99,14 @@ def decode_offset(cursor: str, field: str) -> int:
     return payload
 
 
-def encode_token(token: str) -> str:
-    """A cursor wrapping a provider's own continuation token."""
+def encode_token(token: str | None) -> str:
+    """A cursor wrapping a provider's own continuation token (None: past the end)."""
     return _pack("t", token)
 
 
-def decode_token(cursor: str, field: str) -> str:
-    """The provider token inside a token cursor."""
+def decode_token(cursor: str, field: str) -> str | None:
+    """The provider token inside a token cursor, or None for the cursor past the end."""
     payload = _unpack("t", cursor, field)
-    if not isinstance(payload, str):
+    if payload is not None and not isinstance(payload, str):
         raise bad_input(f"{field}: {cursor!r} is not a valid cursor", field=field)
     return payload

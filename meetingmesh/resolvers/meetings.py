@@ -16,7 +16,7 @@ import asyncio
 import heapq
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from meetingmesh.domain import Aggregation, AggregationBucket, Meeting, MeetingOrder, Provider
@@ -108,7 +108,7 @@ async def list_meetings(
     ``want_total`` whether it selected ``totalCount`` or ``aggregations``: both decide
     what is asked of the providers.
     """
-    meeting_filter = meeting_filter or MeetingFilter()
+    meeting_filter = _normalised(meeting_filter or MeetingFilter())
     first = check_size("first", first, ctx.max_page_size)
     last = check_size("last", last, ctx.max_page_size)
     if first is not None and last is not None:
@@ -198,6 +198,27 @@ async def list_meetings(
     )
 
 
+#: Bounds outside which no provider has meetings; filters are clamped into them.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, tzinfo=UTC)
+
+
+def _normalised(meeting_filter: MeetingFilter) -> MeetingFilter:
+    """Time bounds as aware UTC (a bound without an offset is read as UTC), clamped."""
+
+    def fix(instant: datetime | None) -> datetime | None:
+        if instant is None:
+            return None
+        aware = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant
+        return min(max(aware.astimezone(UTC), EARLIEST), LATEST)
+
+    return replace(
+        meeting_filter,
+        starts_after=fix(meeting_filter.starts_after),
+        starts_before=fix(meeting_filter.starts_before),
+    )
+
+
 async def _count_missing(
     adapters: dict[Provider, Adapter],
     query: MeetingQuery,
@@ -263,7 +284,12 @@ async def merge(
         ascending = order is MeetingOrder.START_TIME_ASC
         return (key if ascending else _Descending(key), provider.value)
 
-    await asyncio.gather(*(pull(p) for p in streams))
+    # Every first pull runs to its end before anything else happens, even if one raised:
+    # a stream cannot be closed while its pull is still running.
+    outcomes = await asyncio.gather(*(pull(p) for p in streams), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
     heap = [entry(p) for p in heads]
     heapq.heapify(heap)
     by_name = {p.value: p for p in streams}

@@ -38,17 +38,16 @@ async def node(ctx: RequestContext, value: str) -> NodeRecord | None:
 
 
 async def nodes(ctx: RequestContext, path: Path, values: list[str]) -> list[NodeRecord | None]:
-    """``nodes(ids)``: looked up concurrently; a failing id is null with an error, not fatal."""
-    decoded = [decode_id(v, field="ids") for v in values]
+    """``nodes(ids)``: looked up concurrently; a failing or malformed id is null with an error."""
 
-    async def one(index: int, global_id: GlobalId) -> NodeRecord | None:
+    async def one(index: int, value: str) -> NodeRecord | None:
         try:
-            return await find_node(ctx, global_id)
+            return await find_node(ctx, decode_id(value, field="ids"))
         except GatewayError as error:
             ctx.report(error, [*path, index])
             return None
 
-    return list(await asyncio.gather(*(one(i, g) for i, g in enumerate(decoded))))
+    return list(await asyncio.gather(*(one(i, v) for i, v in enumerate(values))))
 
 
 async def meeting(ctx: RequestContext, value: str) -> Meeting | None:

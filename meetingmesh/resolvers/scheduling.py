@@ -59,10 +59,18 @@ async def list_links(
     if adapter is None:
         return LinksPage((), False, False, 0, None)
     token = None if after is None else decode_token(after, "after")
-    page = await adapter.list_links(DEFAULT_PAGE_SIZE if size is None else size, token, link_filter)
-    end = encode_token(page.next_token) if page.next_token else None
-    items = page.items if size is None else page.items[:size]
-    edges = tuple(LinkEdge(end or encode_token(""), link) for link in items)
+    if after is not None and token is None:
+        return LinksPage((), False, True, None, None)  # the cursor past the last page
+    wanted = DEFAULT_PAGE_SIZE if size is None else size
+    # HubSpot needs a limit of 1 at least; with first: 0 it only says the total.
+    page = await adapter.list_links(max(1, wanted), token, link_filter)
+    items = page.items[:wanted]
+    if not items:
+        return LinksPage((), False, after is not None, page.total_count, None)
+    # HubSpot continues from page ends only: every edge carries the page end's cursor,
+    # and the last page's end is a cursor past the end, never "from the start".
+    end = encode_token(page.next_token or None)
+    edges = tuple(LinkEdge(end, link) for link in items)
     return LinksPage(edges, page.has_more, after is not None, page.total_count, end)
 
 
@@ -76,7 +84,7 @@ def check_timezone(name: str, field: str = "timezone") -> str:
     """An IANA time zone name, or ``BAD_USER_INPUT``."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder, not a zone
         raise bad_input(f"{field}: {name!r} is not an IANA time zone", field=field) from None
     return name
 

@@ -1,0 +1,110 @@
+"""The upstream client on its own, over real HTTP to a simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from meetingmesh.domain import Provider
+from meetingmesh.providers import daily
+from meetingmesh.providers.http import UpstreamClient
+from meetingmesh.providers.paging import anchor_holds
+from meetingmesh.simulators.server import gateway_settings
+from tests.conftest import Stack
+
+
+def _client(stack: Stack, http: httpx.AsyncClient) -> UpstreamClient:
+    settings = gateway_settings(stack.sim_url).providers[Provider.DAILY]
+    return UpstreamClient(settings, http, daily.read_message)
+
+
+def test_a_cancelled_caller_does_not_cancel_the_others_sharing_its_request(gateway: Stack) -> None:
+    gateway.fault("daily", latency_ms=200)
+
+    async def scenario() -> object:
+        async with httpx.AsyncClient() as http:
+            client = _client(gateway, http)
+            first = asyncio.ensure_future(client.get("/meetings", {"limit": "1"}))
+            second = asyncio.ensure_future(client.get("/meetings", {"limit": "1"}))
+            await asyncio.sleep(0.05)
+            first.cancel()
+            return await second
+
+    answer = asyncio.run(scenario())
+    assert isinstance(answer, dict)
+    assert answer["total_count"] > 0
+    assert gateway.calls("daily") == 1
+
+
+def test_an_answer_in_flight_during_a_clear_is_not_cached(gateway: Stack) -> None:
+    gateway.fault("daily", latency_ms=200)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient() as http:
+            client = _client(gateway, http)
+            pending = asyncio.ensure_future(client.get("/meetings", {"limit": "1"}))
+            await asyncio.sleep(0.05)
+            client.clear_cache()  # a booking changed things while the answer was on its way
+            await pending
+            await client.get("/meetings", {"limit": "1"})
+
+    asyncio.run(scenario())
+    assert gateway.calls("daily") == 2
+
+
+T0 = datetime(2026, 5, 22, tzinfo=UTC)
+
+
+def _at(*minutes: int) -> list[datetime]:
+    return [T0 + timedelta(minutes=m) for m in minutes]
+
+
+def test_an_anchored_page_holds_when_it_reaches_back_before_the_next_meeting() -> None:
+    async def never(page: int) -> list[datetime]:
+        raise AssertionError("no neighbour needed")
+
+    assert asyncio.run(
+        anchor_holds(
+            3,
+            _at(10, 20),
+            ascending=True,
+            next_start=T0 + timedelta(minutes=15),
+            is_last=False,
+            neighbour=never,
+        )
+    )
+
+
+def test_an_anchored_page_is_stale_when_a_tie_moved_to_the_page_before() -> None:
+    async def previous(page: int) -> list[datetime]:
+        assert page == 2
+        return _at(5, 10)  # the page before now ends with a meeting of the tie at 10
+
+    assert not asyncio.run(
+        anchor_holds(
+            3,
+            _at(10, 20),
+            ascending=True,
+            next_start=T0 + timedelta(minutes=10),
+            is_last=False,
+            neighbour=previous,
+        )
+    )
+
+
+def test_an_anchored_page_starting_the_tie_holds_when_the_page_before_ends_earlier() -> None:
+    async def previous(page: int) -> list[datetime]:
+        return _at(5, 8)
+
+    assert asyncio.run(
+        anchor_holds(
+            3,
+            _at(10, 20),
+            ascending=True,
+            next_start=T0 + timedelta(minutes=10),
+            is_last=False,
+            neighbour=previous,
+        )
+    )
