@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from functools import lru_cache
 
 from meetingmesh.domain import Provider
 from meetingmesh.errors import bad_input
@@ -31,8 +32,9 @@ class GlobalId:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+@lru_cache(maxsize=65_536)
 def encode_id(type_name: str, provider: Provider, key: str) -> str:
-    """The global id of a node."""
+    """The global id of a node (memoised: the same nodes come back request after request)."""
     return GlobalId(type_name, provider, key).encode()
 
 

@@ -73,6 +73,8 @@ class Loaders:
 
     async def attendees_of(self, meeting: Meeting) -> tuple[Attendee, ...]:
         """A meeting's attendees, fetched (batched) only when its payload had none."""
+        if meeting.attendees is not None:
+            return meeting.attendees
         key = (meeting.provider, meeting.key)
         self._meetings_by_key.setdefault(key, meeting)
         return _loaded(await self._attendees.load(key))

@@ -17,7 +17,7 @@ from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.resolvers.cursors import encode_offset
 from meetingmesh.resolvers.ids import encode_id
 from meetingmesh.resolvers.meetings import MeetingFilter, MeetingsPage, list_meetings
-from meetingmesh.resolvers.pagination import offset_window
+from meetingmesh.resolvers.pagination import OffsetWindow, offset_window
 from meetingmesh.schema.enums import (
     MeetingStatus,
     Provider,
@@ -344,34 +344,50 @@ class Meeting(Node):
         )
 
     @strawberry.field(description="The course this meeting belongs to (Thought Industries).")
-    async def course(self, info: Info) -> Course | None:
+    def course(self, info: Info) -> Course | None:
+        # Synchronous when the payload embedded the course (the common case): an async
+        # resolver costs a task per meeting even when it has nothing to wait for.
         if self.record.course is not None:
             return Course.from_record(self.record.course)
         if self.record.course_id is None:
             return None
+        return self._load_course(info)  # type: ignore[return-value]  # awaited by GraphQL
+
+    async def _load_course(self, info: Info) -> Course | None:
+        assert self.record.course_id is not None
         found = await info.context.loaders.course(self.record.provider, self.record.course_id)
         return None if found is None else Course.from_record(found)
 
     @strawberry.field(description="Attendees: Daily participants, Thought Industries attendees.")
-    async def attendees(
+    def attendees(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> AttendeeConnection:
         window = offset_window(first, after, info.context.max_page_size)
-        everyone = await info.context.loaders.attendees_of(self.record)
-        chosen = everyone[window.offset : window.offset + window.limit]
-        edges = [
-            AttendeeEdge(cursor=encode_offset(window.offset + i), node=Attendee.from_record(a))
-            for i, a in enumerate(chosen)
-        ]
-        return AttendeeConnection(
-            edges=edges,
-            page_info=_page_info(
-                [e.cursor for e in edges],
-                window.offset + len(chosen) < len(everyone),
-                window.offset > 0,
-            ),
-            total_count=len(everyone),
-        )
+        if self.record.attendees is not None:
+            return _attendee_page(self.record.attendees, window)
+        return self._load_attendees(info, window)  # type: ignore[return-value]  # awaited
+
+    async def _load_attendees(self, info: Info, window: OffsetWindow) -> AttendeeConnection:
+        return _attendee_page(await info.context.loaders.attendees_of(self.record), window)
+
+
+def _attendee_page(
+    everyone: tuple[domain.Attendee, ...], window: OffsetWindow
+) -> AttendeeConnection:
+    chosen = everyone[window.offset : window.offset + window.limit]
+    edges = [
+        AttendeeEdge(cursor=encode_offset(window.offset + i), node=Attendee.from_record(a))
+        for i, a in enumerate(chosen)
+    ]
+    return AttendeeConnection(
+        edges=edges,
+        page_info=_page_info(
+            [e.cursor for e in edges],
+            window.offset + len(chosen) < len(everyone),
+            window.offset > 0,
+        ),
+        total_count=len(everyone),
+    )
 
 
 @strawberry.type(description="A meeting and its cursor in a merged list.")
