@@ -21,9 +21,13 @@ simulate: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Prints figures and writes benchmarks/results/latest.json; about 2 minutes, never fails on a timing.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
 lint: $(STAMP)
-	$(BIN)/ruff check meetingmesh tests
-	$(BIN)/ruff format --check meetingmesh tests
+	$(BIN)/ruff check meetingmesh tests benchmarks
+	$(BIN)/ruff format --check meetingmesh tests benchmarks
 	$(BIN)/mypy
 
 clean:

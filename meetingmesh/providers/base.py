@@ -199,12 +199,14 @@ class ParseMemo:
     entry holds its answer, so an id is never mistaken for another object's.
     """
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 64) -> None:
         self._size = size
         self._entries: OrderedDict[int, tuple[object, object]] = OrderedDict()
 
     def get(self, answer: A, parse: Callable[[A], T]) -> T:
         """``parse(answer)``, computed once while ``answer`` is the current answer."""
+        if self._size == 0:
+            return parse(answer)
         entry = self._entries.get(id(answer))
         if entry is not None and entry[0] is answer:
             self._entries.move_to_end(id(answer))
@@ -223,7 +225,11 @@ class Adapter:
     client: UpstreamClient
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     provider: Provider = field(init=False)
-    memo: ParseMemo = field(default_factory=ParseMemo, init=False, repr=False)
+    memo: ParseMemo = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Without an upstream cache every answer is new: remembering them only costs memory.
+        self.memo = ParseMemo(64 if self.client.settings.cache_ttl > 0 else 0)
 
     #: Whether this provider has meetings at all (HubSpot has scheduling links only).
     lists_meetings = False

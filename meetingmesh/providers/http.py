@@ -81,7 +81,8 @@ _RETRYABLE_CODES = frozenset(
 _RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 #: Failures that count against the circuit: the provider is down or too slow.
 _BREAKING = frozenset({ErrorCode.UPSTREAM_UNAVAILABLE, ErrorCode.UPSTREAM_TIMEOUT})
-CACHE_SIZE = 1024
+#: Cached answers per provider: pages of up to 100 meetings, so a few tens of MB at most.
+CACHE_SIZE = 256
 
 
 def segment(value: str, what: str) -> str:
