@@ -239,11 +239,29 @@ class Adapter:
 
         When ``query.want_total`` is set, the stream fills ``info`` where the pages it
         reads tell the list's total; the caller calls ``count_meetings`` otherwise.
+        A filter on something this provider does not have matches nothing, at no cost.
         """
-        return _empty()
+        if not self.lists_meetings or self.excludes(query):
+            info.total_count = 0
+            return _empty()
+        return self.stream(query, info)
 
     async def count_meetings(self, query: MeetingQuery) -> StreamInfo:
         """The total count (and facets) of the list ``query`` filters, ignoring position."""
+        if not self.lists_meetings or self.excludes(query):
+            return StreamInfo(total_count=0)
+        return await self.count(query)
+
+    def excludes(self, query: MeetingQuery) -> bool:
+        """Whether ``query`` filters on something this provider has none of (rooms, courses)."""
+        return False
+
+    def stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+        """The stream behind ``stream_meetings``, for a query this provider can answer."""
+        return _empty()
+
+    async def count(self, query: MeetingQuery) -> StreamInfo:
+        """The count behind ``count_meetings``, for a query this provider can answer."""
         return StreamInfo(total_count=0)
 
     async def get_meeting(self, key: str) -> Meeting | None:

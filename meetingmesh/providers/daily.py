@@ -68,14 +68,11 @@ class DailyAdapter(Adapter):
     provider: Provider = field(default=Provider.DAILY, init=False)
     lists_meetings = True
 
-    def stream_meetings(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
-        """Sessions matching ``query``; course filters match nothing here."""
-        if query.course_id is not None:
-            info.total_count = 0
-            return _nothing()
-        return self._stream(query, info)
+    def excludes(self, query: MeetingQuery) -> bool:
+        """Daily has no courses."""
+        return query.course_id is not None
 
-    async def _stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+    async def stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
         ascending = query.ascending
         walk = self._anchored_walk(query) if query.after is not None else None
         if walk is None:
@@ -89,14 +86,14 @@ class DailyAdapter(Adapter):
                 if exc.code is ErrorCode.BAD_USER_INPUT and walk.anchored:
                     # The anchored session is gone (or the anchor was forged): start afresh.
                     retry = replace(query, anchor=None)
-                    async for positioned in self._stream(retry, info):
+                    async for positioned in self.stream(retry, info):
                         yield positioned
                     return
                 raise
             rows = _rows(self.client.error, body)
             if walk.anchored and query.after is not None and not walk.reaches(rows, query):
                 # The anchored page no longer holds the cursor's position: start afresh.
-                async for positioned in self._stream(replace(query, anchor=None), info):
+                async for positioned in self.stream(replace(query, anchor=None), info):
                     yield positioned
                 return
             if query.want_total and info.total_count is None and not walk.narrowed:
@@ -112,13 +109,11 @@ class DailyAdapter(Adapter):
             cursor = rows[0]["id"] if ascending else rows[-1]["id"]
             walk = walk.next(cursor, ascending)
 
-    async def count_meetings(self, query: MeetingQuery) -> StreamInfo:
+    async def count(self, query: MeetingQuery) -> StreamInfo:
         """``total_count`` of the plain filter, from the request that starts a fresh walk.
 
         It is the same request as a first page's, so the upstream cache usually has it.
         """
-        if query.course_id is not None:
-            return StreamInfo(total_count=0)
         body = await self.client.get("/meetings", self._first_page_params(query.plain()))
         return StreamInfo(total_count=_int_or_none(body.get("total_count")))
 
@@ -322,8 +317,3 @@ class _Walk:
         }
         params["ending_before" if ascending else "starting_after"] = str(cursor)
         return _Walk(params, self.narrowed)
-
-
-async def _nothing() -> AsyncIterator[Positioned]:
-    return
-    yield  # pragma: no cover - makes this an async generator

@@ -126,14 +126,11 @@ class HeyPeersAdapter(Adapter):
     provider: Provider = field(default=Provider.HEYPEERS, init=False)
     lists_meetings = True
 
-    def stream_meetings(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
-        """Export pages of the query's time range, in key order (see the module docstring)."""
-        if query.course_id is not None or query.room is not None:
-            info.total_count = 0
-            return _nothing()
-        return self._stream(query, info)
+    def excludes(self, query: MeetingQuery) -> bool:
+        """HeyPeers has neither courses nor rooms."""
+        return query.course_id is not None or query.room is not None
 
-    async def _stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+    async def stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
         columns = self._columns(query)
         now = self.clock()
 
@@ -188,20 +185,18 @@ class HeyPeersAdapter(Adapter):
         last = _total_pages(body)
         return window, last, await self._export_page(window, columns, last)
 
-    async def count_meetings(self, query: MeetingQuery) -> StreamInfo:
+    async def count(self, query: MeetingQuery) -> StreamInfo:
         """The range's total from HeyPeers, corrected for bounds inside a minute.
 
         Costs the first page of a fresh walk (usually cached), plus one call per bound
         that is not on a whole minute; with an ``ongoing`` filter, every page of the range.
         """
-        if query.course_id is not None or query.room is not None:
-            return StreamInfo(total_count=0)
         plain = query.plain()
         window = _ExportWindow.fresh(plain)
         if query.ongoing is not None:
             now = self.clock()
             count = 0
-            async for positioned in self._stream(replace(plain, want_total=False), StreamInfo()):
+            async for positioned in self.stream(replace(plain, want_total=False), StreamInfo()):
                 count += plain.admits(positioned.meeting, now)
             return StreamInfo(total_count=count)
         # The request of a fresh walk's first page: usually cached from that page.
@@ -495,8 +490,3 @@ def _on_minute(instant: datetime) -> bool:
 
 def _total_pages(body: dict[str, Any]) -> int:
     return int((body.get("metadata") or {}).get("total_pages") or 0)
-
-
-async def _nothing() -> AsyncIterator[Positioned]:
-    return
-    yield  # pragma: no cover - makes this an async generator

@@ -83,14 +83,11 @@ class ThoughtIndustriesAdapter(Adapter):
     #: Cleared for good once a page is seen out of start order: then every list is read whole.
     ordered: bool = field(default=True, init=False)
 
-    def stream_meetings(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
-        """Pages in order from where the query starts (see the module docstring)."""
-        if query.room is not None:
-            info.total_count = 0
-            return _nothing()
-        return self._stream(query, info)
+    def excludes(self, query: MeetingQuery) -> bool:
+        """Thought Industries has no rooms."""
+        return query.room is not None
 
-    async def _stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+    async def stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
         params = self._params(query)
         now = self.clock()
         yielded: SortKey | None = None
@@ -202,14 +199,12 @@ class ThoughtIndustriesAdapter(Adapter):
                 low = middle + 1
         return low
 
-    async def count_meetings(self, query: MeetingQuery) -> StreamInfo:
+    async def count(self, query: MeetingQuery) -> StreamInfo:
         """The list's total: Thought Industries' own, or counted for time and ongoing filters.
 
         Time bounds cost a binary search over pages (about log2(pages) calls each); an
         ``ongoing`` filter costs reading every page.
         """
-        if query.room is not None:
-            return StreamInfo(total_count=0)
         params = self._params(query)
         first = await self._page(params, 1)
         info = StreamInfo(aggregations=_aggregations(first.get("aggregations")))
@@ -417,11 +412,6 @@ def _has_more(page: dict[str, Any]) -> bool:
 def _anchor_page(anchor: Anchor | None) -> int | None:
     page = (anchor or {}).get("page")
     return page if isinstance(page, int) and not isinstance(page, bool) and page >= 1 else None
-
-
-async def _nothing() -> AsyncIterator[Positioned]:
-    return
-    yield  # pragma: no cover - makes this an async generator
 
 
 def _status(start: Any, end: Any, now: Any) -> MeetingStatus:

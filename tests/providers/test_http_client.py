@@ -61,50 +61,37 @@ def _at(*minutes: int) -> list[datetime]:
     return [T0 + timedelta(minutes=m) for m in minutes]
 
 
-def test_an_anchored_page_holds_when_it_reaches_back_before_the_next_meeting() -> None:
-    async def never(page: int) -> list[datetime]:
-        raise AssertionError("no neighbour needed")
+def _holds(next_minute: int, page_before: list[datetime] | None = None) -> bool:
+    """Does page 3 (minutes 10 and 20) still hold a walk whose next meeting is at that minute?"""
 
-    assert asyncio.run(
+    async def neighbour(page: int) -> list[datetime]:
+        assert page == 2 and page_before is not None, "no look at the page before expected"
+        return page_before
+
+    return asyncio.run(
         anchor_holds(
             3,
             _at(10, 20),
             ascending=True,
-            next_start=T0 + timedelta(minutes=15),
+            next_start=T0 + timedelta(minutes=next_minute),
             is_last=False,
-            neighbour=never,
+            neighbour=neighbour,
         )
     )
+
+
+def test_an_anchored_page_holds_when_it_reaches_back_before_the_next_meeting() -> None:
+    assert _holds(15)
 
 
 def test_an_anchored_page_is_stale_when_a_tie_moved_to_the_page_before() -> None:
-    async def previous(page: int) -> list[datetime]:
-        assert page == 2
-        return _at(5, 10)  # the page before now ends with a meeting of the tie at 10
-
-    assert not asyncio.run(
-        anchor_holds(
-            3,
-            _at(10, 20),
-            ascending=True,
-            next_start=T0 + timedelta(minutes=10),
-            is_last=False,
-            neighbour=previous,
-        )
-    )
+    # The page before now ends with a meeting of the tie at minute 10.
+    assert not _holds(10, page_before=_at(5, 10))
 
 
 def test_an_anchored_page_starting_the_tie_holds_when_the_page_before_ends_earlier() -> None:
-    async def previous(page: int) -> list[datetime]:
-        return _at(5, 8)
+    assert _holds(10, page_before=_at(5, 8))
 
-    assert asyncio.run(
-        anchor_holds(
-            3,
-            _at(10, 20),
-            ascending=True,
-            next_start=T0 + timedelta(minutes=10),
-            is_last=False,
-            neighbour=previous,
-        )
-    )
+
+def test_an_anchored_page_starting_after_the_next_meeting_is_stale() -> None:
+    assert not _holds(5)
