@@ -190,9 +190,7 @@ class ThoughtIndustriesAdapter(Adapter):
         while low < high:
             middle = (low + high) // 2
             page = first if middle == 1 else await self._page(params, middle)
-            starts = [
-                parse_instant(r.get("startDate")) or EPOCH for r in page.get("meetings") or []
-            ]
+            starts = _starts(page)
             if not starts or reached(starts):
                 high = middle
             else:
@@ -243,8 +241,7 @@ class ThoughtIndustriesAdapter(Adapter):
         if number > last:
             return int((first.get("pageInfo") or {}).get("total") or 0)
         page = first if number == 1 else await self._page(params, number)
-        starts = [parse_instant(r.get("startDate")) or EPOCH for r in page.get("meetings") or []]
-        return (number - 1) * per_page + sum(1 for s in starts if s < instant)
+        return (number - 1) * per_page + sum(1 for s in _starts(page) if s < instant)
 
     async def _everything(self, params: dict[str, str]) -> list[Meeting]:
         """Every meeting of the list: page 1, then the rest concurrently."""
