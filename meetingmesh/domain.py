@@ -9,9 +9,9 @@ contract's units (minutes for meetings and bookings, seconds for attendance).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -319,4 +319,3 @@ class Page(Generic[T]):
     total_count: int | None = None
     has_more: bool = False
     next_token: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

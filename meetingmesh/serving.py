@@ -1,6 +1,6 @@
 """Run ASGI apps with uvicorn on loopback, in a background thread or in the foreground.
 
-Used by ``meetingmesh simulate``/``demo``, by the test fixtures and by the benchmarks:
+Used by ``meetingmesh simulate``/``demo`` and by the test fixtures:
 each server binds its own socket first (port 0 picks a free port), so there is no race
 between choosing a port and listening on it.
 """
@@ -10,8 +10,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
@@ -65,13 +63,3 @@ def start_in_thread(app: ASGIApp, host: str = LOOPBACK, port: int = 0) -> Server
             raise RuntimeError(f"server on {host}:{sock.getsockname()[1]} did not start")
         time.sleep(0.01)
     return ServerThread(server, thread, f"http://{host}:{sock.getsockname()[1]}")
-
-
-@contextmanager
-def running(app: ASGIApp, host: str = LOOPBACK, port: int = 0) -> Iterator[str]:
-    """Serve ``app`` for the duration of a ``with`` block and yield its base URL."""
-    handle = start_in_thread(app, host, port)
-    try:
-        yield handle.url
-    finally:
-        handle.stop()
