@@ -259,8 +259,10 @@ class HeyPeersAdapter(Adapter):
                 if page is None
                 else replace(page, items=(), has_more=offset < (page.total_count or 0))
             )
-        # One call when the window is page-aligned, else pages of 100 around it.
-        items = limit if offset % limit == 0 else PER_PAGE
+        # One call when the window is page-aligned and fits one HeyPeers page (at most
+        # 100 items: a larger [server] max_page_size must not be clamped silently);
+        # else pages of 100 around it.
+        items = limit if limit <= PER_PAGE and offset % limit == 0 else PER_PAGE
         first_page = offset // items + 1
         last_page = (offset + limit - 1) // items + 1
         rows: list[Any] = []
