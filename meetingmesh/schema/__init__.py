@@ -24,9 +24,8 @@ from strawberry.types import ExecutionContext
 from meetingmesh.config import ServerSettings
 from meetingmesh.errors import GatewayError
 from meetingmesh.request_id import current as current_request_id
-from meetingmesh.schema.costs import cost_limit
 from meetingmesh.schema.errors import MaskUnexpected, Observe, ReportedErrors
-from meetingmesh.schema.limits import query_limits
+from meetingmesh.schema.limits import cost_limit, query_limits
 from meetingmesh.schema.query import Mutation, Query
 from meetingmesh.schema.types import (
     Course,
