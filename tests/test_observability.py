@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import httpx
@@ -17,7 +20,7 @@ from starlette.types import ASGIApp
 
 from meetingmesh.app import create_app
 from meetingmesh.config import Settings
-from meetingmesh.logs import JsonFormatter, RequestIdFilter
+from meetingmesh.logs import JsonFormatter, RequestIdFilter, TextFormatter
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.server import gateway_settings
 from tests.conftest import Stack
@@ -156,3 +159,61 @@ def test_mutations_are_never_cached(gateway: Stack) -> None:
         'timezone: "UTC"}) { booking { start } } }'
     )
     assert response.headers["cache-control"] == "no-store"
+
+
+FORGED = "nope\n2030-01-01 00:00:00,000 ERROR meetingmesh.graphql [-] forged line"
+BOOK_UNKNOWN_SLUG = (
+    'mutation($s: String!) { bookMeeting(input: {slug: $s, firstName: "A", lastName: "B", '
+    'email: "a@example.com", startTime: "2030-06-01T14:00:00Z", durationMinutes: 30, '
+    'timezone: "UTC"}) { booking { start } } }'
+)
+
+
+@contextmanager
+def _written(formatter: logging.Formatter) -> Iterator[io.StringIO]:
+    """What the gateway's loggers write through ``formatter`` meanwhile."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("meetingmesh")
+    logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_text_logs_escape_client_text_so_it_cannot_forge_a_line(gateway: Stack) -> None:
+    with _written(TextFormatter()) as written:
+        # HubSpot repeats the unknown slug in its error, which the gateway logs.
+        gateway.post(BOOK_UNKNOWN_SLUG, {"s": FORGED})
+    lines = written.getvalue().splitlines()
+    assert len(lines) == 1
+    assert "slug 'nope\\n2030-01-01 00:00:00,000 ERROR" in lines[0]
+
+
+def test_json_logs_keep_client_text_inside_one_object(gateway: Stack) -> None:
+    with _written(JsonFormatter()) as written:
+        gateway.post(BOOK_UNKNOWN_SLUG, {"s": FORGED})
+    lines = written.getvalue().splitlines()
+    assert len(lines) == 1
+    assert FORGED in orjson.loads(lines[0])["message"]
+
+
+def test_text_tracebacks_are_indented_and_escaped() -> None:
+    try:
+        raise ValueError("bad\r\n2030-01-01 00:00:00,000 ERROR x [-] forged")
+    except ValueError:
+        failure = sys.exc_info()
+    record = logging.LogRecord(
+        "meetingmesh.graphql", logging.ERROR, __file__, 1, "id %s", ("a\x1b[2Jb",), failure
+    )
+    RequestIdFilter().filter(record)
+    head, *traceback = TextFormatter().format(record).split("\n")
+    assert head.endswith("[-] id a\\x1b[2Jb")
+    assert traceback and all(line.startswith("    | ") for line in traceback)
+    assert traceback[-2:] == [
+        "    | ValueError: bad\\r",
+        "    | 2030-01-01 00:00:00,000 ERROR x [-] forged",
+    ]
