@@ -2,7 +2,8 @@
 
 Each app has its own registry (several gateways can live in one process, as in the
 tests). Labels never carry ids: upstream endpoints are route templates, and GraphQL
-operations are the client's operation name when it is a plain name, at most
+operations are the name of the operation that ran (only a name the document holds,
+and only once it executed: refused requests are ``anonymous``), at most
 ``MAX_OPERATIONS`` distinct ones, ``other`` beyond that.
 """
 

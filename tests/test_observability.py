@@ -89,6 +89,23 @@ def test_metrics_count_known_traffic(stack: Stack, serve: Callable[[ASGIApp], st
     assert samples[("meetingmesh_upstream_request_seconds_count", latency)] == 1
 
 
+def test_only_operations_that_ran_are_labelled(
+    stack: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    url = _fresh(stack, serve)
+    for i in range(50):
+        # 100 junk names: names the document does not hold, named documents that never run.
+        httpx.post(f"{url}/graphql", json={"query": DAILY_PAGE, "operationName": f"junk{i}"})
+        httpx.post(f"{url}/graphql", json={"query": f"query Junk{i} {{ nosuchfield }}"})
+    httpx.post(f"{url}/graphql", json={"query": DAILY_PAGE, "operationName": "Sessions"})
+    labels = {
+        dict(labels)["operation"]
+        for (name, labels), _ in _samples(url).items()
+        if name == "meetingmesh_graphql_requests_total"
+    }
+    assert labels == {"Sessions", "anonymous"}
+
+
 def test_metrics_show_retries_and_the_circuit(
     stack: Stack, serve: Callable[[ASGIApp], str], gateway: Stack
 ) -> None:

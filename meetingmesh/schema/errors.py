@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
+from typing import Any, Protocol
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from meetingmesh.errors import GatewayError
 from meetingmesh.request_id import current as current_request_id
 from meetingmesh.resolvers.context import RequestContext
+from meetingmesh.schema.selection import select_operation
 
 #: graphql-core's words when a document has more tokens than the limit allows.
 TOO_MANY_TOKENS = "Document contains more than"
@@ -66,8 +69,42 @@ class MaskUnexpected(MaskErrors):
 CACHEABLE: ContextVar[bool] = ContextVar("meetingmesh_cacheable", default=False)
 
 
+class Outcome(Protocol):
+    """What every kind of execution result has: data and errors."""
+
+    @property
+    def data(self) -> Any: ...
+
+    @property
+    def errors(self) -> Sequence[GraphQLError] | None: ...
+
+
+def reached_execution(result: Outcome | None) -> bool:
+    """Whether an operation ran: it has data, or an error raised by one of its fields."""
+    if result is None:
+        return False
+    return result.data is not None or any(e.path for e in result.errors or ())
+
+
+def executed_operation(context: ExecutionContext) -> str | None:
+    """The name of the operation that ran, if it ran and the document holds it by that name.
+
+    Strawberry reports the client's ``operationName`` whatever it is, so a name that
+    names nothing in the document must not become a metrics label.
+    """
+    document = context.graphql_document
+    name = context.operation_name
+    if document is None or not isinstance(name, str) or not reached_execution(context.result):
+        return None
+    return name if select_operation(document, name) is not None else None
+
+
 class Observe(SchemaExtension):
-    """Counts and times every operation, and marks error-free queries cacheable."""
+    """Counts and times every operation, and marks error-free queries cacheable.
+
+    Only an operation that the document holds and that ran is labelled by its name;
+    everything else is ``anonymous`` (see ``Metrics.operation``).
+    """
 
     def on_operation(self) -> Iterator[None]:
         """Record the operation's outcome and latency, however it ends."""
@@ -84,7 +121,7 @@ class Observe(SchemaExtension):
             request_context = context.context
             if isinstance(request_context, RequestContext) and request_context.metrics:
                 metrics = request_context.metrics
-                operation = metrics.operation(context.operation_name)
+                operation = metrics.operation(executed_operation(context))
                 metrics.requests.labels(operation, outcome).inc()
                 metrics.latency.labels(operation).observe(time.perf_counter() - started)
             try:
