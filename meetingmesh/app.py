@@ -1,29 +1,19 @@
-"""The Starlette application: ``/graphql``, ``/healthz`` and ``/readyz``.
+"""The Starlette application: ``/graphql``, ``/healthz``, ``/readyz`` and ``/metrics``.
 
 One ``httpx.AsyncClient`` per process, opened and closed in the lifespan, carries
 every upstream request (keep-alive connections are shared between requests).
-
-``/graphql`` follows the GraphQL-over-HTTP specification: a client that accepts
-``application/graphql-response+json`` gets that media type, with 400 for requests
-that never reached execution (parse, validation and variable errors, limits);
-``application/json`` clients keep the classic always-200 answers. Mutations over GET
-are 405, bodies over the size limit 413, POST bodies that are not JSON 415. With API
-keys configured, requests without a valid one are 401 before any GraphQL work.
+``/graphql`` is ``graphql_view.GatewayGraphQL``.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -31,35 +21,18 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.types import ExecutionResult
 
 from meetingmesh import tracing
 from meetingmesh.config import ConfigError, Settings
-from meetingmesh.domain import Provider
-from meetingmesh.errors import ErrorCode
+from meetingmesh.graphql_view import Clock, GatewayGraphQL
 from meetingmesh.metrics import Metrics
-from meetingmesh.providers.base import Adapter
 from meetingmesh.providers.breaker import CircuitState
-from meetingmesh.providers.deadline import deadline_scope
 from meetingmesh.providers.registry import build_adapters
 from meetingmesh.request_id import HEADER as REQUEST_ID_HEADER
 from meetingmesh.request_id import RequestIdMiddleware
 from meetingmesh.request_id import current as current_request_id
-from meetingmesh.resolvers.context import RequestContext
-from meetingmesh.schema import build_schema
-from meetingmesh.schema.errors import CACHEABLE, TOO_MANY_TOKENS
 
-Clock = Callable[[], datetime]
 _CIRCUIT_VALUES = {CircuitState.CLOSED: 0.0, CircuitState.HALF_OPEN: 0.5, CircuitState.OPEN: 1.0}
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-_GRAPHQL_RESPONSE_TYPE = f"{GRAPHQL_RESPONSE}; charset=utf-8"
-JSON = "application/json"
-#: The media type negotiated for the request being served.
-_MEDIA_TYPE: ContextVar[str] = ContextVar("meetingmesh_media_type", default=JSON)
 
 
 def utc_now() -> datetime:
@@ -67,203 +40,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _json(
-    content: Any,
-    status_code: int = 200,
-    headers: dict[str, str] | None = None,
-    media_type: str = JSON,
-) -> Response:
-    return Response(
-        orjson.dumps(content), status_code=status_code, headers=headers, media_type=media_type
-    )
-
-
-def _refusal(status: int, message: str, code: str | None = None, **headers: str) -> Response:
-    error: dict[str, Any] = {"message": message}
-    if code is not None:
-        error["extensions"] = {"code": code}
-    return _json({"errors": [error]}, status, headers or None, _MEDIA_TYPE.get())
-
-
-def negotiate(accept: str) -> str:
-    """The response media type for an ``Accept`` header (classic JSON when it is absent)."""
-    best, best_q = JSON, -1.0
-    for part in accept.split(","):
-        media, *options = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for option in options:
-            name, _, value = option.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        # The newer type wins ties: it is what a client naming both prefers.
-        if media == GRAPHQL_RESPONSE and q > 0 and q >= best_q:
-            best, best_q = GRAPHQL_RESPONSE, q
-        elif media in (JSON, "application/*", "*/*") and q > best_q:
-            best, best_q = JSON, q
-    return best
-
-
-def _is_mutation(query: str, operation_name: str | None) -> bool:
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return False  # the GraphQL layer reports the syntax error
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    return any(o.operation is OperationType.MUTATION for o in operations[:1])
-
-
-class _BodyTooLarge(Exception):
-    """The request body exceeded the configured limit."""
-
-
-class GatewayGraphQL(GraphQL[RequestContext, None]):
-    """Strawberry's ASGI view with our context, API keys, limits and media types."""
-
-    def __init__(self, settings: Settings, clock: Clock, metrics: Metrics) -> None:
-        super().__init__(
-            build_schema(settings.server),
-            graphql_ide="graphiql" if settings.server.graphiql else None,
-        )
-        self.settings = settings
-        self.clock = clock
-        self.metrics = metrics
-        ttls = [p.cache_ttl for p in settings.providers.values()]
-        #: How long a client may reuse an error-free query's answer: the shortest
-        #: upstream cache lifetime, so a client never holds data the gateway would not.
-        self.max_age = int(min(ttls, default=0))
-        self.adapters: dict[Provider, Adapter] = {}
-        self._api_keys = [k.encode() for k in settings.server.api_keys]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse what is not a well-formed, authorised GraphQL request; serve the rest."""
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        request = Request(scope)
-        _MEDIA_TYPE.set(negotiate(request.headers.get("accept", "")))
-        refusal = self._refuse(request)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
-        limited = self._limit_body(receive)
-        try:
-            with deadline_scope(self.settings.server.deadline):
-                await super().__call__(scope, limited, send)
-        except _BodyTooLarge:
-            limit = self.settings.server.max_body_bytes
-            await _refusal(413, f"The request body exceeds {limit} bytes.")(scope, receive, send)
-
-    def _refuse(self, request: Request) -> Response | None:
-        server = self.settings.server
-        if self._api_keys and not self._authorized(request.headers.get("authorization", "")):
-            return _refusal(
-                401,
-                "A valid API key is required.",
-                "UNAUTHENTICATED",
-                **{"WWW-Authenticate": "Bearer"},
-            )
-        if request.method == "POST":
-            length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > server.max_body_bytes:
-                return _refusal(413, f"The request body exceeds {server.max_body_bytes} bytes.")
-            content_type = request.headers.get("content-type", "").split(";")[0].strip()
-            if content_type != JSON:
-                return _refusal(415, "POST bodies must be application/json.")
-        if request.method == "GET":
-            query = request.query_params.get("query")
-            if query and _is_mutation(query, request.query_params.get("operationName")):
-                return _refusal(405, "Mutations must be sent with POST.", Allow="POST")
-        return None
-
-    def _limit_body(self, receive: Receive) -> Receive:
-        limit = self.settings.server.max_body_bytes
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _BodyTooLarge
-            return message
-
-        return limited
-
-    def _authorized(self, header: str) -> bool:
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer":
-            return False
-        given = key.strip().encode()
-        # Compare against every key in constant time, so timing reveals nothing.
-        matched = False
-        for candidate in self._api_keys:
-            matched |= hmac.compare_digest(candidate, given)
-        return matched
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> RequestContext:
-        """A fresh context per request, over the process-wide adapters."""
-        return RequestContext(
-            adapters=self.adapters,
-            clock=self.clock,
-            request=request,
-            max_page_size=self.settings.server.max_page_size,
-            metrics=self.metrics,
-        )
-
-    def create_response(
-        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
-    ) -> Response:
-        """Classic JSON for classic clients; the GraphQL response media type with 400s otherwise.
-
-        Error-free queries may be reused by the client (privately: answers depend on the
-        API key) for ``max_age`` seconds; anything else is ``no-store``.
-        """
-        response = super().create_response(response_data, sub_response)
-        cacheable = CACHEABLE.get() and self.max_age > 0
-        response.headers["cache-control"] = (
-            f"private, max-age={self.max_age}" if cacheable else "no-store"
-        )
-        if _MEDIA_TYPE.get() == GRAPHQL_RESPONSE and isinstance(response_data, dict):
-            errors: list[Any] = list(response_data.get("errors") or [])
-            unexecuted = not any(isinstance(e, dict) and e.get("path") for e in errors)
-            # A request that never reached execution: no data entry, and a 4xx status.
-            if response_data.get("data") is None and errors and unexecuted:
-                body = {k: v for k, v in response_data.items() if k != "data"}
-                response = _json(body, 400, media_type=GRAPHQL_RESPONSE)
-            response.headers["content-type"] = _GRAPHQL_RESPONSE_TYPE
-        return response
-
-    async def process_result(
-        self, request: Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:
-        """The response body; the parser's token-limit error gets ``QUERY_TOO_COMPLEX``."""
-        body = await super().process_result(request, result)
-        errors: list[Any] = list(body.get("errors") or ())
-        for error in errors:
-            if isinstance(error, dict) and TOO_MANY_TOKENS in str(error.get("message")):
-                error.setdefault("extensions", {"code": ErrorCode.QUERY_TOO_COMPLEX.value})
-        return body
-
-    def decode_json(self, data: str | bytes) -> object:
-        """orjson; any body that is not a JSON object (or not UTF-8) is a 400 here."""
-        value = orjson.loads(data)
-        if not isinstance(value, dict):
-            # Strawberry answers its JSONDecodeError with a 400, and crashes on non-objects.
-            text = data if isinstance(data, str) else data.decode("utf-8", "replace")
-            raise json.JSONDecodeError("the body must be a JSON object", text, 0)
-        return value
-
-    def encode_json(self, data: object) -> bytes:
-        """orjson: several times faster than the standard library on large pages."""
-        return orjson.dumps(data)
+def _json(content: Any, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextvars import ContextVar
 from typing import Any, Protocol
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types import ExecutionContext
-from strawberry.types.graphql import OperationType
 
 from meetingmesh.errors import GatewayError
 from meetingmesh.request_id import current as current_request_id
@@ -65,10 +63,6 @@ class MaskUnexpected(MaskErrors):
         return masked
 
 
-#: Whether the response being built may be cached by the client (a query, no errors).
-CACHEABLE: ContextVar[bool] = ContextVar("meetingmesh_cacheable", default=False)
-
-
 class Outcome(Protocol):
     """What every kind of execution result has: data and errors."""
 
@@ -100,7 +94,7 @@ def executed_operation(context: ExecutionContext) -> str | None:
 
 
 class Observe(SchemaExtension):
-    """Counts and times every operation, and marks error-free queries cacheable.
+    """Counts and times every operation.
 
     Only an operation that the document holds and that ran is labelled by its name;
     everything else is ``anonymous`` (see ``Metrics.operation``).
@@ -109,7 +103,6 @@ class Observe(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         """Record the operation's outcome and latency, however it ends."""
         started = time.perf_counter()
-        CACHEABLE.set(False)
         try:
             yield
         finally:
@@ -124,8 +117,3 @@ class Observe(SchemaExtension):
                 operation = metrics.operation(executed_operation(context))
                 metrics.requests.labels(operation, outcome).inc()
                 metrics.latency.labels(operation).observe(time.perf_counter() - started)
-            try:
-                is_query = context.operation_type is OperationType.QUERY
-            except RuntimeError:
-                is_query = False
-            CACHEABLE.set(outcome == "success" and is_query)
