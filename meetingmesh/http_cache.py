@@ -1,9 +1,13 @@
 """How long a client may reuse a GraphQL answer: the ``Cache-Control`` and ``Vary`` headers.
 
 An answer may be reused (``private, max-age=N``: it depends on the API key, so no
-shared cache may keep it) only when it is a query's, complete and error-free. ``N``
-is the shortest provider ``cache_ttl``, so a client never holds data longer than the
-gateway would. Everything else is ``no-store``.
+shared cache may keep it) only when it is a query's, complete and error-free, and it
+selects nothing that a booking changes at once: ``availability`` and ``bookingInfo``
+answers are ``no-store``, so a browser never shows a slot as free after
+``bookMeeting`` took it. ``N`` is the shortest provider ``cache_ttl``, so a client
+never holds data longer than the gateway would. Everything else is ``no-store``.
+Every answer carries ``Vary: Accept, Authorization``: the media type and the key
+decide what it holds.
 """
 
 from __future__ import annotations
@@ -11,6 +15,11 @@ from __future__ import annotations
 from graphql import DocumentNode, OperationDefinitionNode, OperationType
 
 from meetingmesh.schema.errors import Outcome
+from meetingmesh.schema.selection import fragments_of, measure
+
+#: Fields whose answer a booking changes at once: never reused.
+LIVE_FIELDS = frozenset({"availability", "bookingInfo"})
+VARY = "Accept, Authorization"
 
 
 def cache_headers(
@@ -28,5 +37,7 @@ def cache_headers(
         and result.data is not None
         and not result.errors
     )
+    if reusable and document is not None and operation is not None:
+        reusable = not (LIVE_FIELDS & measure(operation, fragments_of(document)).names)
     control = f"private, max-age={max_age}" if reusable else "no-store"
-    return {"cache-control": control}
+    return {"cache-control": control, "vary": VARY}

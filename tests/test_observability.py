@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import httpx
 import orjson
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -158,7 +159,9 @@ def test_json_log_lines_carry_the_request_id() -> None:
 
 
 def test_error_free_queries_may_be_cached_privately(gateway: Stack) -> None:
-    assert gateway.post(DAILY_PAGE).headers["cache-control"] == "private, max-age=10"
+    cached = gateway.post(DAILY_PAGE).headers
+    assert cached["cache-control"] == "private, max-age=10"
+    assert cached["vary"] == "Accept, Authorization"
     assert gateway.post("{ nosuchfield }").headers["cache-control"] == "no-store"
     gateway.fault("daily", error_rate=1, error_status=500)
     assert (
@@ -167,6 +170,22 @@ def test_error_free_queries_may_be_cached_privately(gateway: Stack) -> None:
         ]
         == "no-store"
     )
+
+
+@pytest.mark.parametrize(
+    "selection",
+    ['availability(timezone: "UTC") { start }', 'bookingInfo(timezone: "UTC") { linkId }'],
+    ids=["availability", "bookingInfo"],
+)
+def test_answers_with_bookable_slots_are_never_cached(gateway: Stack, selection: str) -> None:
+    # A booking takes a slot at once: a reused answer would show it free.
+    query = (
+        "query { ...Slots } fragment Slots on Query "
+        f'{{ schedulingLink(slug: "menelson") {{ {selection} }} }}'
+    )
+    response = gateway.post(query)
+    assert "errors" not in response.json()
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_mutations_are_never_cached(gateway: Stack) -> None:
