@@ -43,6 +43,9 @@ class ServerSettings:
     max_page_size: int = 100
     #: Upper bound of the items a query may ask for, nested connections multiplied.
     max_cost: int = 10_000
+    #: Upstream calls one GraphQL request may cause: its document's estimate is refused
+    #: above it before any call, and calls beyond it at run time are refused too.
+    max_upstream_calls: int = 100
     max_body_bytes: int = 1_048_576
     cors_origins: tuple[str, ...] = ()
     #: One span per upstream call through OpenTelemetry (needs the ``otel`` extra).
@@ -155,6 +158,7 @@ _MINIMUMS: dict[str, float] = {
     "max_tokens": 1,
     "max_page_size": 1,
     "max_cost": 1,
+    "max_upstream_calls": 1,
     "max_body_bytes": 1,
     "timeout": 0.001,
     "connect_timeout": 0.001,

@@ -46,6 +46,7 @@ from meetingmesh.graphql_request import (
 from meetingmesh.http_cache import cache_headers
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.base import Adapter
+from meetingmesh.providers.budget import budget_scope
 from meetingmesh.providers.deadline import deadline_scope
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.schema import build_schema
@@ -144,7 +145,8 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         try:
             self._check_headers(Request(scope))
             request = Request(scope, self._limit_body(receive))
-            with deadline_scope(self.settings.server.deadline):
+            server = self.settings.server
+            with deadline_scope(server.deadline), budget_scope(server.max_upstream_calls):
                 response = await self.run(request)
         except RequestRefused as no:
             response = refusal(no.status, no.message, media, no.code, no.headers)

@@ -15,9 +15,16 @@ share one. Identical GETs in flight at once share one request. At most
 Resilience, per provider: GETs (idempotent) are retried ``retries`` times with
 jittered exponential backoff on connection errors, timeouts, 429 (after its
 ``Retry-After``), 502, 503 and 504; a POST (a booking) never is. Every wait, timeout
-and retry stays within the GraphQL request's deadline. A client-side rate limit keeps
-to the provider's published one, and a circuit breaker fails fast while the provider
-keeps failing.
+and retry stays within the GraphQL request's deadline, and every call sent spends one
+unit of the request's upstream-call budget. A client-side rate limit keeps to the
+provider's published one, and a circuit breaker fails fast while the provider keeps
+failing.
+
+Only what a provider did counts against it (the breaker, ``last_error``): being
+unreachable, too slow, or answering with an error. A call the gateway gave up before
+sending it (``NotAsked``: the deadline passed, the client-side rate limit would
+outlast it, the request's call budget is spent) fails the caller but says nothing
+about the provider's health.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.breaker import CircuitBreaker, CircuitState
+from meetingmesh.providers.budget import current as current_budget
 from meetingmesh.providers.deadline import remaining
 from meetingmesh.tracing import upstream_span
 
@@ -83,6 +91,10 @@ _RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 _BREAKING = frozenset({ErrorCode.UPSTREAM_UNAVAILABLE, ErrorCode.UPSTREAM_TIMEOUT})
 #: Cached answers per provider: pages of up to 100 meetings, so a few tens of MB at most.
 CACHE_SIZE = 256
+
+
+class NotAsked(GatewayError):
+    """A call the gateway gave up before sending it: no verdict on the provider's health."""
 
 
 def segment(value: str, what: str) -> str:
@@ -223,7 +235,7 @@ class UpstreamClient:
             )
         try:
             result = await self._send(method, path, params, body, endpoint)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, NotAsked):
             self.breaker.abandoned()
             raise
         except GatewayError as exc:
@@ -239,7 +251,9 @@ class UpstreamClient:
         return result
 
     def _worth_retrying(self, exc: BaseException) -> bool:
-        if not isinstance(exc, GatewayError) or exc.code not in _RETRYABLE_CODES:
+        if not isinstance(exc, GatewayError) or isinstance(exc, NotAsked):
+            return False
+        if exc.code not in _RETRYABLE_CODES:
             return False
         if self.breaker.state is not CircuitState.CLOSED:
             return False  # the circuit just opened: fail fast instead
@@ -268,14 +282,19 @@ class UpstreamClient:
     ) -> Any:
         left = remaining(self.settings.timeout)
         if left <= 0:
-            raise self.error(ErrorCode.UPSTREAM_TIMEOUT, "was not asked: the deadline passed")
+            raise self.not_asked(ErrorCode.UPSTREAM_TIMEOUT, "the deadline passed")
+        budget = current_budget()
+        if budget is not None and not budget.spend():
+            raise self.not_asked(
+                ErrorCode.QUERY_TOO_COMPLEX,
+                f"this request has made its {budget.limit} upstream calls",
+            )
         if self._rate is not None:
             try:
                 await asyncio.wait_for(self._rate.acquire(), left)
             except TimeoutError:
-                raise self.error(
-                    ErrorCode.UPSTREAM_TIMEOUT,
-                    "was not asked: its rate limit outlasts the deadline",
+                raise self.not_asked(
+                    ErrorCode.UPSTREAM_TIMEOUT, "its rate limit outlasts the deadline"
                 ) from None
             left = remaining(self.settings.timeout)
         timeout = httpx.Timeout(max(0.001, left), connect=min(self.settings.connect_timeout, left))
@@ -348,6 +367,12 @@ class UpstreamClient:
         """A ``GatewayError`` for this provider, its message prefixed with the provider name."""
         return GatewayError(
             code, f"{self.provider.label} {detail}", provider=self.provider, retry_after=retry_after
+        )
+
+    def not_asked(self, code: ErrorCode, reason: str) -> NotAsked:
+        """A ``NotAsked`` for this provider: "<provider> was not asked: <reason>"."""
+        return NotAsked(
+            code, f"{self.provider.label} was not asked: {reason}", provider=self.provider
         )
 
     def _status_error(self, response: httpx.Response) -> GatewayError:

@@ -82,7 +82,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
         MaskUnexpected,
         query_limits(server.max_depth, server.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=server.max_tokens),
-        cost_limit(server.max_cost),
+        cost_limit(server.max_cost, server.max_upstream_calls),
         # Factories: the caches themselves live at module level, shared by requests.
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

@@ -4,7 +4,9 @@ A query over a limit is refused with ``QUERY_TOO_COMPLEX`` naming the limit. Eve
 limit reads the one ``Shape`` that ``schema.selection.measure`` computes (see there
 for what depth, aliases and cost count), so each check is linear in the document:
 - depth and aliases, during validation (they do not depend on variables);
-- cost, once the variables are known (page sizes and id lists may be variables).
+- cost and the estimate of upstream calls, once the variables are known (page sizes
+  and id lists may be variables). The upstream client's per-request call budget
+  (``providers.budget``) backs the estimate up at run time.
 Page sizes are limited separately (``first``/``last`` at most 100).
 """
 
@@ -59,8 +61,11 @@ def query_limits(
     return lambda: AddValidationRules([rule])
 
 
-def cost_limit(max_cost: int) -> type[SchemaExtension]:
-    """An extension refusing, before execution, operations that cost more than ``max_cost``."""
+def cost_limit(max_cost: int, max_calls: int | None = None) -> type[SchemaExtension]:
+    """An extension refusing, before execution, operations over the cost or call limits.
+
+    ``max_calls`` bounds the estimate of upstream calls (``Shape.calls``); None: no bound.
+    """
 
     class CostLimit(SchemaExtension):
         def on_execute(self) -> Iterator[None]:
@@ -70,8 +75,15 @@ def cost_limit(max_cost: int) -> type[SchemaExtension]:
                 operation = select_operation(document, context.operation_name)
                 if operation is not None:
                     shape = measure(operation, fragments_of(document), context.variables)
+                    message = None
                     if shape.cost > max_cost:
                         message = f"query cost {shape.cost} exceeds the limit of {max_cost}"
+                    elif max_calls is not None and shape.calls > max_calls:
+                        message = (
+                            f"the query would make {shape.calls} upstream calls, "
+                            f"more than the limit of {max_calls}"
+                        )
+                    if message is not None:
                         context.result = GraphQLExecutionResult(
                             data=None, errors=[too_complex(message)]
                         )

@@ -176,3 +176,42 @@ def test_the_circuit_opens_fails_fast_and_closes_after_recovery(
     daily = next(p for p in _ask(url, status)[0]["data"]["providers"] if p["provider"] == "DAILY")
     assert daily == {"provider": "DAILY", "healthy": True, "lastError": None}
     assert httpx.get(f"{url}/readyz").status_code == 200
+
+
+def _daily_ids(gateway: Stack) -> list[str]:
+    query = "{ meetings(first: 100, filter: {providers: [DAILY]}) { edges { node { id } } } }"
+    return [e["node"]["id"] for e in gateway.data(query)["meetings"]["edges"]]
+
+
+def test_the_gateways_own_rate_limit_never_opens_a_providers_circuit(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    ids = _daily_ids(gateway)
+    url = _gateway(gateway, serve, deadline=1.0, rate_limit=5, breaker_threshold=2, cache_ttl=0)
+    lookups = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    answer = httpx.post(
+        f"{url}/graphql", json={"query": lookups, "variables": {"ids": ids}}, timeout=30
+    ).json()
+    refused = [e for e in answer["errors"] if "rate limit outlasts the deadline" in e["message"]]
+    assert refused, "the client-side rate limit should have refused some lookups"
+    # Daily itself answered every call it got: its circuit stays closed for everyone.
+    status = "{ providers { provider healthy lastError } }"
+    daily = next(p for p in _ask(url, status)[0]["data"]["providers"] if p["provider"] == "DAILY")
+    assert daily == {"provider": "DAILY", "healthy": True, "lastError": None}
+    answer, _ = _ask(url, "{ meetings(first: 5, filter: {providers: [DAILY]}) { totalCount } }")
+    assert "errors" not in answer
+
+
+def test_calls_beyond_the_requests_budget_are_refused_before_they_are_sent(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    base = gateway_settings(gateway.sim_url)
+    server = replace(base.server, max_upstream_calls=2)
+    url = serve(create_app(Settings(server=server, providers=base.providers), clock=Clock().now))
+    # Estimated at one call (one list), the merge asks three providers.
+    answer, _ = _ask(url, "{ meetings(first: 5) { totalCount } }")
+    assert {e["extensions"]["code"] for e in answer["errors"]} == {"QUERY_TOO_COMPLEX"}
+    assert all("made its 2 upstream calls" in e["message"] for e in answer["errors"])
+    assert sum(gateway.calls(p) for p in PROVIDERS) == 2
+    status = "{ providers { provider healthy } }"
+    assert all(p["healthy"] for p in _ask(url, status)[0]["data"]["providers"])

@@ -80,3 +80,11 @@ def test_aliases_inside_introspection_count_too(gateway: Stack) -> None:
     answer = gateway.query(f"{{ __schema {{ {fields} }} }}")
     assert answer["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
     assert "31 aliases exceed the limit of 30" in answer["errors"][0]["message"]
+
+
+def test_a_document_needing_too_many_upstream_calls_is_refused_before_any(gateway: Stack) -> None:
+    ids = [f"id-{i}" for i in range(101)]
+    answer = gateway.query("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
+    assert answer["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
+    assert "101 upstream calls, more than the limit of 100" in answer["errors"][0]["message"]
+    assert sum(gateway.calls(p) for p in PROVIDERS) == 0
