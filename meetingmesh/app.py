@@ -28,6 +28,7 @@ from meetingmesh.graphql_view import Clock, GatewayGraphQL
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.breaker import CircuitState
 from meetingmesh.providers.registry import build_adapters
+from meetingmesh.redaction import register
 from meetingmesh.request_id import HEADER as REQUEST_ID_HEADER
 from meetingmesh.request_id import RequestIdMiddleware
 from meetingmesh.request_id import current as current_request_id
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
     """Build the gateway for ``settings``; ``clock`` is injectable for the demo's simulated time."""
     if settings.server.tracing and not tracing.available():
         raise ConfigError("server.tracing needs OpenTelemetry: pip install 'meetingmesh[otel]'")
+    register(*settings.secrets())
     metrics = Metrics()
     graphql = GatewayGraphQL(settings, clock, metrics)
 

@@ -92,7 +92,10 @@ class Settings:
     providers: Mapping[Provider, ProviderSettings] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
-        """Every configured secret, for redaction and for tests that check it never leaks."""
+        """Every configured secret: ``create_app`` registers them all for redaction.
+
+        A new kind of credential in the configuration belongs in this list.
+        """
         return [p.token for p in self.providers.values()] + list(self.server.api_keys)
 
 

@@ -8,7 +8,8 @@ Messages quote text a client controls (cursors, ids, operation names, and provid
 messages that repeat them), so neither format lets that text forge a line: JSON
 escapes it by construction, and the text format writes control characters as
 escapes (a line feed becomes backslash and ``n``). A traceback keeps its
-lines, each indented, so none of them can pass for a record of its own.
+lines, each indented, so none of them can pass for a record of its own. Both formats
+clean every line of every registered secret (``meetingmesh.redaction``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from meetingmesh.redaction import redact
 from meetingmesh.request_id import current as current_request_id
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -62,7 +64,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry).decode()
+        return redact(orjson.dumps(entry).decode())
 
 
 class TextFormatter(logging.Formatter):
@@ -75,7 +77,7 @@ class TextFormatter(logging.Formatter):
         """The record on one line, then its traceback (if any) with every line indented."""
         escaped = logging.makeLogRecord(record.__dict__)  # other handlers see the original
         escaped.msg, escaped.args = escape_controls(record.getMessage()), None
-        head, *traceback = super().format(escaped).split("\n")
+        head, *traceback = redact(super().format(escaped)).split("\n")
         return "\n".join([head, *(TRACEBACK_INDENT + escape_controls(t) for t in traceback)])
 
 

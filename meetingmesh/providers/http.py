@@ -3,7 +3,10 @@
 Each provider gets an ``UpstreamClient`` over the process-wide ``httpx.AsyncClient``
 (keep-alive connections are shared). Transport failures and provider error statuses
 become ``GatewayError``s with a contract code and the provider's name; the message
-quotes the provider's own error text but never a header, so no token can leak.
+quotes the provider's own error text but never a header. A provider that repeats its
+credential in an error body cannot leak it either: error bodies and every message
+made here are cleaned of every registered secret (``meetingmesh.redaction``) before
+anything stores, logs or returns them.
 
 Successful GET answers are kept for ``cache_ttl`` seconds in a bounded per-provider
 cache, so a page that a cursor re-requests (the next page of a merged list usually
@@ -55,6 +58,7 @@ from meetingmesh.metrics import Metrics
 from meetingmesh.providers.breaker import CircuitBreaker, CircuitState
 from meetingmesh.providers.budget import current as current_budget
 from meetingmesh.providers.deadline import remaining
+from meetingmesh.redaction import redact, redact_json
 from meetingmesh.tracing import upstream_span
 
 Params = Mapping[str, str | int | float | bool | Sequence[str]] | Sequence[tuple[str, str]]
@@ -366,7 +370,10 @@ class UpstreamClient:
     ) -> GatewayError:
         """A ``GatewayError`` for this provider, its message prefixed with the provider name."""
         return GatewayError(
-            code, f"{self.provider.label} {detail}", provider=self.provider, retry_after=retry_after
+            code,
+            redact(f"{self.provider.label} {detail}"),
+            provider=self.provider,
+            retry_after=retry_after,
         )
 
     def not_asked(self, code: ErrorCode, reason: str) -> NotAsked:
@@ -380,7 +387,7 @@ class UpstreamClient:
         body: Any = None
         message = None
         try:
-            body = orjson.loads(response.content)
+            body = redact_json(orjson.loads(response.content))
             message = self._read_message(body)
         except (orjson.JSONDecodeError, AttributeError, TypeError, KeyError, IndexError):
             message = None
