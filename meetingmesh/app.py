@@ -7,6 +7,7 @@ every upstream request (keep-alive connections are shared between requests).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from meetingmesh import tracing
 from meetingmesh.config import ConfigError, Settings
 from meetingmesh.graphql_view import Clock, GatewayGraphQL
+from meetingmesh.health import HealthMonitor, readiness
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.breaker import CircuitState
 from meetingmesh.providers.registry import build_adapters
@@ -52,6 +54,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
     register(*settings.secrets())
     metrics = Metrics()
     graphql = GatewayGraphQL(settings, clock, metrics)
+    monitors: list[HealthMonitor] = []  # the running one, during the lifespan
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -61,25 +64,28 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             event_hooks={"request": [_propagate_request_id]},
         ) as http:
             graphql.adapters.update(build_adapters(settings, http, clock, metrics))
-            yield
-            graphql.adapters.clear()
+            monitor = HealthMonitor({p: a.client for p, a in graphql.adapters.items()})
+            monitors.append(monitor)
+            task = asyncio.ensure_future(monitor.run())
+            try:
+                yield
+            finally:
+                await monitor.stop(task)
+                monitors.clear()
+                graphql.adapters.clear()
 
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        unwell = {
-            p.name: a.client.last_error or f"circuit {a.client.breaker.state.value}"
-            for p, a in graphql.adapters.items()
-            if not a.client.healthy
-        }
-        status = 503 if unwell else 200
-        return _json({"status": "unavailable" if unwell else "ready", "unwell": unwell}, status)
+        clients = [a.client for a in graphql.adapters.values()]
+        ready = readiness(monitors[0] if monitors else None, clients)
+        return _json(ready.body(), 200 if ready.ready else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
         for provider, adapter in graphql.adapters.items():
-            state = adapter.client.breaker.state
-            metrics.circuit.labels(provider.name).set(_CIRCUIT_VALUES[state])
+            circuit = adapter.client.status().circuit
+            metrics.circuit.labels(provider.name).set(_CIRCUIT_VALUES[circuit])
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     middleware = [Middleware(RequestIdMiddleware)]

@@ -33,9 +33,11 @@ about the provider's health.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -57,7 +59,7 @@ from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.breaker import CircuitBreaker, CircuitState
 from meetingmesh.providers.budget import current as current_budget
-from meetingmesh.providers.deadline import remaining
+from meetingmesh.providers.deadline import deadline_scope, remaining
 from meetingmesh.redaction import redact, redact_json
 from meetingmesh.tracing import upstream_span
 
@@ -99,6 +101,47 @@ CACHE_SIZE = 256
 
 class NotAsked(GatewayError):
     """A call the gateway gave up before sending it: no verdict on the provider's health."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    """One provider's health as this process knows it (``UpstreamClient.status()``).
+
+    ``healthy``: the circuit is closed and the last call went well. ``usable``: the
+    circuit is closed, so calls go out and the provider can serve (a half-open circuit
+    has yet to prove it). ``problem``: what to tell an operator when it is not healthy
+    (already redacted), else None.
+    """
+
+    circuit: CircuitState
+    last_error: str | None
+
+    @property
+    def healthy(self) -> bool:
+        """Circuit closed and the last call fine."""
+        return self.circuit is CircuitState.CLOSED and self.last_error is None
+
+    @property
+    def usable(self) -> bool:
+        """Calls go out to the provider: its circuit is closed."""
+        return self.circuit is CircuitState.CLOSED
+
+    @property
+    def problem(self) -> str | None:
+        """The last failure, or the circuit's state when that is all there is to say."""
+        if self.last_error is not None or self.healthy:
+            return self.last_error
+        return f"circuit {self.circuit.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """The request a probe repeats: a filled path, its parameters, its endpoint label."""
+
+    path: str
+    params: Params | None
+    endpoint: str
+    fixed: bool = False  # named by the adapter, not learnt from a failure
 
 
 def segment(value: str, what: str) -> str:
@@ -148,17 +191,46 @@ class UpstreamClient:
         self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown)
         #: The last failure that says the provider is unwell, cleared by the next success.
         self.last_error: str | None = None
+        self._probe: _Probe | None = None
 
     @property
     def healthy(self) -> bool:
         """Answering, as far as this process knows: circuit closed, last call fine."""
-        return self.breaker.state is CircuitState.CLOSED and self.last_error is None
+        return self.status().healthy
+
+    def status(self) -> ProviderStatus:
+        """The provider's health as this process knows it: the one rule every report uses."""
+        return ProviderStatus(self.breaker.state, self.last_error)
+
+    def set_probe(self, template: str, params: Params | None = None, **path: str) -> None:
+        """Make ``GET template`` the probe sent while the provider is unwell.
+
+        Adapters may name their provider's lightest read here. Without one, the probe
+        repeats the last GET that failed for the provider's own reasons.
+        """
+        url = template.format(**{name: segment(value, name) for name, value in path.items()})
+        self._probe = _Probe(url, params, f"GET {template}", fixed=True)
+
+    async def probe(self) -> None:
+        """Send one probe call, if there is one to send; its outcome updates the health.
+
+        Not retried, within the provider's ``timeout``, and let through an open circuit
+        only when its cooldown has passed (as the half-open call): one call at most.
+        """
+        probe = self._probe
+        if probe is None:
+            return
+        # A failure is recorded by _attempt: the breaker and last_error say how it went.
+        with deadline_scope(self.settings.timeout), contextlib.suppress(GatewayError):
+            await self._attempt("GET", probe.path, probe.params, None, probe.endpoint)
 
     def reset(self) -> None:
         """Forget cached answers and health (tests start each case from a healthy world)."""
         self.clear_cache()
         self.breaker.succeeded()
         self.last_error = None
+        if self._probe is not None and not self._probe.fixed:
+            self._probe = None
 
     def clear_cache(self) -> None:
         """Forget every cached answer (after a change upstream, such as a booking)."""
@@ -249,6 +321,8 @@ class UpstreamClient:
                 self.breaker.succeeded()  # the provider answered, if only to refuse
             if exc.code in _UNWELL:
                 self.last_error = exc.message
+                if method == "GET" and (self._probe is None or not self._probe.fixed):
+                    self._probe = _Probe(path, params, endpoint)
             raise
         self.breaker.succeeded()
         self.last_error = None
