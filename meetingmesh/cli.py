@@ -171,7 +171,8 @@ def _serve(args: argparse.Namespace) -> int:
         f"({_describe(settings)})"
     )
     sys.stdout.flush()
-    uvicorn.Server(uvicorn_config(create_app(settings))).run(sockets=[sock])
+    config = uvicorn_config(create_app(settings), server=settings.server)
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 

@@ -47,6 +47,16 @@ class ServerSettings:
     #: above it before any call, and calls beyond it at run time are refused too.
     max_upstream_calls: int = 100
     max_body_bytes: int = 1_048_576
+    #: Seconds an idle kept-alive connection stays open between requests.
+    keep_alive_timeout: int = 5
+    #: Seconds a request's head may take to arrive (from connecting, or its first byte).
+    header_timeout: float = 10.0
+    #: Seconds a request's body may take to arrive after its head.
+    body_timeout: float = 30.0
+    #: Largest request head (request line and headers); larger is refused with 431.
+    max_header_bytes: int = 16_384
+    #: Connections (and requests in progress) at once; requests beyond get 503.
+    max_connections: int = 512
     cors_origins: tuple[str, ...] = ()
     #: One span per upstream call through OpenTelemetry (needs the ``otel`` extra).
     tracing: bool = False
@@ -163,6 +173,11 @@ _MINIMUMS: dict[str, float] = {
     "max_cost": 1,
     "max_upstream_calls": 1,
     "max_body_bytes": 1,
+    "keep_alive_timeout": 1,
+    "header_timeout": 0.001,
+    "body_timeout": 0.001,
+    "max_header_bytes": 1024,
+    "max_connections": 1,
     "timeout": 0.001,
     "connect_timeout": 0.001,
     "retries": 0,

@@ -17,6 +17,7 @@ import pytest
 from starlette.types import ASGIApp
 
 from meetingmesh.app import create_app
+from meetingmesh.config import ServerSettings
 from meetingmesh.domain import Provider
 from meetingmesh.providers.base import Adapter
 from meetingmesh.serving import ServerThread, start_in_thread
@@ -76,12 +77,15 @@ def capture_response(response: httpx.Response) -> None:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[ASGIApp], str]]:
-    """Start ASGI apps on free ports for one test; returns each app's base URL."""
+def serve() -> Iterator[Callable[..., str]]:
+    """Start ASGI apps on free ports for one test; returns each app's base URL.
+
+    ``settings`` (``ServerSettings``) sets the server's connection limits.
+    """
     handles: list[ServerThread] = []
 
-    def start(app: ASGIApp) -> str:
-        handle = start_in_thread(app)
+    def start(app: ASGIApp, settings: ServerSettings | None = None) -> str:
+        handle = start_in_thread(app, settings=settings)
         handles.append(handle)
         return handle.url
 

@@ -147,3 +147,21 @@ def test_server_limits_and_cors_origins_are_validated(tmp_path: Path) -> None:
         load_settings(_write(tmp_path, '[server]\ncors_origins = ["app.example.com"]\n'), {})
     with pytest.raises(ConfigError, match=r"server\.max_cost must be an integer >= 1"):
         load_settings(_write(tmp_path, "[server]\nmax_cost = 0\n"), {})
+
+
+def test_connection_limits_are_read_and_validated(tmp_path: Path) -> None:
+    good = (
+        "[server]\nkeep_alive_timeout = 2\nheader_timeout = 4.5\nbody_timeout = 20\n"
+        "max_header_bytes = 8192\nmax_connections = 100\n"
+    )
+    server = load_settings(_write(tmp_path, good), {}).server
+    assert (server.keep_alive_timeout, server.header_timeout, server.body_timeout) == (2, 4.5, 20)
+    assert (server.max_header_bytes, server.max_connections) == (8192, 100)
+    for line, message in (
+        ("keep_alive_timeout = 0.5", r"server\.keep_alive_timeout must be an integer >= 1"),
+        ("header_timeout = 0", r"server\.header_timeout must be a number >= 0\.001"),
+        ("max_header_bytes = 100", r"server\.max_header_bytes must be an integer >= 1024"),
+        ("max_connections = 0", r"server\.max_connections must be an integer >= 1"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_settings(_write(tmp_path, f"[server]\n{line}\n"), {})
