@@ -1,5 +1,8 @@
 """The Starlette application: ``/graphql``, ``/healthz``, ``/readyz`` and ``/metrics``.
 
+``/metrics`` moves to an app of its own (``app.state.metrics_app``) when
+``[server] metrics_port`` is set; ``meetingmesh serve`` serves it on that port.
+
 One ``httpx.AsyncClient`` per process, opened and closed in the lifespan, carries
 every upstream request (keep-alive connections are shared between requests).
 ``/graphql`` is ``graphql_view.GatewayGraphQL``.
@@ -15,7 +18,6 @@ from typing import Any
 
 import httpx
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -24,18 +26,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from meetingmesh import tracing
+from meetingmesh.api_keys import ApiKeys
 from meetingmesh.config import ConfigError, Settings
 from meetingmesh.graphql_view import Clock, GatewayGraphQL
 from meetingmesh.health import HealthMonitor, readiness
 from meetingmesh.metrics import Metrics
-from meetingmesh.providers.breaker import CircuitState
+from meetingmesh.metrics_endpoint import metrics_app, metrics_route
 from meetingmesh.providers.registry import build_adapters
 from meetingmesh.redaction import register
 from meetingmesh.request_id import HEADER as REQUEST_ID_HEADER
 from meetingmesh.request_id import RequestIdMiddleware
 from meetingmesh.request_id import current as current_request_id
-
-_CIRCUIT_VALUES = {CircuitState.CLOSED: 0.0, CircuitState.HALF_OPEN: 0.5, CircuitState.OPEN: 1.0}
 
 
 def utc_now() -> datetime:
@@ -82,11 +83,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         ready = readiness(monitors[0] if monitors else None, clients)
         return _json(ready.body(), 200 if ready.ready else 503)
 
-    async def metrics_endpoint(request: Request) -> Response:
-        for provider, adapter in graphql.adapters.items():
-            circuit = adapter.client.status().circuit
-            metrics.circuit.labels(provider.name).set(_CIRCUIT_VALUES[circuit])
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    metrics_at = metrics_route(
+        metrics,
+        lambda: {p: a.client for p, a in graphql.adapters.items()},
+        ApiKeys(settings.server.metrics_api_keys),
+    )
 
     middleware = [Middleware(RequestIdMiddleware)]
     if settings.server.cors_origins:
@@ -99,19 +100,23 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
                 expose_headers=["X-Request-ID"],
             )
         )
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if settings.server.metrics_port is None:
+        routes.append(metrics_at)
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )
     #: The live adapters (filled during the lifespan) and metrics, for operators and tests.
     app.state.adapters = graphql.adapters
     app.state.metrics = metrics
+    #: What ``metrics_port`` serves (``/metrics`` alone), when it is set.
+    app.state.metrics_app = metrics_app(metrics_at)
     return app
 
 

@@ -166,13 +166,24 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.server.log_format, settings.server.log_level)
     sock = bind_socket(args.host, args.port)
+    app = create_app(settings)
     print(
         f"meetingmesh gateway on http://{args.host}:{sock.getsockname()[1]}/graphql "
         f"({_describe(settings)})"
     )
+    metrics = None
+    if settings.server.metrics_port is not None:
+        # /metrics on its own port: a second server in a thread, stopped with the gateway.
+        metrics = start_in_thread(
+            app.state.metrics_app, args.host, settings.server.metrics_port, settings=settings.server
+        )
+        print(f"  metrics on {metrics.url}/metrics")
     sys.stdout.flush()
-    config = uvicorn_config(create_app(settings), server=settings.server)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(uvicorn_config(app, server=settings.server)).run(sockets=[sock])
+    finally:
+        if metrics is not None:
+            metrics.stop()
     return 0
 
 

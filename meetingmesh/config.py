@@ -58,6 +58,10 @@ class ServerSettings:
     #: Connections (and requests in progress) at once; requests beyond get 503.
     max_connections: int = 512
     cors_origins: tuple[str, ...] = ()
+    #: Serve ``/metrics`` on this port only (same host as the gateway), not on the main one.
+    metrics_port: int | None = None
+    #: When set, ``/metrics`` needs ``Authorization: Bearer <one of these>``.
+    metrics_api_keys: tuple[str, ...] = field(default=(), repr=False)
     #: One span per upstream call through OpenTelemetry (needs the ``otel`` extra).
     tracing: bool = False
     log_format: str = "text"
@@ -106,7 +110,12 @@ class Settings:
 
         A new kind of credential in the configuration belongs in this list.
         """
-        return [p.token for p in self.providers.values()] + list(self.server.api_keys)
+        server = self.server
+        return [
+            *(p.token for p in self.providers.values()),
+            *server.api_keys,
+            *server.metrics_api_keys,
+        ]
 
 
 def provider_settings(
@@ -178,6 +187,7 @@ _MINIMUMS: dict[str, float] = {
     "body_timeout": 0.001,
     "max_header_bytes": 1024,
     "max_connections": 1,
+    "metrics_port": 1,
     "timeout": 0.001,
     "connect_timeout": 0.001,
     "retries": 0,
@@ -188,6 +198,12 @@ _MINIMUMS: dict[str, float] = {
     "cache_ttl": 0,
     "concurrency": 1,
 }
+
+
+#: Integer settings whose default is None (unset).
+_WHOLE_OR_NONE = frozenset({"rate_limit", "metrics_port"})
+#: Largest value of a numeric setting, where there is one.
+_MAXIMUMS: dict[str, float] = {"metrics_port": 65535}
 
 
 def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -> dict[str, Any]:
@@ -207,7 +223,7 @@ def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -
             if not isinstance(value, str):
                 raise ConfigError(f"{where}.{key} must be a string")
         elif key in _MINIMUMS:
-            whole = isinstance(current, int) or key == "rate_limit"
+            whole = isinstance(current, int) or key in _WHOLE_OR_NONE
             kind = "an integer" if whole else "a number"
             valid = isinstance(value, int) if whole else isinstance(value, int | float)
             if (
@@ -217,6 +233,8 @@ def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -
                 or (isinstance(value, float) and not math.isfinite(value))
             ):
                 raise ConfigError(f"{where}.{key} must be {kind} >= {_MINIMUMS[key]:g}")
+            if key in _MAXIMUMS and value > _MAXIMUMS[key]:
+                raise ConfigError(f"{where}.{key} must be at most {_MAXIMUMS[key]:g}")
             value = value if whole else float(value)
         if key == "rate_limit" and value == 0:
             value = None  # 0 turns the client-side rate limit off
@@ -226,16 +244,12 @@ def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -
 
 def _parse_server(section: dict[str, Any], environ: Mapping[str, str]) -> ServerSettings:
     defaults = ServerSettings()
-    values = _apply("server", section, defaults, {"api_keys", "cors_origins"})
+    values = _apply("server", section, defaults, {"api_keys", "metrics_api_keys", "cors_origins"})
     for key, allowed in _CHOICES.items():
         if key in values and values[key] not in allowed:
             raise ConfigError(f"server.{key} must be one of {', '.join(allowed)}")
-    keys = section.get("api_keys", [])
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise ConfigError("server.api_keys must be a list of strings")
-    resolved = tuple(_interpolate("server.api_keys", k, environ) for k in keys)
-    if any(not k for k in resolved):
-        raise ConfigError("server.api_keys must not contain an empty key")
+    resolved = _keys(section, "api_keys", environ)
+    metrics_keys = _keys(section, "metrics_api_keys", environ)
     origins = section.get("cors_origins", [])
     if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
         raise ConfigError("server.cors_origins must be a list of origins")
@@ -243,7 +257,24 @@ def _parse_server(section: dict[str, Any], environ: Mapping[str, str]) -> Server
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
             raise ConfigError(f"server.cors_origins: {origin!r} is not an origin (scheme://host)")
-    return replace(defaults, **values, api_keys=resolved, cors_origins=tuple(origins))
+    return replace(
+        defaults,
+        **values,
+        api_keys=resolved,
+        metrics_api_keys=metrics_keys,
+        cors_origins=tuple(origins),
+    )
+
+
+def _keys(section: dict[str, Any], key: str, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """A list of API keys, each ``${VAR}``-interpolated and none empty."""
+    keys = section.get(key, [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ConfigError(f"server.{key} must be a list of strings")
+    resolved = tuple(_interpolate(f"server.{key}", k, environ) for k in keys)
+    if any(not k for k in resolved):
+        raise ConfigError(f"server.{key} must not contain an empty key")
+    return resolved
 
 
 def _parse_provider(

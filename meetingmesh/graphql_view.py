@@ -14,7 +14,6 @@ how long the answer may be reused.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
@@ -31,6 +30,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from meetingmesh.api_keys import ApiKeys
 from meetingmesh.config import Settings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode
@@ -130,7 +130,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         #: How long a client may reuse an error-free query's answer (see ``http_cache``).
         self.max_age = int(min(ttls, default=0))
         self.adapters: dict[Provider, Adapter] = {}
-        self._api_keys = [k.encode() for k in settings.server.api_keys]
+        self._api_keys = ApiKeys(settings.server.api_keys)
         max_tokens = settings.server.max_tokens
         self._parse: Callable[[str], DocumentNode | None] = lru_cache(maxsize=_PARSED)(
             lambda query: _parse(query, max_tokens)
@@ -163,7 +163,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
     def _check_headers(self, request: Request) -> None:
         """Refusals decided by the headers alone: the API key, the body's size and type."""
         server = self.settings.server
-        if self._api_keys and not self._authorized(request.headers.get("authorization", "")):
+        if self._api_keys and not self._api_keys.allow(request.headers.get("authorization", "")):
             raise RequestRefused(
                 401,
                 "A valid API key is required.",
@@ -192,17 +192,6 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             return message
 
         return limited
-
-    def _authorized(self, header: str) -> bool:
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer":
-            return False
-        given = key.strip().encode()
-        # Compare against every key in constant time, so timing reveals nothing.
-        matched = False
-        for candidate in self._api_keys:
-            matched |= hmac.compare_digest(candidate, given)
-        return matched
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
         """The request (see ``graphql_request``), its operation chosen and allowed."""

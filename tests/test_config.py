@@ -165,3 +165,16 @@ def test_connection_limits_are_read_and_validated(tmp_path: Path) -> None:
     ):
         with pytest.raises(ConfigError, match=message):
             load_settings(_write(tmp_path, f"[server]\n{line}\n"), {})
+
+
+def test_metrics_port_and_keys_are_read_and_validated(tmp_path: Path) -> None:
+    good = '[server]\nmetrics_port = 9464\nmetrics_api_keys = ["${SCRAPER_KEY}"]\n'
+    settings = load_settings(_write(tmp_path, good), {"SCRAPER_KEY": "scrape-3f9a"})
+    assert settings.server.metrics_port == 9464
+    assert settings.server.metrics_api_keys == ("scrape-3f9a",)
+    assert "scrape-3f9a" in settings.secrets()
+    assert "scrape-3f9a" not in repr(settings)
+    with pytest.raises(ConfigError, match=r"server\.metrics_port must be at most 65535"):
+        load_settings(_write(tmp_path, "[server]\nmetrics_port = 70000\n"), {})
+    with pytest.raises(ConfigError, match=r"server\.metrics_api_keys must be a list of strings"):
+        load_settings(_write(tmp_path, '[server]\nmetrics_api_keys = "k"\n'), {})

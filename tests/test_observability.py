@@ -24,7 +24,7 @@ from meetingmesh.config import Settings
 from meetingmesh.logs import JsonFormatter, RequestIdFilter, TextFormatter
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.server import gateway_settings
-from tests.conftest import Stack
+from tests.conftest import SECRETS, Stack
 
 DAILY_PAGE = "query Sessions { meetings(first: 5, filter: {providers: [DAILY]}) { totalCount } }"
 TWO_PROVIDERS = (
@@ -253,3 +253,31 @@ def test_text_tracebacks_are_indented_and_escaped() -> None:
         "    | ValueError: bad\\r",
         "    | 2030-01-01 00:00:00,000 ERROR x [-] forged",
     ]
+
+
+def test_metrics_can_move_to_a_port_of_their_own(
+    stack: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    base = gateway_settings(stack.sim_url)
+    settings = Settings(server=replace(base.server, metrics_port=9464), providers=base.providers)
+    app = create_app(settings, clock=Clock().now)
+    url = serve(app)
+    metrics_url = serve(app.state.metrics_app)
+    httpx.post(f"{url}/graphql", json={"query": DAILY_PAGE})
+    assert httpx.get(f"{url}/metrics").status_code == 404
+    sample = (
+        "meetingmesh_graphql_requests_total",
+        (("operation", "Sessions"), ("outcome", "success")),
+    )
+    assert _samples(metrics_url)[sample] == 1
+
+
+def test_metrics_can_require_a_key(stack: Stack, serve: Callable[[ASGIApp], str]) -> None:
+    SECRETS.add("metrics-key-7d2e90")
+    url = _fresh(stack, serve, metrics_api_keys=("metrics-key-7d2e90",))
+    refused = httpx.get(f"{url}/metrics")
+    assert refused.status_code == 401
+    assert "meetingmesh_" not in refused.text
+    allowed = httpx.get(f"{url}/metrics", headers={"Authorization": "Bearer metrics-key-7d2e90"})
+    assert allowed.status_code == 200
+    assert "meetingmesh_graphql_requests_total" in allowed.text
