@@ -8,6 +8,7 @@ test starts from a quiet, healthy world and can count upstream calls exactly.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,13 +39,33 @@ STACK_SIZE = 60
 SECRETS: set[str] = set(TOKENS.values())
 #: Every log line and every response the suite's clients saw.
 CAPTURED: list[str] = []
+#: The test running when each entry of ``CAPTURED`` was captured (same order).
+CAPTURED_IN: list[str] = []
 #: Gateways started in this session (by the shared stack): if any, something was captured.
 STARTED: list[str] = []
+_RUNNING = ["(no test)"]
+
+
+_CAPTURING = threading.Lock()  # servers log from their own threads
+
+
+def _captured(text: str) -> None:
+    with _CAPTURING:
+        CAPTURED.append(text)
+        CAPTURED_IN.append(_RUNNING[-1])
 
 
 class _Capture(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        CAPTURED.append(self.format(record))
+        _captured(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def _name_the_running_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Remember which test is running, so a leak names where it was captured."""
+    _RUNNING.append(request.node.nodeid)
+    yield
+    _RUNNING.pop()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -64,7 +85,10 @@ def no_secret_leaks() -> Iterator[None]:
     if STARTED:
         assert CAPTURED, "nothing was captured: the leak check would prove nothing"
     leaks = sorted(secret for secret in SECRETS if any(secret in text for text in CAPTURED))
-    assert not leaks, f"secrets leaked into logs or responses: {len(leaks)}"
+    where = sorted(
+        {t for text, t in zip(CAPTURED, CAPTURED_IN, strict=True) if any(s in text for s in leaks)}
+    )
+    assert not leaks, f"secrets leaked into logs or responses: {len(leaks)}, in {where}"
 
 
 _WATCHED_LOGGERS = ("meetingmesh", "httpx", "uvicorn", "strawberry")
@@ -73,7 +97,7 @@ _WATCHED_LOGGERS = ("meetingmesh", "httpx", "uvicorn", "strawberry")
 def capture_response(response: httpx.Response) -> None:
     """An httpx response hook: remember what the client was told."""
     response.read()
-    CAPTURED.append(f"{response.status_code} {dict(response.headers)} {response.text}")
+    _captured(f"{response.status_code} {dict(response.headers)} {response.text}")
 
 
 @pytest.fixture
