@@ -136,7 +136,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         cycle = self.cycle
-        if cycle is None or not cycle.response_started:
+        # A pipelined request waits in ``pipeline`` while an earlier response is being
+        # written: nothing may be written between that response's bytes.
+        if (cycle is None or not cycle.response_started) and not self.pipeline:
             if cycle is not None:
                 # The application must not answer any more: it sees a disconnect.
                 cycle.disconnected = True
