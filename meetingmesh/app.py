@@ -10,7 +10,6 @@ every upstream request (keep-alive connections are shared between requests).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -67,11 +66,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             graphql.adapters.update(build_adapters(settings, http, clock, metrics))
             monitor = HealthMonitor({p: a.client for p, a in graphql.adapters.items()})
             monitors.append(monitor)
-            task = asyncio.ensure_future(monitor.run())
+            monitor.start()
             try:
                 yield
             finally:
-                await monitor.stop(task)
+                await monitor.stop()
                 monitors.clear()
                 graphql.adapters.clear()
 

@@ -47,6 +47,7 @@ class HealthMonitor:
     _probing: dict[Provider, asyncio.Task[None]] = field(default_factory=dict)
     _probed_at: dict[Provider, float] = field(default_factory=dict)
     _unwell_since: dict[Provider, float] = field(default_factory=dict)
+    _task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         """Tick until cancelled (when the app shuts down)."""
@@ -87,11 +88,17 @@ class HealthMonitor:
         """Whether the monitor ticked recently: the event loop turns, the probes run."""
         return self.last_tick is not None and self.clock() - self.last_tick < STALLED
 
-    async def stop(self, task: asyncio.Task[None]) -> None:
-        """Cancel the monitor's task and wait for it."""
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    def start(self) -> None:
+        """Run the monitor in a task of its own (in the app's lifespan)."""
+        self._task = asyncio.ensure_future(self.run())
+
+    async def stop(self) -> None:
+        """Cancel the monitor's task (and its probes) and wait for it."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
 
 @dataclass(frozen=True)
