@@ -7,11 +7,12 @@ provider the same question.
 Meetings come as a *stream* in the requested order, strictly after a keyset position,
 already filtered exactly: the resolvers merge the streams and never re-filter. Each
 meeting comes with an *anchor*: a small JSON object naming the provider page it was
-read from. A cursor carries the anchors of every provider's next meeting, so the next
-page of a merged list asks each provider for exactly the page it stopped in (an
-identical request, which the upstream cache answers) instead of searching again.
-Anchors are hints: the keyset position decides what is returned, and an anchor that
-does not fit (tampered, stale) only costs a fresh search.
+read from. A cursor carries every provider's ``ResumePoint`` (the anchor of its next
+meeting, and when that meeting starts), so the next page of a merged list asks each
+provider for exactly the page it stopped in (an identical request, which the upstream
+cache answers) instead of searching again. Only the adapter that made an anchor opens
+it. Resume points are hints: the keyset position decides what is returned, and one
+that does not fit (tampered, stale) only costs a fresh search.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from meetingmesh.domain import (
     Aggregation,
+    Anchor,
     Attendee,
     AvailabilitySlot,
     Booking,
@@ -37,35 +39,18 @@ from meetingmesh.domain import (
     MemberMeeting,
     Page,
     Provider,
+    ResumePoint,
     SchedulingLink,
     SchedulingLinkType,
+    SortKey,
+    start_of,
 )
 from meetingmesh.providers.http import UpstreamClient
 
 T = TypeVar("T")
 A = TypeVar("A")
 
-#: Sorts meetings without a start time first (ascending), consistently across providers.
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TICK = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class SortKey:
-    """A meeting's position in the merged order: (start time, provider, provider key)."""
-
-    start_time: datetime
-    provider: str
-    key: str
-
-    @classmethod
-    def of(cls, meeting: Meeting) -> SortKey:
-        """The sort key of ``meeting``."""
-        return cls(meeting.start_time or EPOCH, meeting.provider.value, meeting.key)
-
-
-#: A provider's position hint: JSON-able, opaque to everything but its adapter.
-Anchor = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +66,7 @@ class MeetingQuery:
     """What a meetings stream must contain and where it starts.
 
     ``starts_after`` is inclusive and ``starts_before`` exclusive. ``after`` is an
-    exclusive keyset position in ``order``; ``anchor`` a hint where to find it.
+    exclusive keyset position in ``order``; ``resume`` a hint where to find it.
     ``page_hint`` is how many meetings the caller expects to take, so adapters can
     size their upstream pages. ``fields`` are the selected ``Meeting`` fields (None:
     all), so adapters fetch only what is shown; ``want_total`` asks for the list's
@@ -90,7 +75,7 @@ class MeetingQuery:
 
     order: MeetingOrder = MeetingOrder.START_TIME_ASC
     after: SortKey | None = None
-    anchor: Anchor | None = None
+    resume: ResumePoint | None = None
     starts_after: datetime | None = None
     starts_before: datetime | None = None
     course_id: str | None = None
@@ -111,18 +96,17 @@ class MeetingQuery:
 
     def plain(self) -> MeetingQuery:
         """The same filter with no keyset position: what totals count."""
-        return replace(self, after=None, anchor=None)
+        return replace(self, after=None, resume=None)
 
-    def anchored_start(self) -> datetime | None:
-        """Where the anchor says this provider's next meeting starts (else the cursor's time)."""
-        stamp = (self.anchor or {}).get("s")
-        if isinstance(stamp, str):
-            try:
-                instant = datetime.fromisoformat(stamp)
-            except ValueError:
-                instant = None
-            if instant is not None and instant.tzinfo is not None:
-                return instant
+    @property
+    def anchor(self) -> Anchor | None:
+        """The anchor of the resume point, for the adapter that made it to open."""
+        return None if self.resume is None else self.resume.anchor
+
+    def resume_start(self) -> datetime | None:
+        """Where this provider's next meeting starts: the resume point's word, else the key's."""
+        if self.resume is not None:
+            return self.resume.next_start
         return None if self.after is None else self.after.start_time
 
     def lower_bound(self) -> datetime | None:
@@ -143,7 +127,7 @@ class MeetingQuery:
 
     def admits(self, meeting: Meeting, now: datetime) -> bool:
         """Whether ``meeting`` passes every filter and lies strictly after ``after``."""
-        start = meeting.start_time or EPOCH
+        start = start_of(meeting)
         if self.starts_after is not None and start < self.starts_after:
             return False
         if self.starts_before is not None and start >= self.starts_before:

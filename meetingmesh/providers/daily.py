@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from meetingmesh.domain import (
+    Anchor,
     Attendee,
     DailyDetails,
     Meeting,
@@ -33,14 +34,13 @@ from meetingmesh.domain import (
     MeetingStatus,
     Member,
     Provider,
+    SortKey,
 )
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import (
     Adapter,
-    Anchor,
     MeetingQuery,
     Positioned,
-    SortKey,
     StreamInfo,
 )
 from meetingmesh.providers.timefmt import from_unix_seconds, unix_seconds_ceil
@@ -85,7 +85,7 @@ class DailyAdapter(Adapter):
             except GatewayError as exc:
                 if exc.code is ErrorCode.BAD_USER_INPUT and walk.anchored:
                     # The anchored session is gone (or the anchor was forged): start afresh.
-                    retry = replace(query, anchor=None)
+                    retry = replace(query, resume=None)
                     async for positioned in self.stream(retry, info):
                         yield positioned
                     return
@@ -93,7 +93,7 @@ class DailyAdapter(Adapter):
             rows = _rows(self.client.error, body)
             if walk.anchored and query.after is not None and not walk.reaches(rows, query):
                 # The anchored page no longer holds the cursor's position: start afresh.
-                async for positioned in self.stream(replace(query, anchor=None), info):
+                async for positioned in self.stream(replace(query, resume=None), info):
                     yield positioned
                 return
             if query.want_total and info.total_count is None and not walk.narrowed:
@@ -300,12 +300,13 @@ class _Walk:
 
     def reaches(self, rows: list[Any], query: MeetingQuery) -> bool:
         """Whether this page (of an anchor) still reaches back to the cursor's position."""
-        assert query.after is not None
+        next_start = query.resume_start()
+        assert next_start is not None
         raw = [row.get("start_time") for row in rows if isinstance(row, dict)]
         starts = [s for s in raw if isinstance(s, int)]
         if not starts or len(starts) != len(rows):
             return False
-        key_time = (query.anchored_start() or query.after.start_time).timestamp()
+        key_time = next_start.timestamp()
         if query.ascending:
             return self.params.get("ending_before") == "OLDEST" or min(starts) <= key_time
         return "starting_after" not in self.params or max(starts) >= key_time

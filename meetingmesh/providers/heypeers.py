@@ -34,6 +34,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from meetingmesh.domain import (
+    EARLIEST,
+    LATEST,
+    Anchor,
     HeyPeersDetails,
     Meeting,
     MeetingStatus,
@@ -42,12 +45,11 @@ from meetingmesh.domain import (
     Page,
     Provider,
     WaitlistStatus,
+    start_of,
 )
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import (
-    EPOCH,
     Adapter,
-    Anchor,
     MeetingQuery,
     Positioned,
     StreamInfo,
@@ -91,9 +93,6 @@ FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
 PER_PAGE = 100
 MAX_PAGES = 10_000
 ORG = "/api/v2/organizations/{org}"
-#: The custom range when the client sets no bound of its own.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2999, 12, 31, 23, 59, tzinfo=UTC)
 _STATUSES = {
     "scheduled": MeetingStatus.SCHEDULED,
     "complete": MeetingStatus.COMPLETED,
@@ -159,8 +158,9 @@ class HeyPeersAdapter(Adapter):
         self, query: MeetingQuery, columns: tuple[str, ...]
     ) -> tuple[_ExportWindow, int, dict[str, Any]]:
         """Where a walk starts: the anchored page if it still holds the cursor, else afresh."""
-        anchored = _ExportWindow.from_anchor(query.anchor)
-        if anchored is not None and anchored.page is not None and query.after is not None:
+        resume = query.resume
+        anchored = None if resume is None else _ExportWindow.from_anchor(resume.anchor)
+        if anchored is not None and anchored.page is not None and resume is not None:
             body = await self._export_page(anchored, columns, anchored.page)
 
             async def starts_of(number: int) -> list[datetime]:
@@ -172,7 +172,7 @@ class HeyPeersAdapter(Adapter):
                 anchored.page,
                 _starts(body["meetings"]),
                 ascending=query.ascending,
-                next_start=query.anchored_start() or query.after.start_time,
+                next_start=resume.next_start,
                 is_last=anchored.page >= _total_pages(body),
                 neighbour=starts_of,
             ):
@@ -211,7 +211,7 @@ class HeyPeersAdapter(Adapter):
             rows = (
                 await self._export_page(_ExportWindow(minute, minute, PER_PAGE, None), columns, 1)
             )["meetings"]
-            starts = [m.start_time or EPOCH for m in self._meetings(rows)]
+            starts = [start_of(m) for m in self._meetings(rows)]
             total -= sum(1 for start in starts if (start < bound) == below)
         return StreamInfo(total_count=max(0, total))
 
@@ -433,6 +433,7 @@ class _ExportWindow:
         Pages hold ``first + 1`` rows, or HeyPeers' largest page when an ``ongoing``
         filter will drop most rows in the gateway.
         """
+        # The custom range when the client sets no bound of its own.
         low = query.lower_bound() or EARLIEST
         high = query.upper_bound() or LATEST
         hint = PER_PAGE if query.ongoing is not None else query.page_hint + 1
@@ -483,7 +484,7 @@ class _ExportWindow:
 
 
 def _starts(rows: list[Any]) -> list[datetime]:
-    return [parse_instant(row.get("start_time")) or EPOCH for row in rows]
+    return [parse_instant(row.get("start_time")) or EARLIEST for row in rows]
 
 
 def _on_minute(instant: datetime) -> bool:

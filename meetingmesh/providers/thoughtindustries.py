@@ -31,8 +31,10 @@ from datetime import datetime
 from typing import Any
 
 from meetingmesh.domain import (
+    EARLIEST,
     Aggregation,
     AggregationBucket,
+    Anchor,
     Attendee,
     Course,
     Location,
@@ -40,16 +42,15 @@ from meetingmesh.domain import (
     MeetingStatus,
     Member,
     Provider,
+    SortKey,
     ThoughtIndustriesDetails,
+    start_of,
 )
 from meetingmesh.errors import ErrorCode, GatewayError, bad_input
 from meetingmesh.providers.base import (
-    EPOCH,
     Adapter,
-    Anchor,
     MeetingQuery,
     Positioned,
-    SortKey,
     StreamInfo,
 )
 from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
@@ -106,7 +107,7 @@ class ThoughtIndustriesAdapter(Adapter):
             self.ordered = False
             if query.want_total and info.total_count is None:
                 info.total_count = (await self.count_meetings(query)).total_count
-            rest = replace(query, after=yielded or query.after, anchor=None)
+            rest = replace(query, after=yielded or query.after, resume=None)
             for meeting in sorted(
                 (m for m in await self._everything(params) if rest.admits(m, now)),
                 key=SortKey.of,
@@ -123,7 +124,7 @@ class ThoughtIndustriesAdapter(Adapter):
             self._report(query, page, info)
             meetings = self.memo.get(page.get("meetings") or [], self._page_meetings)
             yield {"page": number}, meetings
-            starts = [m.start_time or EPOCH for m in meetings]
+            starts = [start_of(m) for m in meetings]
             if not starts:
                 return
             # Past the filter's far end: later pages cannot hold a match.
@@ -140,8 +141,9 @@ class ThoughtIndustriesAdapter(Adapter):
         self, query: MeetingQuery, params: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
         """The page a walk starts on: the cursor's anchor if it still fits, else a search."""
-        anchored = _anchor_page(query.anchor)
-        if anchored is not None and query.after is not None:
+        resume = query.resume
+        anchored = None if resume is None else _anchor_page(resume.anchor)
+        if anchored is not None and resume is not None:
             page = await self._page(params, anchored)
 
             async def starts_of(number: int) -> list[datetime]:
@@ -152,7 +154,7 @@ class ThoughtIndustriesAdapter(Adapter):
                 anchored,
                 _starts(page),
                 ascending=query.ascending,
-                next_start=query.anchored_start() or query.after.start_time,
+                next_start=resume.next_start,
                 is_last=not _has_more(page),
                 neighbour=starts_of,
             ):
@@ -399,15 +401,15 @@ def _last_page(first: dict[str, Any]) -> int:
 
 
 def _starts(page: dict[str, Any]) -> list[datetime]:
-    return [parse_instant(r.get("startDate")) or EPOCH for r in page.get("meetings") or []]
+    return [parse_instant(r.get("startDate")) or EARLIEST for r in page.get("meetings") or []]
 
 
 def _has_more(page: dict[str, Any]) -> bool:
     return bool((page.get("pageInfo") or {}).get("hasMore"))
 
 
-def _anchor_page(anchor: Anchor | None) -> int | None:
-    page = (anchor or {}).get("page")
+def _anchor_page(anchor: Anchor) -> int | None:
+    page = anchor.get("page")
     return page if isinstance(page, int) and not isinstance(page, bool) and page >= 1 else None
 
 

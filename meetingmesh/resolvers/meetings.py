@@ -1,35 +1,32 @@
 """The ``meetings`` connection: every provider's stream merged into one ordered list.
 
 Each provider adapter yields its meetings already filtered and ordered by
-(start time, provider, key), strictly after the cursor's key. The merge is a k-way
-heap merge that pulls only as many meetings as the page needs, plus each provider's
-next one (to know whether there is a next page, and where each provider resumes: its
-anchor goes into the edge's cursor). A provider whose stream has ended is marked so
-in the cursor and not asked again for the following pages. ``last``/``before`` walk
-the opposite order and reverse the result. A provider that fails is reported and left
-out; the others' meetings still come back.
+(start time, provider, key), strictly after the cursor's key; ``merge`` interleaves
+them and gives each edge the resume points its cursor carries. A provider whose
+stream has ended is marked so in the cursor and not asked again for the following
+pages. ``last``/``before`` walk the opposite order and reverse the result. A provider
+that fails is reported and left out; the others' meetings still come back.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
-from meetingmesh.domain import Aggregation, AggregationBucket, Meeting, MeetingOrder, Provider
-from meetingmesh.errors import GatewayError, bad_input
-from meetingmesh.providers.base import (
-    EPOCH,
-    Adapter,
-    Anchor,
-    MeetingQuery,
-    Positioned,
+from meetingmesh.domain import (
+    EARLIEST,
+    LATEST,
+    Aggregation,
+    AggregationBucket,
+    Meeting,
+    MeetingOrder,
+    Provider,
     SortKey,
-    StreamInfo,
 )
+from meetingmesh.errors import GatewayError, bad_input
+from meetingmesh.providers.base import Adapter, MeetingQuery, Positioned, StreamInfo
 from meetingmesh.resolvers.context import Path, RequestContext
 from meetingmesh.resolvers.cursors import (
     MeetingCursor,
@@ -37,6 +34,7 @@ from meetingmesh.resolvers.cursors import (
     encode_meeting_cursor,
 )
 from meetingmesh.resolvers.ids import decode_id
+from meetingmesh.resolvers.merge import merge
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, check_size
 
 #: Providers that have meetings at all (HubSpot contributes scheduling links only).
@@ -148,8 +146,8 @@ async def list_meetings(
         fields=fields,
         want_total=want_total,
     )
-    # Anchors only describe the walk they were made in.
-    anchors = position.anchors if position is not None and position.walk is walk else {}
+    # Resume points only describe the walk they were made in.
+    resume = position.resume if position is not None and position.walk is walk else {}
     wanted = meeting_filter.providers
     adapters = {
         p: a
@@ -159,9 +157,9 @@ async def list_meetings(
         and (wanted is None or p in wanted)
     }
     infos = {p: StreamInfo() for p in adapters}
-    ended = {p for p in adapters if p.value in anchors and anchors[p.value] is None}
+    ended = frozenset(p for p in adapters if p in resume and resume[p] is None)
     streams = {
-        p: a.stream_meetings(replace(query, anchor=anchors.get(p.value)), infos[p])
+        p: a.stream_meetings(replace(query, resume=resume.get(p)), infos[p])
         for p, a in adapters.items()
         if p not in ended
     }
@@ -179,13 +177,13 @@ async def list_meetings(
         await _count_missing(adapters, query, infos, failed, fail)
     if backwards:
         taken.reverse()
-    for meeting, _ in taken:
-        ctx.loaders.prime(meeting)
+    for merged in taken:
+        ctx.loaders.prime(merged.meeting)
     edges = tuple(
         MeetingEdge(
-            encode_meeting_cursor(MeetingCursor(SortKey.of(meeting), walk, snapshot)), meeting
+            encode_meeting_cursor(MeetingCursor(SortKey.of(m.meeting), walk, m.resume)), m.meeting
         )
-        for meeting, snapshot in taken
+        for m in taken
     )
     answered = [p for p in adapters if p not in failed]
     totals = [infos[p].total_count for p in answered]
@@ -196,11 +194,6 @@ async def list_meetings(
         total_count=None if any(t is None for t in totals) else sum(t or 0 for t in totals),
         aggregations=_aggregations(answered, infos),
     )
-
-
-#: Bounds outside which no provider has meetings; filters are clamped into them.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2999, 12, 31, 23, 59, tzinfo=UTC)
 
 
 def _normalised(meeting_filter: MeetingFilter) -> MeetingFilter:
@@ -239,78 +232,6 @@ async def _count_missing(
 
     missing = [p for p in adapters if p not in failed and infos[p].total_count is None]
     await asyncio.gather(*(count(p) for p in missing))
-
-
-class _Descending:
-    """Inverts a sort key's order so that ``heapq`` (a min-heap) yields largest first."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: SortKey) -> None:
-        self.key = key
-
-    def __lt__(self, other: _Descending) -> bool:
-        return other.key < self.key
-
-
-Snapshot = dict[str, Anchor | None]
-
-
-async def merge(
-    streams: dict[Provider, AsyncIterator[Positioned]],
-    order: MeetingOrder,
-    limit: int,
-    fail: Callable[[Provider, GatewayError], None],
-    ended: set[Provider] | None = None,
-) -> tuple[list[tuple[Meeting, Snapshot]], bool]:
-    """The first ``limit`` meetings of the ordered union of ``streams``, and whether more follow.
-
-    Each meeting comes with the anchors every provider would resume from right after
-    it (None for a provider whose stream has ended; a failed provider is left out).
-    """
-    heads: dict[Provider, Positioned] = {}
-    finished: set[Provider] = set(ended or ())
-
-    async def pull(provider: Provider) -> None:
-        try:
-            heads[provider] = await anext(streams[provider])
-        except StopAsyncIteration:
-            finished.add(provider)
-        except GatewayError as error:
-            fail(provider, error)
-
-    def entry(provider: Provider) -> tuple[Any, str]:
-        key = SortKey.of(heads[provider].meeting)
-        ascending = order is MeetingOrder.START_TIME_ASC
-        return (key if ascending else _Descending(key), provider.value)
-
-    # Every first pull runs to its end before anything else happens, even if one raised:
-    # a stream cannot be closed while its pull is still running.
-    outcomes = await asyncio.gather(*(pull(p) for p in streams), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    heap = [entry(p) for p in heads]
-    heapq.heapify(heap)
-    by_name = {p.value: p for p in streams}
-    taken: list[tuple[Meeting, Snapshot]] = []
-    while heap and len(taken) < limit:
-        _, name = heapq.heappop(heap)
-        provider = by_name[name]
-        meeting = heads.pop(provider).meeting
-        # The provider's next meeting: its anchor goes into this edge's cursor.
-        await pull(provider)
-        if provider in heads:
-            heapq.heappush(heap, entry(provider))
-        # Each anchor also names where its provider's next meeting starts, so the adapter
-        # can tell whether the anchored page still holds it.
-        snapshot: Snapshot = {
-            p.value: {**h.anchor, "s": (h.meeting.start_time or EPOCH).isoformat()}
-            for p, h in heads.items()
-        }
-        snapshot.update((p.value, None) for p in finished)
-        taken.append((meeting, snapshot))
-    return taken, bool(heap)
 
 
 def _aggregations(
