@@ -37,6 +37,7 @@ from meetingmesh.domain import (
     EARLIEST,
     LATEST,
     Anchor,
+    Attendee,
     HeyPeersDetails,
     Meeting,
     MeetingStatus,
@@ -49,10 +50,13 @@ from meetingmesh.domain import (
 )
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import (
-    Adapter,
+    MeetingAdapter,
     MeetingQuery,
+    MeetingStream,
+    MeetingTotals,
+    MemberCalendar,
+    MemberDirectory,
     Positioned,
-    StreamInfo,
 )
 from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
 from meetingmesh.providers.timefmt import heypeers_minute, parse_instant
@@ -118,26 +122,26 @@ def meeting_key(start: datetime, name: str, group_leader: Any) -> str:
 
 
 @dataclass
-class HeyPeersAdapter(Adapter):
+class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
     """HeyPeers meetings, members and their registrations."""
 
     organization_id: int = 0
     provider: Provider = field(default=Provider.HEYPEERS, init=False)
-    lists_meetings = True
 
     def excludes(self, query: MeetingQuery) -> bool:
         """HeyPeers has neither courses nor rooms."""
         return query.course_id is not None or query.room is not None
 
-    async def stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+    async def walk(self, query: MeetingQuery, stream: MeetingStream) -> AsyncIterator[Positioned]:
+        """Export pages in walk order (see the module docstring for their cost)."""
         columns = self._columns(query)
         now = self.clock()
 
         async def pages() -> AsyncIterator[tuple[Anchor, list[Meeting]]]:
             window, number, body = await self._first_page(query, columns)
             for _ in range(MAX_PAGES):
-                if query.want_total and info.total_count is None and window.exact_for(query):
-                    info.total_count = int((body.get("metadata") or {}).get("total_count") or 0)
+                if query.want_total and stream.total_count is None and window.exact_for(query):
+                    stream.total_count = int((body.get("metadata") or {}).get("total_count") or 0)
                 yield window.anchor(number), self.memo.get(body["meetings"], self._meetings)
                 number += 1 if query.ascending else -1
                 if number < 1 or number > _total_pages(body):
@@ -185,7 +189,7 @@ class HeyPeersAdapter(Adapter):
         last = _total_pages(body)
         return window, last, await self._export_page(window, columns, last)
 
-    async def count(self, query: MeetingQuery) -> StreamInfo:
+    async def count(self, query: MeetingQuery) -> MeetingTotals:
         """The range's total from HeyPeers, corrected for bounds inside a minute.
 
         Costs the first page of a fresh walk (usually cached), plus one call per bound
@@ -196,9 +200,9 @@ class HeyPeersAdapter(Adapter):
         if query.ongoing is not None:
             now = self.clock()
             count = 0
-            async for positioned in self.stream(replace(plain, want_total=False), StreamInfo()):
+            async for positioned in self.stream_meetings(replace(plain, want_total=False)).items:
                 count += plain.admits(positioned.meeting, now)
-            return StreamInfo(total_count=count)
+            return MeetingTotals(total_count=count)
         # The request of a fresh walk's first page: usually cached from that page.
         columns = self._columns(query)
         body = await self._export_page(window, columns, 1)
@@ -213,7 +217,7 @@ class HeyPeersAdapter(Adapter):
             )["meetings"]
             starts = [start_of(m) for m in self._meetings(rows)]
             total -= sum(1 for start in starts if (start < bound) == below)
-        return StreamInfo(total_count=max(0, total))
+        return MeetingTotals(total_count=max(0, total))
 
     def _columns(self, query: MeetingQuery) -> tuple[str, ...]:
         if query.fields is None:
@@ -235,6 +239,10 @@ class HeyPeersAdapter(Adapter):
         window = _ExportWindow(minute, minute, PER_PAGE, None)
         rows = (await self._export_page(window, EXPORT_COLUMNS, 1))["meetings"]
         return next((m for m in self._meetings(rows) if m.key == key), None)
+
+    async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
+        """None: HeyPeers lists no attendees of a meeting (no upstream call)."""
+        return ()
 
     async def get_member(self, key: str) -> Member | None:
         """A member by SSO ``idp_id`` (checked upstream); a group leader (``user:<id>``) as is."""

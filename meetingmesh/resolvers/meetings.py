@@ -11,7 +11,7 @@ that fails is reported and left out; the others' meetings still come back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -26,7 +26,7 @@ from meetingmesh.domain import (
     SortKey,
 )
 from meetingmesh.errors import GatewayError, bad_input
-from meetingmesh.providers.base import Adapter, MeetingQuery, Positioned, StreamInfo
+from meetingmesh.providers.base import MeetingQuery, MeetingSource, MeetingTotals
 from meetingmesh.resolvers.context import Path, RequestContext
 from meetingmesh.resolvers.cursors import (
     MeetingCursor,
@@ -37,8 +37,6 @@ from meetingmesh.resolvers.ids import decode_id
 from meetingmesh.resolvers.merge import merge
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, check_size
 
-#: Providers that have meetings at all (HubSpot contributes scheduling links only).
-MEETING_PROVIDERS = (Provider.HEYPEERS, Provider.THOUGHT_INDUSTRIES, Provider.DAILY)
 _REVERSED = {
     MeetingOrder.START_TIME_ASC: MeetingOrder.START_TIME_DESC,
     MeetingOrder.START_TIME_DESC: MeetingOrder.START_TIME_ASC,
@@ -149,18 +147,11 @@ async def list_meetings(
     # Resume points only describe the walk they were made in.
     resume = position.resume if position is not None and position.walk is walk else {}
     wanted = meeting_filter.providers
-    adapters = {
-        p: a
-        for p in MEETING_PROVIDERS
-        if (a := ctx.adapter(p)) is not None
-        and a.lists_meetings
-        and (wanted is None or p in wanted)
-    }
-    infos = {p: StreamInfo() for p in adapters}
-    ended = frozenset(p for p in adapters if p in resume and resume[p] is None)
+    sources = {p: s for p, s in ctx.meeting_sources.items() if wanted is None or p in wanted}
+    ended = frozenset(p for p in sources if p in resume and resume[p] is None)
     streams = {
-        p: a.stream_meetings(replace(query, resume=resume.get(p)), infos[p])
-        for p, a in adapters.items()
+        p: s.stream_meetings(replace(query, resume=resume.get(p)))
+        for p, s in sources.items()
         if p not in ended
     }
     failed: set[Provider] = set()
@@ -170,11 +161,12 @@ async def list_meetings(
         ctx.report(error, path)
 
     try:
-        taken, more = await merge(streams, walk, size, fail, ended)
+        taken, more = await merge({p: s.items for p, s in streams.items()}, walk, size, fail, ended)
     finally:
-        await asyncio.gather(*(_close(s) for s in streams.values()))
+        await asyncio.gather(*(s.aclose() for s in streams.values()))
+    totals = {p: streams[p].totals() if p in streams else MeetingTotals() for p in sources}
     if want_total:
-        await _count_missing(adapters, query, infos, failed, fail)
+        await _count_missing(sources, query, totals, failed, fail)
     if backwards:
         taken.reverse()
     for merged in taken:
@@ -185,14 +177,14 @@ async def list_meetings(
         )
         for m in taken
     )
-    answered = [p for p in adapters if p not in failed]
-    totals = [infos[p].total_count for p in answered]
+    answered = [p for p in sources if p not in failed]
+    counts = [totals[p].total_count for p in answered]
     return MeetingsPage(
         edges=edges,
         has_next_page=more if not backwards else before is not None,
         has_previous_page=more if backwards else after is not None,
-        total_count=None if any(t is None for t in totals) else sum(t or 0 for t in totals),
-        aggregations=_aggregations(answered, infos),
+        total_count=None if any(t is None for t in counts) else sum(t or 0 for t in counts),
+        aggregations=_aggregations(answered, totals),
     )
 
 
@@ -213,9 +205,9 @@ def _normalised(meeting_filter: MeetingFilter) -> MeetingFilter:
 
 
 async def _count_missing(
-    adapters: dict[Provider, Adapter],
+    sources: Mapping[Provider, MeetingSource],
     query: MeetingQuery,
-    infos: dict[Provider, StreamInfo],
+    totals: dict[Provider, MeetingTotals],
     failed: set[Provider],
     fail: Callable[[Provider, GatewayError], None],
 ) -> None:
@@ -223,33 +215,29 @@ async def _count_missing(
 
     async def count(provider: Provider) -> None:
         try:
-            counted = await adapters[provider].count_meetings(query.plain())
+            counted = await sources[provider].count_meetings(query.plain())
         except GatewayError as error:
             fail(provider, error)
             return
-        infos[provider].total_count = counted.total_count
-        infos[provider].aggregations = infos[provider].aggregations or counted.aggregations
+        read = totals[provider]
+        totals[provider] = MeetingTotals(
+            counted.total_count, read.aggregations or counted.aggregations
+        )
 
-    missing = [p for p in adapters if p not in failed and infos[p].total_count is None]
+    missing = [p for p in sources if p not in failed and totals[p].total_count is None]
     await asyncio.gather(*(count(p) for p in missing))
 
 
 def _aggregations(
-    providers: Sequence[Provider], infos: dict[Provider, StreamInfo]
+    providers: Sequence[Provider], totals: Mapping[Provider, MeetingTotals]
 ) -> tuple[Aggregation, ...]:
     facet = Aggregation(
         key="provider",
         label="Provider",
         buckets=tuple(
-            AggregationBucket(value=p.name, label=p.label, count=infos[p].total_count or 0)
+            AggregationBucket(value=p.name, label=p.label, count=totals[p].total_count or 0)
             for p in providers
         ),
     )
-    passed_through = tuple(a for p in providers for a in infos[p].aggregations)
+    passed_through = tuple(a for p in providers for a in totals[p].aggregations)
     return (facet, *passed_through)
-
-
-async def _close(stream: AsyncIterator[Positioned]) -> None:
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()

@@ -1,4 +1,8 @@
-"""HubSpot scheduling: links, booking information, availability and booking."""
+"""Scheduling: links, booking information, availability and booking.
+
+Every field asks the request's ``scheduler`` (HubSpot's adapter, the one provider of
+scheduling pages); without one, lists are empty, lookups null and booking refused.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from meetingmesh.domain import (
     SchedulingLink,
 )
 from meetingmesh.errors import ErrorCode, GatewayError, bad_input
-from meetingmesh.providers.base import Adapter, LinkFilter
+from meetingmesh.providers.base import LinkFilter
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.resolvers.cursors import decode_token, encode_token
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, check_size
@@ -42,10 +46,6 @@ class LinksPage:
     end_cursor: str | None
 
 
-def _hubspot(ctx: RequestContext) -> Adapter | None:
-    return ctx.adapter(Provider.HUBSPOT)
-
-
 async def list_links(
     ctx: RequestContext, first: int | None, after: str | None, link_filter: LinkFilter
 ) -> LinksPage:
@@ -55,15 +55,15 @@ async def list_links(
     continue from a page boundary.
     """
     size = check_size("first", first, ctx.max_page_size)
-    adapter = _hubspot(ctx)
-    if adapter is None:
+    scheduler = ctx.scheduler
+    if scheduler is None:
         return LinksPage((), False, False, 0, None)
     token = None if after is None else decode_token(after, "after")
     if after is not None and token is None:
         return LinksPage((), False, True, None, None)  # the cursor past the last page
     wanted = DEFAULT_PAGE_SIZE if size is None else size
     # HubSpot needs a limit of 1 at least; with first: 0 it only says the total.
-    page = await adapter.list_links(max(1, wanted), token, link_filter)
+    page = await scheduler.list_links(max(1, wanted), token, link_filter)
     items = page.items[:wanted]
     if not items:
         return LinksPage((), False, after is not None, page.total_count, None)
@@ -76,8 +76,8 @@ async def list_links(
 
 async def link(ctx: RequestContext, slug: str) -> SchedulingLink | None:
     """``schedulingLink(slug)``."""
-    adapter = _hubspot(ctx)
-    return None if adapter is None else await adapter.get_link(slug)
+    scheduler = ctx.scheduler
+    return None if scheduler is None else await scheduler.get_link(slug)
 
 
 def check_timezone(name: str, field: str = "timezone") -> str:
@@ -91,10 +91,10 @@ def check_timezone(name: str, field: str = "timezone") -> str:
 
 async def booking_info(ctx: RequestContext, slug: str, timezone: str) -> BookingInfo | None:
     """``SchedulingLink.bookingInfo``."""
-    adapter = _hubspot(ctx)
-    if adapter is None:
+    scheduler = ctx.scheduler
+    if scheduler is None:
         return None
-    return await adapter.booking_info(slug, check_timezone(timezone))
+    return await scheduler.booking_info(slug, check_timezone(timezone))
 
 
 async def availability(
@@ -103,16 +103,17 @@ async def availability(
     """``SchedulingLink.availability``."""
     if month_offset < 0:
         raise bad_input("monthOffset must not be negative", field="monthOffset")
-    adapter = _hubspot(ctx)
-    if adapter is None:
+    scheduler = ctx.scheduler
+    if scheduler is None:
         return ()
-    return await adapter.availability(slug, check_timezone(timezone), month_offset)
+    return await scheduler.availability(slug, check_timezone(timezone), month_offset)
 
 
 async def book(ctx: RequestContext, request: BookingRequest) -> Booking:
     """``bookMeeting``: checked here first, so that a bad input costs no upstream call."""
-    adapter = _hubspot(ctx)
-    if adapter is None:
+    scheduler = ctx.scheduler
+    if scheduler is None:
+        # The schema documents booking as HubSpot's: the refusal names it.
         raise GatewayError(
             ErrorCode.UPSTREAM_UNAVAILABLE, "HubSpot is not configured", provider=Provider.HUBSPOT
         )
@@ -134,4 +135,4 @@ async def book(ctx: RequestContext, request: BookingRequest) -> Booking:
         raise bad_input("startTime must carry a time zone offset", field="startTime")
     if request.start_time <= ctx.clock():
         raise bad_input("startTime must be in the future", field="startTime")
-    return await adapter.book(request)
+    return await scheduler.book(request)

@@ -92,10 +92,10 @@ class Member(Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> MemberMeetingConnection:
         window = offset_window(first, after, info.context.max_page_size)
-        adapter = info.context.adapter(self.record.provider)
+        calendar = info.context.member_calendars.get(self.record.provider)
         page = None
-        if adapter is not None:
-            page = await adapter.member_meetings(self.record.key, window.offset, window.limit)
+        if calendar is not None:
+            page = await calendar.member_meetings(self.record.key, window.offset, window.limit)
         items = page.items if page is not None else ()
         for item in items:
             info.context.loaders.prime(item.meeting)
