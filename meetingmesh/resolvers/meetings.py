@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from meetingmesh.domain import (
@@ -20,6 +20,7 @@ from meetingmesh.domain import (
     LATEST,
     Aggregation,
     AggregationBucket,
+    Course,
     Meeting,
     MeetingOrder,
     Provider,
@@ -35,7 +36,7 @@ from meetingmesh.resolvers.cursors import (
 )
 from meetingmesh.resolvers.ids import decode_id
 from meetingmesh.resolvers.merge import merge
-from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, check_size
+from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
 
 _REVERSED = {
     MeetingOrder.START_TIME_ASC: MeetingOrder.START_TIME_DESC,
@@ -55,23 +56,11 @@ class MeetingFilter:
     ongoing: bool | None = None
 
 
-@dataclass(frozen=True)
-class MeetingEdge:
-    """A meeting and its cursor."""
+@dataclass(frozen=True, slots=True)
+class MeetingsPage(ListPage[Meeting]):
+    """One page of the merged list, with the facets of the whole list."""
 
-    cursor: str
-    meeting: Meeting
-
-
-@dataclass(frozen=True)
-class MeetingsPage:
-    """One page of the merged list and what is known about the whole list."""
-
-    edges: tuple[MeetingEdge, ...]
-    has_next_page: bool
-    has_previous_page: bool
-    total_count: int | None
-    aggregations: tuple[Aggregation, ...] = field(default=())
+    aggregations: tuple[Aggregation, ...] = ()
 
 
 def course_key(course_id: str) -> str:
@@ -172,9 +161,7 @@ async def list_meetings(
     for merged in taken:
         ctx.loaders.prime(merged.meeting)
     edges = tuple(
-        MeetingEdge(
-            encode_meeting_cursor(MeetingCursor(SortKey.of(m.meeting), walk, m.resume)), m.meeting
-        )
+        Edge(encode_meeting_cursor(MeetingCursor(SortKey.of(m.meeting), walk, m.resume)), m.meeting)
         for m in taken
     )
     answered = [p for p in sources if p not in failed]
@@ -185,6 +172,28 @@ async def list_meetings(
         has_previous_page=more if backwards else after is not None,
         total_count=None if any(t is None for t in counts) else sum(t or 0 for t in counts),
         aggregations=_aggregations(answered, totals),
+    )
+
+
+async def course_meetings(
+    ctx: RequestContext,
+    path: Path,
+    course: Course,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    fields: frozenset[str] | None = None,
+    want_total: bool = True,
+) -> MeetingsPage:
+    """``Course.meetings``: the merged list, kept to the course's provider and the course."""
+    return await list_meetings(
+        ctx,
+        path,
+        first=first,
+        after=after,
+        meeting_filter=MeetingFilter(providers=(course.provider,), course_id=course.provider_id),
+        fields=fields,
+        want_total=want_total,
     )
 
 

@@ -7,7 +7,6 @@ scheduling pages); without one, lists are empty, lookups null and booking refuse
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from meetingmesh.domain import (
@@ -20,35 +19,16 @@ from meetingmesh.domain import (
 )
 from meetingmesh.errors import ErrorCode, GatewayError, bad_input
 from meetingmesh.providers.base import LinkFilter
-from meetingmesh.resolvers.context import RequestContext
+from meetingmesh.resolvers.context import Path, RequestContext
 from meetingmesh.resolvers.cursors import decode_token, encode_token
-from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, check_size
+from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass(frozen=True)
-class LinkEdge:
-    """A scheduling link and its cursor."""
-
-    cursor: str
-    link: SchedulingLink
-
-
-@dataclass(frozen=True)
-class LinksPage:
-    """One page of scheduling links."""
-
-    edges: tuple[LinkEdge, ...]
-    has_next_page: bool
-    has_previous_page: bool
-    total_count: int | None
-    end_cursor: str | None
-
-
 async def list_links(
     ctx: RequestContext, first: int | None, after: str | None, link_filter: LinkFilter
-) -> LinksPage:
+) -> ListPage[SchedulingLink]:
     """``schedulingLinks``: HubSpot's own paging, its ``after`` token inside our cursor.
 
     Every edge of a page carries the cursor of the page's end, because HubSpot can only
@@ -57,21 +37,21 @@ async def list_links(
     size = check_size("first", first, ctx.max_page_size)
     scheduler = ctx.scheduler
     if scheduler is None:
-        return LinksPage((), False, False, 0, None)
+        return ListPage((), False, False, 0)
     token = None if after is None else decode_token(after, "after")
     if after is not None and token is None:
-        return LinksPage((), False, True, None, None)  # the cursor past the last page
+        return ListPage((), False, True, None)  # the cursor past the last page
     wanted = DEFAULT_PAGE_SIZE if size is None else size
     # HubSpot needs a limit of 1 at least; with first: 0 it only says the total.
     page = await scheduler.list_links(max(1, wanted), token, link_filter)
     items = page.items[:wanted]
     if not items:
-        return LinksPage((), False, after is not None, page.total_count, None)
+        return ListPage((), False, after is not None, page.total_count)
     # HubSpot continues from page ends only: every edge carries the page end's cursor,
     # and the last page's end is a cursor past the end, never "from the start".
     end = encode_token(page.next_token or None)
-    edges = tuple(LinkEdge(end, link) for link in items)
-    return LinksPage(edges, page.has_more, after is not None, page.total_count, end)
+    edges = tuple(Edge(end, link) for link in items)
+    return ListPage(edges, page.has_more, after is not None, page.total_count)
 
 
 async def link(ctx: RequestContext, slug: str) -> SchedulingLink | None:
@@ -109,8 +89,22 @@ async def availability(
     return await scheduler.availability(slug, check_timezone(timezone), month_offset)
 
 
-async def book(ctx: RequestContext, request: BookingRequest) -> Booking:
-    """``bookMeeting``: checked here first, so that a bad input costs no upstream call."""
+async def book(ctx: RequestContext, path: Path, request: BookingRequest) -> Booking:
+    """``bookMeeting``: checked here first, so that a bad input costs no upstream call.
+
+    A refusal naming several fields raises the first; the others join the response's
+    errors beside it, at the same path.
+    """
+    try:
+        return await _book(ctx, request)
+    except GatewayError as error:
+        for related in error.related:
+            ctx.report(related, path)
+        error.related = ()
+        raise
+
+
+async def _book(ctx: RequestContext, request: BookingRequest) -> Booking:
     scheduler = ctx.scheduler
     if scheduler is None:
         # The schema documents booking as HubSpot's: the refusal names it.
