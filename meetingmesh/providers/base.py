@@ -5,17 +5,21 @@ memo) implements only the capabilities its provider has, each a ``Protocol``:
 ``MeetingSource`` (meeting streams, totals, lookups), ``CourseCatalog``,
 ``MemberDirectory``, ``MemberCalendar`` (a member's own schedule) and ``Scheduler``
 (scheduling pages and booking). Resolvers ask the request context for the adapters
-of a capability, never for a provider by name.
+of a capability, never for a provider by name. ``MeetingAdapter`` is the shared half
+of the meeting sources: a filter on something a provider does not have (rooms,
+courses) matches nothing there, at no cost.
 
-Meetings come as a *stream* in the requested order, strictly after a keyset position,
-already filtered exactly: the resolvers merge the streams and never re-filter. Each
-meeting comes with an *anchor*: a small JSON object naming the provider page it was
-read from. A cursor carries every provider's ``ResumePoint`` (the anchor of its next
-meeting, and when that meeting starts), so the next page of a merged list asks each
-provider for exactly the page it stopped in (an identical request, which the upstream
-cache answers) instead of searching again. Only the adapter that made an anchor opens
-it. Resume points are hints: the keyset position decides what is returned, and one
-that does not fit (tampered, stale) only costs a fresh search.
+Meetings come as a ``MeetingStream``, which also carries the list's total and facets
+as far as the pages it read told them. Its meetings come in the requested order,
+strictly after a keyset position, already filtered exactly: the resolvers merge the
+streams and never re-filter. Each meeting comes with an *anchor*: a small JSON object
+naming the provider page it was read from. A cursor carries every provider's
+``ResumePoint`` (the anchor of its next meeting, and when that meeting starts), so the
+next page of a merged list asks each provider for exactly the page it stopped in (an
+identical request, which the upstream cache answers) instead of searching again. Only
+the adapter that made an anchor opens it. Resume points are hints: the keyset position
+decides what is returned, and one that does not fit (tampered, stale) only costs a
+fresh search.
 """
 
 from __future__ import annotations

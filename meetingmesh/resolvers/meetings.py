@@ -1,8 +1,11 @@
 """The ``meetings`` connection: every provider's stream merged into one ordered list.
 
-Each provider adapter yields its meetings already filtered and ordered by
-(start time, provider, key), strictly after the cursor's key; ``merge`` interleaves
-them and gives each edge the resume points its cursor carries. A provider whose
+Each meeting source (``ctx.meeting_sources``) answers with a ``MeetingStream``: its
+meetings already filtered and ordered by (start time, provider, key), strictly after
+the cursor's key, plus the list's total and facets as far as its pages told them
+(``count_meetings`` is asked for the rest, only when the client selected totals).
+``merge`` interleaves the streams and gives each edge the resume points its cursor
+carries. ``course_meetings`` is the same list kept to one course. A provider whose
 stream has ended is marked so in the cursor and not asked again for the following
 pages. ``last``/``before`` walk the opposite order and reverse the result. A provider
 that fails is reported and left out; the others' meetings still come back.
