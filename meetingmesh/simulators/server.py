@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,19 +24,55 @@ from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Harness, json_response
 
+
+class _Generate(Protocol):
+    def __call__(self, *, seed: int, size: int, clock: Clock) -> Any: ...
+
+
+class _CreateApp(Protocol):
+    def __call__(self, data: Any, *, clock: Clock, faults: Faults | None) -> Starlette: ...
+
+
+@dataclass(frozen=True)
+class ProviderSimulator:
+    """One row of the table: where a provider is mounted and how its simulator is built."""
+
+    name: str
+    #: Mount path relative to the server's address: the part before the documents' paths.
+    mount: str
+    #: The static credential the simulator accepts (and the gateway is configured with).
+    token: str
+    generate: _Generate
+    create_app: _CreateApp
+
+
+#: Every simulated provider, in the order they are served and listed.
+PROVIDERS: tuple[ProviderSimulator, ...] = (
+    ProviderSimulator(
+        "heypeers",
+        "/heypeers",
+        heypeers.TOKEN,
+        heypeers.HeyPeersData.generate,
+        heypeers.create_app,
+    ),
+    ProviderSimulator(
+        "thoughtindustries",
+        "/thoughtindustries",
+        thoughtindustries.TOKEN,
+        thoughtindustries.ThoughtIndustriesData.generate,
+        thoughtindustries.create_app,
+    ),
+    ProviderSimulator(
+        "hubspot", "/hubspot", hubspot.TOKEN, hubspot.HubSpotData.generate, hubspot.create_app
+    ),
+    ProviderSimulator(
+        "daily", "/daily/v1", daily.TOKEN, daily.DailyData.generate, daily.create_app
+    ),
+)
 #: Provider name -> mount path (relative to the server's address).
-MOUNTS: dict[str, str] = {
-    "heypeers": "/heypeers",
-    "thoughtindustries": "/thoughtindustries",
-    "hubspot": "/hubspot",
-    "daily": "/daily/v1",
-}
-TOKENS: dict[str, str] = {
-    "heypeers": heypeers.TOKEN,
-    "thoughtindustries": thoughtindustries.TOKEN,
-    "hubspot": hubspot.TOKEN,
-    "daily": daily.TOKEN,
-}
+MOUNTS: dict[str, str] = {p.name: p.mount for p in PROVIDERS}
+TOKENS: dict[str, str] = {p.name: p.token for p in PROVIDERS}
+
 #: HeyPeers' organization id in the simulated data (the documents' example org).
 HEYPEERS_ORGANIZATION_ID = 5
 
@@ -75,26 +112,10 @@ class Simulators:
 
 def _apps(seed: int, size: int, clock: Clock, faults: Mapping[str, Faults]) -> dict[str, Starlette]:
     return {
-        "heypeers": heypeers.create_app(
-            heypeers.HeyPeersData.generate(seed=seed, size=size, clock=clock),
-            clock=clock,
-            faults=faults.get("heypeers"),
-        ),
-        "thoughtindustries": thoughtindustries.create_app(
-            thoughtindustries.ThoughtIndustriesData.generate(seed=seed, size=size, clock=clock),
-            clock=clock,
-            faults=faults.get("thoughtindustries"),
-        ),
-        "hubspot": hubspot.create_app(
-            hubspot.HubSpotData.generate(seed=seed, size=size, clock=clock),
-            clock=clock,
-            faults=faults.get("hubspot"),
-        ),
-        "daily": daily.create_app(
-            daily.DailyData.generate(seed=seed, size=size, clock=clock),
-            clock=clock,
-            faults=faults.get("daily"),
-        ),
+        p.name: p.create_app(
+            p.generate(seed=seed, size=size, clock=clock), clock=clock, faults=faults.get(p.name)
+        )
+        for p in PROVIDERS
     }
 
 
