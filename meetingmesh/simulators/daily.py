@@ -75,7 +75,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -83,6 +83,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.daily_data import (
     DEFAULT_CLOCK,
@@ -91,9 +92,9 @@ from meetingmesh.simulators.daily_data import (
     DailyParticipant,
 )
 from meetingmesh.simulators.faults import Faults
-from meetingmesh.simulators.harness import Harness, bearer_token, json_response
+from meetingmesh.simulators.harness import Handler, Harness, bearer_token, json_response
 
-__all__ = ["TOKEN", "DailyData", "DailyMeeting", "DailyParticipant", "create_app"]
+__all__ = ["TOKEN", "DailyBehaviour", "DailyData", "DailyMeeting", "DailyParticipant", "create_app"]
 
 TOKEN = "sim-daily-token"
 MAX_LIMIT = 100
@@ -247,15 +248,41 @@ def _authenticate(request: Request, token: str) -> None:
         raise DailyError(401, "authentication-error", "the API key is not valid")
 
 
+@dataclass(frozen=True)
+class DailyBehaviour(Behaviour):
+    """Daily's switches (see "Behaviour switches" in the manual); defaults are today's answers."""
+
+    #: Order of ``/meetings/:id/participants`` and of each session's ``participants``.
+    participant_order: Literal["join_order", "newest_first", "example"] = "join_order"
+    #: Secondary order of sessions with the same ``start_time`` in ``GET /meetings``.
+    tie_order: Literal["id_desc", "id_asc"] = "id_desc"
+    #: ``start_time``, ``join_time`` and ``duration`` as JSON floats (``1716379200.0``).
+    float_times: bool = False
+    #: Enforce Daily's rate limits (20 requests/s and 100 per 5 s per API key).
+    rate_limits: bool = False
+    #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):
+    #: ``null_time``, ``member_without_id``, ``null_in_list`` or ``unknown_enum``; "" is off.
+    bad_row: Literal["", "null_time", "member_without_id", "null_in_list", "unknown_enum"] = ""
+    #: The id of the row ``bad_row`` applies to (the test picks it from the data).
+    bad_row_id: str = ""
+
+
 def create_app(
     data: DailyData,
     *,
     clock: Clock = DEFAULT_CLOCK,
     token: str = TOKEN,
     faults: Faults | None = None,
+    behaviour: DailyBehaviour | None = None,
 ) -> Starlette:
     """The Daily simulator: meeting sessions routes plus the harness's control routes."""
-    harness = Harness("daily", render_error, faults=faults or Faults())
+    harness = Harness(
+        "daily",
+        render_error,
+        faults=faults or Faults(),
+        behaviour=behaviour or DailyBehaviour(),
+        message_key="info",
+    )
     index = MeetingIndex(data)
 
     def list_meetings(params: dict[str, str]) -> dict[str, Any]:
@@ -282,18 +309,21 @@ def create_app(
         return {"total_count": hi - lo, "data": items}
 
     @harness.endpoint("GET /meetings")
+    @_in_daily_body
     async def meetings(request: Request) -> Response:
         """GET /meetings: filtered, newest-first sessions with id cursors."""
         _authenticate(request, token)
         return json_response(list_meetings(_params(request)))
 
     @harness.endpoint("GET /meetings/{meeting_id}")
+    @_in_daily_body
     async def meeting(request: Request) -> Response:
         """GET /meetings/:id: one session without its participants."""
         _authenticate(request, token)
         return json_response(_find(index, request.path_params["meeting_id"]).summary())
 
     @harness.endpoint("GET /meetings/{meeting_id}/participants")
+    @_in_daily_body
     async def participants(request: Request) -> Response:
         """GET /meetings/:id/participants: join-ordered participants, 404 when none remain."""
         _authenticate(request, token)
@@ -341,6 +371,20 @@ def create_app(
     app.state.data = data
     app.state.clock = clock
     return app
+
+
+def _in_daily_body(handler: Handler) -> Handler:
+    """``handler`` with its ``DailyError``s answered inside the harness (so faults see them)."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except DailyError as exc:
+            return error_response(exc.status, exc.error, exc.info)
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
 
 
 def _find(index: MeetingIndex, meeting_id: str) -> DailyMeeting:

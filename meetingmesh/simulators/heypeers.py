@@ -95,7 +95,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import available_timezones
 
 import orjson
 from starlette.applications import Starlette
@@ -104,6 +105,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Harness, bearer_token, json_response, query_params
@@ -118,6 +120,7 @@ from meetingmesh.simulators.heypeers_data import (
 __all__ = [
     "OTHER_ORG_TOKEN",
     "TOKEN",
+    "HeyPeersBehaviour",
     "HeyPeersData",
     "create_app",
 ]
@@ -550,16 +553,49 @@ async def _routing_error(request: Request, exc: Exception) -> Response:
     return _error(exc.status_code, HTTPStatus(exc.status_code).phrase, exc.headers)
 
 
+@dataclass(frozen=True)
+class HeyPeersBehaviour(Behaviour):
+    """HeyPeers' switches (see "Behaviour switches" in the manual); defaults are today's answers."""
+
+    #: Lifetime of the JWTs ``POST /api/v2/authenticate`` mints, in wall-clock seconds.
+    token_lifetime_seconds: int = 86_400
+    #: Whether minted JWTs carry an ``exp`` claim.
+    token_exp_claim: bool = True
+    #: The organization's IANA time zone, in which custom export ranges are read.
+    organization_time_zone: str = "UTC"
+    #: Whether a custom export range's ``end_time`` is included (to the minute) or excluded.
+    custom_end: Literal["inclusive", "exclusive"] = "inclusive"
+    #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):
+    #: ``null_time``, ``member_without_id``, ``null_in_list`` or ``unknown_enum``; "" is off.
+    bad_row: Literal["", "null_time", "member_without_id", "null_in_list", "unknown_enum"] = ""
+    #: The id of the row ``bad_row`` applies to (the test picks it from the data).
+    bad_row_id: str = ""
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for a lifetime below 1 s or an unknown time zone."""
+        if self.token_lifetime_seconds < 1:
+            raise ValueError("token_lifetime_seconds must be at least 1")
+        if self.organization_time_zone not in available_timezones():
+            raise ValueError(f"organization_time_zone {self.organization_time_zone!r} is unknown")
+
+
 def create_app(
     data: HeyPeersData,
     *,
     clock: Clock = DEFAULT_CLOCK,
     token: str = TOKEN,
     faults: Faults | None = None,
+    behaviour: HeyPeersBehaviour | None = None,
 ) -> Starlette:
     """The HeyPeers simulator over ``data``; ``app.state.harness`` holds stats and faults."""
     heypeers = _HeyPeers(data, clock, token)
-    harness = Harness("heypeers", render_error, faults=faults or Faults())
+    harness = Harness(
+        "heypeers",
+        render_error,
+        faults=faults or Faults(),
+        behaviour=behaviour or HeyPeersBehaviour(),
+        message_key="error",
+    )
     upcoming = harness.endpoint(f"GET {UPCOMING_ROUTE}")(heypeers.upcoming_meetings)
     export_get = harness.endpoint(f"GET {EXPORT_ROUTE}")(heypeers.export_get)
     export_post = harness.endpoint(f"POST {EXPORT_ROUTE}")(heypeers.export_post)

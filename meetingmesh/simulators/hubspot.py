@@ -103,7 +103,8 @@ import re
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -113,6 +114,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Harness, bearer_token, json_response
@@ -136,7 +138,7 @@ from meetingmesh.simulators.hubspot_errors import (
     validation_error,
 )
 
-__all__ = ["TOKEN", "Booking", "HubSpotData", "create_app"]
+__all__ = ["TOKEN", "Booking", "HubSpotBehaviour", "HubSpotData", "create_app"]
 
 TOKEN = "sim-hubspot-token"
 PROVIDER_NAME = "hubspot"
@@ -348,16 +350,49 @@ class _HubSpot:
         return json_response(self.desk.book(checked))
 
 
+@dataclass(frozen=True)
+class HubSpotBehaviour(Behaviour):
+    """HubSpot's switches (see "Behaviour switches" in the manual); defaults are today's answers."""
+
+    #: Lifetime of OAuth access tokens minted by ``POST /oauth/v3/token``, in seconds.
+    access_token_lifetime_seconds: int = 1800
+    #: Every refresh answers a new refresh token and refuses the one it was sent.
+    rotate_refresh_token: bool = False
+    #: The token answer in camelCase (``accessToken``, ``expiresIn``, ``refreshToken``).
+    camel_case_tokens: bool = False
+    #: A successful booking's answer lacks ``end`` and carries fields nobody documented.
+    odd_booking_answer: bool = False
+    #: Enforce HubSpot's rate limit (100 requests per 10 s per token).
+    rate_limits: bool = False
+    #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):
+    #: ``null_time``, ``member_without_id``, ``null_in_list`` or ``unknown_enum``; "" is off.
+    bad_row: Literal["", "null_time", "member_without_id", "null_in_list", "unknown_enum"] = ""
+    #: The id of the row ``bad_row`` applies to (the test picks it from the data).
+    bad_row_id: str = ""
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for a lifetime below 1 s."""
+        if self.access_token_lifetime_seconds < 1:
+            raise ValueError("access_token_lifetime_seconds must be at least 1")
+
+
 def create_app(
     data: HubSpotData,
     *,
     clock: Clock = DEFAULT_CLOCK,
     token: str = TOKEN,
     faults: Faults | None = None,
+    behaviour: HubSpotBehaviour | None = None,
 ) -> Starlette:
     """The HubSpot scheduler v3 simulator over ``data`` (routes relative to the base URL)."""
     hubspot = _HubSpot(data, clock, token)
-    harness = Harness(PROVIDER_NAME, render_error, faults=faults or Faults())
+    harness = Harness(
+        PROVIDER_NAME,
+        render_error,
+        faults=faults or Faults(),
+        behaviour=behaviour or HubSpotBehaviour(),
+        message_key="message",
+    )
 
     def endpoint(name: str, handler: Handler) -> Handler:
         return harness.endpoint(name)(hubspot.guarded(handler))

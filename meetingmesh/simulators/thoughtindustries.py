@@ -74,8 +74,9 @@ import hmac
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -83,12 +84,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Harness, bearer_token, json_response
 from meetingmesh.simulators.thoughtindustries_data import Meeting, ThoughtIndustriesData
 
-__all__ = ["PAGE_SIZE", "TOKEN", "ThoughtIndustriesData", "create_app"]
+__all__ = [
+    "PAGE_SIZE",
+    "TOKEN",
+    "ThoughtIndustriesBehaviour",
+    "ThoughtIndustriesData",
+    "create_app",
+]
 
 TOKEN = "sim-thoughtindustries-token"
 #: Meetings per page; fixed by the server, the API has no parameter for it.
@@ -104,15 +112,45 @@ _GRAPHQL_INT_MAX = 2**31 - 1
 _DEFAULT_CLOCK = Clock()
 
 
+@dataclass(frozen=True)
+class ThoughtIndustriesBehaviour(Behaviour):
+    """Thought Industries' switches (see "Behaviour switches" in the manual)."""
+
+    #: ``ignored``: fixed pages of 50 whatever ``perPage`` says (today's answers);
+    #: ``honoured``: ``perPage`` is read (default 25, at most 100), as TI's pagination page says.
+    per_page: Literal["ignored", "honoured"] = "ignored"
+    #: A page number (1-based) whose meetings come in reverse order; 0 is off.
+    out_of_order_page: int = 0
+    #: Enforce Thought Industries' rate limit (120 per minute, bursts of 20, per API key).
+    rate_limits: bool = False
+    #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):
+    #: ``null_time``, ``member_without_id``, ``null_in_list`` or ``unknown_enum``; "" is off.
+    bad_row: Literal["", "null_time", "member_without_id", "null_in_list", "unknown_enum"] = ""
+    #: The id of the row ``bad_row`` applies to (the test picks it from the data).
+    bad_row_id: str = ""
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for a negative page number."""
+        if self.out_of_order_page < 0:
+            raise ValueError("out_of_order_page must be 0 (off) or a page number")
+
+
 def create_app(
     data: ThoughtIndustriesData,
     *,
     clock: Clock = _DEFAULT_CLOCK,
     token: str = TOKEN,
     faults: Faults | None = None,
+    behaviour: ThoughtIndustriesBehaviour | None = None,
 ) -> Starlette:
     """The simulator app for ``data``; ``app.state.harness`` holds its stats and faults."""
-    harness = Harness("thoughtindustries", render_error, faults=faults or Faults())
+    harness = Harness(
+        "thoughtindustries",
+        render_error,
+        faults=faults or Faults(),
+        behaviour=behaviour or ThoughtIndustriesBehaviour(),
+        message_key="message",
+    )
     catalog = _Catalog(data)
     expected = token.encode()
 
