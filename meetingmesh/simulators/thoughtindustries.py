@@ -6,7 +6,13 @@ Routes (relative to the instance URL; the gateway's ``base_url`` is the instance
     ``{"data": {"Meetings": {"pageInfo": {perPage, currentPage, total, hasMore},
     "aggregations": [...], "meetings": [...]}}}``.
 
-    - Page size is fixed by the server at **50** (the documents give no per-page parameter).
+    - Page size: by default fixed by the server at **50** whatever ``perPage`` says (the
+      meetings document lists only ``page``). With the ``per_page=honoured`` switch,
+      ``perPage`` is read as Thought Industries' general pagination reference documents it
+      (https://developer.thoughtindustries.com/docs/rest/pagination/: default 25, maximum
+      100): a larger value is served as 100, a value that is not a positive integer is a
+      GraphQL-style error in a 200 like a bad ``page``. ``pageInfo.perPage`` always tells
+      the size served.
     - ``page`` is 1-indexed and defaults to 1. A page past the end answers an empty ``meetings``
       list with the real ``total`` and ``hasMore: false``.
     - Order (not documented): ``startDate`` ascending, then ``id`` ascending. It is stable, so
@@ -58,6 +64,17 @@ and ``X-RateLimit-Remaining: 0``. Other injected statuses answer
 an injected 401, which has the provider's empty body. Unknown paths are 404 and wrong methods
 405 with the same ``{"error", "message"}`` body.
 
+Behaviour switches (``ThoughtIndustriesBehaviour``; ``PUT /_sim/behaviour``; defaults first):
+``per_page`` ``ignored`` | ``honoured`` (above); ``out_of_order_page`` ``0`` | a page number
+whose meetings come in reverse order (the same meetings, so a client that trusts the order
+of a page misreads it; the others stay in order); ``rate_limits`` ``false`` | ``true`` (see
+"Rate limits" above); ``bad_row`` with ``bad_row_id`` (a meeting id), in the list and in
+``MeetingById``: ``null_time`` = ``startDate`` null, ``member_without_id`` = its first
+attendee lacks ``id``, ``null_in_list`` = a null first in ``attendees`` and in
+``instructors``, ``unknown_enum`` = its course's ``status`` is ``under_review`` and
+``kind`` ``hologram`` (words no document lists); ``echo_credentials`` (every error body's
+``message`` repeats the request's ``Authorization`` header; the 401 then has that body).
+
 Data (see ``thoughtindustries_data``): ``size`` meetings starting between 180 days before and
 180 days after ``clock.now()``, ``max(3, size // 10)`` courses of skewed popularity (every course
 has at least one meeting), ``max(12, size // 4)`` users and ``max(8, min(400, size // 250))``
@@ -99,8 +116,12 @@ __all__ = [
 ]
 
 TOKEN = "sim-thoughtindustries-token"
-#: Meetings per page; fixed by the server, the API has no parameter for it.
+#: Meetings per page while ``perPage`` is ignored (the meetings document lists no such
+#: parameter).
 PAGE_SIZE = 50
+#: ``perPage`` when honoured: default and maximum, from TI's pagination reference.
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 100
 RATE_LIMIT = 120
 RATE_LIMIT_HEADERS = {
     "X-RateLimit-Limit": str(RATE_LIMIT),
@@ -154,6 +175,11 @@ def create_app(
     catalog = _Catalog(data)
     expected = token.encode()
 
+    def current() -> ThoughtIndustriesBehaviour:
+        switches = harness.behaviour
+        assert isinstance(switches, ThoughtIndustriesBehaviour)
+        return switches
+
     def authorized(request: Request) -> bool:
         given = bearer_token(request)
         return given is not None and hmac.compare_digest(given.encode(), expected)
@@ -177,20 +203,37 @@ def create_app(
             return _graphql_error(
                 f'Variable "$courseId" got invalid value "{course_id}"; expected a UUID.'
             )
+        switches = current()
+        per_page = PAGE_SIZE
+        if switches.per_page == "honoured":
+            per_page_text = request.query_params.get("perPage")
+            per_page = DEFAULT_PER_PAGE
+            if per_page_text is not None:
+                parsed = _positive_int(per_page_text)
+                if parsed is None:
+                    return _graphql_error(
+                        f'Variable "$perPage" got invalid value "{per_page_text}"; '
+                        "expected a positive 32-bit integer."
+                    )
+                per_page = min(parsed, MAX_PER_PAGE)
         selection = catalog.select(course_id.lower() if course_id is not None else None)
-        offset = (page - 1) * PAGE_SIZE
-        rows = selection.meetings[offset : offset + PAGE_SIZE] if offset < selection.total else ()
+        offset = (page - 1) * per_page
+        rows = (
+            list(selection.meetings[offset : offset + per_page]) if offset < selection.total else []
+        )
+        if page == switches.out_of_order_page:
+            rows.reverse()
         body = {
             "data": {
                 "Meetings": {
                     "pageInfo": {
-                        "perPage": PAGE_SIZE,
+                        "perPage": per_page,
                         "currentPage": page,
                         "total": selection.total,
-                        "hasMore": offset + PAGE_SIZE < selection.total,
+                        "hasMore": offset + per_page < selection.total,
                     },
                     "aggregations": selection.aggregations,
-                    "meetings": [catalog.render(meeting) for meeting in rows],
+                    "meetings": [catalog.render(meeting, switches) for meeting in rows],
                 }
             }
         }
@@ -209,7 +252,8 @@ def create_app(
         if meeting is None:
             return _error(404, f"Meeting {meeting_id} not found")
         return json_response(
-            {"data": {"MeetingById": catalog.render(meeting)}}, headers=RATE_LIMIT_HEADERS
+            {"data": {"MeetingById": catalog.render(meeting, current())}},
+            headers=RATE_LIMIT_HEADERS,
         )
 
     @harness.endpoint("GET /incoming/v2/ping")
@@ -295,8 +339,14 @@ class _Catalog:
             )
         return selection
 
-    def render(self, meeting: Meeting) -> dict[str, Any]:
-        """The documented Meeting object."""
+    def render(self, meeting: Meeting, switches: ThoughtIndustriesBehaviour) -> dict[str, Any]:
+        """The documented Meeting object (with ``bad_row`` applied when it names it)."""
+        rendered = self._render(meeting)
+        if switches.bad_row and meeting.id == switches.bad_row_id.lower():
+            _spoil(rendered, switches.bad_row)
+        return rendered
+
+    def _render(self, meeting: Meeting) -> dict[str, Any]:
         location_id = meeting.location_id
         return {
             "id": meeting.id,
@@ -330,6 +380,21 @@ class _Catalog:
             {"key": "course", "label": "Course", "buckets": _by_count(course_buckets)},
             {"key": "timeZone", "label": "Time Zone", "buckets": _by_count(zone_buckets)},
         ]
+
+
+def _spoil(meeting: dict[str, Any], how: str) -> None:
+    """Make one rendered meeting malformed the way ``bad_row`` says."""
+    if how == "null_time":
+        meeting["startDate"] = None
+    elif how == "member_without_id":
+        meeting["attendees"] = [
+            {k: v for k, v in a.items() if k != "id"} for a in meeting["attendees"][:1]
+        ] + meeting["attendees"][1:]
+    elif how == "null_in_list":
+        meeting["attendees"] = [None, *meeting["attendees"]]
+        meeting["instructors"] = [None, *meeting["instructors"]]
+    elif how == "unknown_enum":
+        meeting["course"] = {**meeting["course"], "status": "under_review", "kind": "hologram"}
 
 
 def _by_count(buckets: list[dict[str, Any]]) -> list[dict[str, Any]]:
