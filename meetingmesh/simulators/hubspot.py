@@ -105,6 +105,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -125,9 +126,8 @@ from meetingmesh.simulators.hubspot_booking import (
     valid_zone,
     validate_booking,
 )
-from meetingmesh.simulators.hubspot_data import DEFAULT_CLOCK, LINK_TYPES, HubSpotData
+from meetingmesh.simulators.hubspot_data import DEFAULT_CLOCK, LINK_TYPES, HubSpotData, MeetingLink
 from meetingmesh.simulators.hubspot_errors import (
-    INVALID_AUTH,
     MISSING_AUTH,
     SERVER_ERROR,
     FieldError,
@@ -136,7 +136,9 @@ from meetingmesh.simulators.hubspot_errors import (
     link_not_found,
     render_error,
     validation_error,
+    without_field_names,
 )
+from meetingmesh.simulators.hubspot_oauth import TOKEN_ROUTE, OAuthServer
 
 __all__ = ["TOKEN", "Booking", "HubSpotBehaviour", "HubSpotData", "create_app"]
 
@@ -190,9 +192,11 @@ class RateLimitHeaders:
 class _HubSpot:
     """The endpoint handlers over one data set, its calendars and its bookings."""
 
-    def __init__(self, data: HubSpotData, clock: Clock, token: str) -> None:
+    def __init__(self, data: HubSpotData, clock: Clock, token: str, harness: Harness) -> None:
         self.data = data
         self.token = token
+        self.harness = harness
+        self.oauth = OAuthServer()
         self.calendars = Calendars(data)
         self.scheduler = Scheduler(data, self.calendars, clock)
         self.desk = BookingDesk(data, self.calendars, self.scheduler)
@@ -206,14 +210,31 @@ class _HubSpot:
             if presented is None:
                 return error_response(401, "INVALID_AUTHENTICATION", MISSING_AUTH)
             if presented != self.token:
-                return error_response(401, "INVALID_AUTHENTICATION", INVALID_AUTH)
+                refused = self.oauth.check(presented)
+                if refused is not None:
+                    return refused
             try:
-                return await handler(request)
+                response = await handler(request)
             except Exception:  # a simulator answers in the provider's body, never a traceback
                 return error_response(500, *SERVER_ERROR)
+            if self.switches.validation_errors == "sub_category":
+                return without_field_names(response)
+            return response
 
         run.__name__ = handler.__name__
         return run
+
+    @property
+    def switches(self) -> HubSpotBehaviour:
+        """The behaviour switches in force for this request."""
+        current = self.harness.behaviour
+        assert isinstance(current, HubSpotBehaviour)
+        return current
+
+    async def oauth_token(self, request: Request) -> Response:
+        """``POST /oauth/v3/token``: a refresh token (and the app's client) for an access token."""
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        return self.oauth.refresh(form, self.switches)
 
     async def list_links(self, request: Request) -> Response:
         """``GET meeting-links``: filtered links in id order, keyset-paged."""
@@ -244,8 +265,9 @@ class _HubSpot:
         )
         first = bisect_left(positions, bisect_right(data.id_keys, after_id))
         page = positions[first : first + limit]
+        switches = self.switches
         body: dict[str, Any] = {
-            "results": [data.links[p].metadata() for p in page],
+            "results": [_spoiled(data.links[p], switches) for p in page],
             "total": len(positions),
         }
         if first + limit < len(positions):
@@ -347,7 +369,11 @@ class _HubSpot:
         checked = validate_booking(body, link, _param(request, "timezone"), self.scheduler)
         if isinstance(checked, list):
             return validation_error(checked)
-        return json_response(self.desk.book(checked))
+        answer = self.desk.book(checked)
+        if self.switches.odd_booking_answer:
+            answer = {k: v for k, v in answer.items() if k != "end"}
+            answer |= {"meetingOutcome": "SCHEDULED", "bookingSource": {"channel": "API"}}
+        return json_response(answer)
 
 
 @dataclass(frozen=True)
@@ -362,6 +388,9 @@ class HubSpotBehaviour(Behaviour):
     camel_case_tokens: bool = False
     #: A successful booking's answer lacks ``end`` and carries fields nobody documented.
     odd_booking_answer: bool = False
+    #: ``errors``: a validation error names each field in ``errors[].in``;
+    #: ``sub_category``: it carries a ``subCategory`` and no ``errors[].in`` (SUPPLEMENT.md).
+    validation_errors: Literal["errors", "sub_category"] = "errors"
     #: Enforce HubSpot's rate limit (100 requests per 10 s per token).
     rate_limits: bool = False
     #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):
@@ -385,7 +414,6 @@ def create_app(
     behaviour: HubSpotBehaviour | None = None,
 ) -> Starlette:
     """The HubSpot scheduler v3 simulator over ``data`` (routes relative to the base URL)."""
-    hubspot = _HubSpot(data, clock, token)
     harness = Harness(
         PROVIDER_NAME,
         render_error,
@@ -393,22 +421,25 @@ def create_app(
         behaviour=behaviour or HubSpotBehaviour(),
         message_key="message",
     )
+    hubspot = _HubSpot(data, clock, token, harness)
 
     def endpoint(name: str, handler: Handler) -> Handler:
         return harness.endpoint(name)(hubspot.guarded(handler))
 
-    slug_route = f"{BASE}/book/{{slug}}"
-    page_route = f"{BASE}/book/availability-page/{{slug}}"
+    # ``:path`` so that slugs with "/" route, sent as "/" or as "%2F" (decoded before routing).
+    slug_route = f"{BASE}/book/{{slug:path}}"
+    page_route = f"{BASE}/book/availability-page/{{slug:path}}"
+    slug_name, page_name = f"{BASE}/book/{{slug}}", f"{BASE}/book/availability-page/{{slug}}"
+    oauth_token = harness.endpoint(f"POST {TOKEN_ROUTE}")(hubspot.oauth_token)
     routes = [
         Route(BASE, endpoint(f"GET {BASE}", hubspot.list_links), methods=["GET"]),
         Route(
             f"{BASE}/book", endpoint(f"POST {BASE}/book", hubspot.book_by_body), methods=["POST"]
         ),
-        Route(
-            page_route, endpoint(f"GET {page_route}", hubspot.availability_page), methods=["GET"]
-        ),
-        Route(slug_route, endpoint(f"GET {slug_route}", hubspot.booking_info), methods=["GET"]),
-        Route(slug_route, endpoint(f"POST {slug_route}", hubspot.book_by_path), methods=["POST"]),
+        Route(page_route, endpoint(f"GET {page_name}", hubspot.availability_page), methods=["GET"]),
+        Route(slug_route, endpoint(f"GET {slug_name}", hubspot.booking_info), methods=["GET"]),
+        Route(slug_route, endpoint(f"POST {slug_name}", hubspot.book_by_path), methods=["POST"]),
+        Route(TOKEN_ROUTE, oauth_token, methods=["POST"]),
         *harness.control_routes(),
     ]
     app = Starlette(
@@ -480,6 +511,22 @@ def _int_param(
         )
         return default
     return number
+
+
+def _spoiled(link: MeetingLink, switches: HubSpotBehaviour) -> dict[str, Any]:
+    """A list result, made malformed as ``bad_row`` says when it names this link."""
+    row = link.metadata()
+    if not switches.bad_row or link.id != switches.bad_row_id:
+        return row
+    if switches.bad_row == "null_time":
+        row["createdAt"] = None
+    elif switches.bad_row == "member_without_id":
+        row["organizerUserId"] = None
+    elif switches.bad_row == "null_in_list":
+        row["userIdsOfLinkMembers"] = [None, *row["userIdsOfLinkMembers"]]
+    elif switches.bad_row == "unknown_enum":
+        row["type"] = "COLLECTIVE_EVENT_LINK"
+    return row
 
 
 def _matching(

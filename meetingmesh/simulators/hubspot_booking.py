@@ -151,6 +151,15 @@ def validate_booking(
             "INVALID_TYPE",
             "legalConsentResponses must be objects with communicationTypeId and consented",
         )
+    else:
+        given = {c["communicationTypeId"] for c in consent if c["consented"]}
+        for checkbox in link.settings.consent_checkboxes:
+            if checkbox not in given:
+                check.fail(
+                    f"legalConsentResponses.{checkbox}",
+                    "REQUIRED",
+                    f"legal consent '{checkbox}' is required",
+                )
     likely = check.optional_list("likelyAvailableUserIds")
     if not all(isinstance(u, str) for u in likely):
         check.fail(

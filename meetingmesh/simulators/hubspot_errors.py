@@ -8,6 +8,7 @@ See ``meetingmesh.simulators.hubspot`` for which request gets which error.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,3 +102,29 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else None
     message = f"HTTP {status} for {request.method} {request.url.path}."
     return error_response(status, category, message, headers=headers)
+
+
+#: ``subCategory`` for a field error's code when errors carry no ``in``.
+_SUB_CATEGORIES = {
+    "REQUIRED": "MISSING_REQUIRED_FIELD",
+    "START_TIME_IN_PAST": "MEETING_START_TIME_NOT_VALID",
+    "START_TIME_NOT_OFFERED": "MEETING_START_TIME_NOT_VALID",
+    "SLOT_UNAVAILABLE": "MEETING_START_TIME_NOT_VALID",
+}
+
+
+def without_field_names(response: Response) -> Response:
+    """A 400 VALIDATION_ERROR in the ``subCategory`` variant: no ``errors[].in``.
+
+    The field then shows only in each error's message (SUPPLEMENT.md: "Errors may carry
+    ``subCategory`` (e.g. MEETING_START_TIME_NOT_VALID) and no ``errors[].in``").
+    """
+    if response.status_code != 400:
+        return response
+    body = json.loads(bytes(response.body))
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if body.get("category") != "VALIDATION_ERROR" or not errors:
+        return response
+    body["subCategory"] = _SUB_CATEGORIES.get(errors[0]["code"], "INVALID_INPUT")
+    body["errors"] = [{"message": f"{e['message']} ({e['in']})", "code": e["code"]} for e in errors]
+    return json_response(body, status_code=400)
