@@ -88,10 +88,48 @@ numeric strings as in the SDK types; the documents' example link ``menelson`` (o
 ``1234567``, PERSONAL_LINK, default, link ``https://meetings.hubspot.com/menelson``) is
 in every data set, the first link in id order.
 
+Slugs may contain "/" (team and user links such as ``sales/round-robin``; SUPPLEMENT.md):
+every ``{slug}`` route takes the rest of the path, so ``book/sales/round-robin`` and
+``book/sales%2Fround-robin`` reach the same link (the server decodes ``%2F`` before
+routing); stats still name the routes ``.../book/{slug}``. Booking info exposes what a
+link asks in ``customParams.formFields`` (``name``, ``label``, ``fieldType``, ``type``,
+``isCustom``, ``isRequired``, ``options``) and its legal consent as HubSpot's SDK types it
+(``ExternalMeetingsLinkSettings``: ``legalConsentEnabled`` and ``legalConsentOptions``
+with ``communicationConsentCheckboxes[{communicationTypeId, label, required}]`` and the
+consent texts; HubSpot's booking-info reference,
+https://developers.hubspot.com/docs/api-reference/legacy/scheduler/meetings/get-meeting-slug).
+A booking must answer every required custom field in ``formFields`` and consent
+(``legalConsentResponses[{communicationTypeId, consented: true}]``) to every required
+checkbox; otherwise 400 VALIDATION_ERROR with ``in`` ``formFields.<name>`` or
+``legalConsentResponses.<communicationTypeId>`` and code REQUIRED. Round robins:
+HubSpot's availability names no free user per slot (its availability reference shows
+only ``startMillisUtc``/``endMillisUtc`` per slot, plus ``allUsersBusyTimes``), so
+neither does the simulator; ``likelyAvailableUserIds`` is accepted (the first free one
+hosts) and may be derived from ``allUsersBusyTimes``.
+
+OAuth (``POST /oauth/v3/token``, not behind a bearer token): see ``hubspot_oauth``.
+Access tokens it mints are accepted like ``TOKEN`` until they expire (401
+EXPIRED_AUTHENTICATION after that); ``TOKEN``, the private-app token, never expires.
+
+Behaviour switches (``HubSpotBehaviour``; ``PUT /_sim/behaviour``; defaults first):
+``access_token_lifetime_seconds`` ``1800`` | any >= 1; ``rotate_refresh_token`` ``false``
+| ``true``; ``camel_case_tokens`` ``false`` | ``true``; ``odd_booking_answer`` ``false`` |
+``true`` (a successful booking's answer lacks ``end`` and carries ``meetingOutcome`` and
+``bookingSource``, fields no document lists); ``validation_errors`` ``errors`` |
+``sub_category`` (400 VALIDATION_ERROR carries ``subCategory``, e.g.
+MISSING_REQUIRED_FIELD or MEETING_START_TIME_NOT_VALID, and ``errors`` without ``in``: the
+field is named only in each message); ``rate_limits`` ``false`` | ``true`` (see the rate
+limit paragraph above); ``bad_row`` with ``bad_row_id`` (a link id) in ``GET
+meeting-links``: ``null_time`` = ``createdAt`` null, ``member_without_id`` =
+``organizerUserId`` null, ``null_in_list`` = a null first in ``userIdsOfLinkMembers``,
+``unknown_enum`` = ``type`` ``COLLECTIVE_EVENT_LINK``; ``echo_credentials`` (every error's
+``message`` repeats the bearer token and a sent ``client_secret``/``refresh_token``).
+
 Code: this module is the HTTP layer (``_HubSpot``, one method per endpoint, and a short
 ``create_app``); ``hubspot_availability`` holds the calendars and the offered start
 times, ``hubspot_booking`` the booking body's validation and the booking desk,
-``hubspot_errors`` the error bodies and ``hubspot_data`` the seeded data set.
+``hubspot_errors`` the error bodies, ``hubspot_oauth`` the token endpoint and
+``hubspot_data`` the seeded data set.
 """
 
 from __future__ import annotations

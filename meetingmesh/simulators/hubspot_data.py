@@ -27,6 +27,13 @@ The data is a snapshot taken at ``clock.now()``. Choices the documents leave ope
   up to 2 guests, Google Meet. Everything not in the documents (id, profile, settings)
   is invented and fixed.
 
+Team links: the last two generated links are replaced (same ids and times) by a
+personal link ``<handle>/intro`` and the round robin ``sales/round-robin`` (organizer
+plus up to three users). Both ask the required custom questions (company, a select of
+topics) and the round robin also requires legal consent (one checkbox,
+``sim-meeting-communications``). ``menelson`` stays as documented: the standard
+questions only, no consent.
+
 Bookings made through the API are not part of the data set (they live in the app), so
 ``dump()`` never changes after generation. See ``meetingmesh.simulators.hubspot`` for
 the HTTP contract.
