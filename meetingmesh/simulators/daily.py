@@ -77,6 +77,12 @@ Common rules
 - The documents carry no example session records, so none are embedded in the data.
   The oldest session has 250 participants (three pages; see ``daily_data``).
 
+Rate limits
+- Off by default. With ``rate_limits`` on, each API key may make 20 requests a second
+  and 100 in any 5 seconds (SUPPLEMENT.md; ``ratelimit.DAILY``); past that the answer is
+  429 ``{"error": "rate-limit-error", "info": ...}`` with no headers, as Daily sends
+  none. Refused requests are counted in the statistics but not against the limit.
+
 Behaviour switches (``DailyBehaviour``; ``PUT /_sim/behaviour``; defaults first)
 - ``participant_order``: ``join_order`` | ``newest_first`` (join order reversed) |
   ``example`` (``participant_id`` descending, which matches the example in Daily's
@@ -122,6 +128,7 @@ from meetingmesh.simulators.daily_data import (
 )
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Handler, Harness, bearer_token, json_response
+from meetingmesh.simulators.ratelimit import DAILY, RateLimiter
 
 __all__ = ["TOKEN", "DailyBehaviour", "DailyData", "DailyMeeting", "DailyParticipant", "create_app"]
 
@@ -325,6 +332,16 @@ def create_app(
         current = harness.behaviour
         assert isinstance(current, DailyBehaviour)
         return current
+
+    limiter = RateLimiter(DAILY)
+
+    def rate_limit(request: Request) -> Response | None:
+        if not switches().rate_limits or limiter.take(bearer_token(request) or "") == 0:
+            return None
+        # Daily sends no rate-limit headers (SUPPLEMENT.md), so no Retry-After either.
+        return error_response(429, "rate-limit-error", "too many requests: slow down")
+
+    harness.limiter = rate_limit
 
     def list_meetings(params: dict[str, str], render: _Renderer) -> dict[str, Any]:
         limit = _limit(params)

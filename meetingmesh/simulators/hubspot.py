@@ -80,8 +80,12 @@ with different messages. Unknown routes are 404 OBJECT_NOT_FOUND in the same bod
 Injected errors use the same body (429: category RATE_LIMITS, ``errorType`` RATE_LIMIT,
 ``policyName`` TEN_SECONDLY_ROLLING and ``Retry-After``). Every response carries
 ``X-HubSpot-RateLimit-Max: 100``, ``X-HubSpot-RateLimit-Interval-Milliseconds: 10000``
-and ``X-HubSpot-RateLimit-Remaining`` (requests left in the current fixed 10 s window,
-never below 0; nothing is actually limited).
+and ``X-HubSpot-RateLimit-Remaining``. With ``rate_limits`` off (the default) nothing is
+limited and Remaining counts requests left in a fixed 10 s window, never below 0. With
+``rate_limits`` on, each token may make 100 requests in any 10 seconds
+(``ratelimit.HUBSPOT``); Remaining is what that token has left, and past the limit the
+answer is 429 RATE_LIMITS with ``errorType`` RATE_LIMIT, ``policyName``
+TEN_SECONDLY_ROLLING and ``Retry-After`` (seconds until a request would pass).
 
 Data: ``max(12, size // 10)`` links (see ``hubspot_data``); ids of links and users are
 numeric strings as in the SDK types; the documents' example link ``menelson`` (organizer
@@ -137,6 +141,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import time
 from bisect import bisect_left, bisect_right
@@ -177,6 +182,7 @@ from meetingmesh.simulators.hubspot_errors import (
     without_field_names,
 )
 from meetingmesh.simulators.hubspot_oauth import TOKEN_ROUTE, OAuthServer
+from meetingmesh.simulators.ratelimit import HUBSPOT, RateLimiter
 
 __all__ = ["TOKEN", "Booking", "HubSpotBehaviour", "HubSpotData", "create_app"]
 
@@ -195,8 +201,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 class RateLimitHeaders:
     """Adds HubSpot's rate-limit headers to every response; counts API requests per 10 s."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, enforced: Callable[[Scope], int | None] = lambda scope: None
+    ) -> None:
         self.app = app
+        #: Requests left as the enforced limit counts them, or None while it is off.
+        self.enforced = enforced
         self.window_started = time.monotonic()
         self.used = 0
 
@@ -210,6 +220,9 @@ class RateLimitHeaders:
                 self.window_started, self.used = now, 0
             self.used += 1
         remaining = max(0, RATE_LIMIT_MAX - self.used)
+        enforced_remaining = self.enforced(scope)
+        if enforced_remaining is not None:
+            remaining = enforced_remaining
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -460,6 +473,28 @@ def create_app(
         message_key="message",
     )
     hubspot = _HubSpot(data, clock, token, harness)
+    limiter = RateLimiter(HUBSPOT)
+
+    def rate_limit(request: Request) -> Response | None:
+        if not hubspot.switches.rate_limits:
+            return None
+        wait = limiter.take(bearer_token(request) or "")
+        if wait == 0:
+            return None
+        return error_response(
+            429,
+            "RATE_LIMITS",
+            "You have reached your ten_secondly_rolling limit.",
+            headers={"Retry-After": str(math.ceil(wait))},
+            extra={"errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"},
+        )
+
+    def enforced_remaining(scope: Scope) -> int | None:
+        if not hubspot.switches.rate_limits:
+            return None
+        return limiter.remaining(bearer_token(Request(scope)) or "")
+
+    harness.limiter = rate_limit
 
     def endpoint(name: str, handler: Handler) -> Handler:
         return harness.endpoint(name)(hubspot.guarded(handler))
@@ -482,7 +517,7 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RateLimitHeaders)],
+        middleware=[Middleware(RateLimitHeaders, enforced=enforced_remaining)],
         exception_handlers={HTTPException: http_exception},
     )
     app.state.harness = harness

@@ -55,11 +55,16 @@ answer **status 200** with GraphQL-style errors inside the body:
 query parameters are ignored; a repeated parameter counts with its last value.
 
 Rate limits: every response from the routes above carries ``X-RateLimit-Limit: 120``,
-``X-RateLimit-Remaining: 119`` and ``X-RateLimit-Reset: 60`` (seconds until the window resets).
-They are constant on purpose: the simulator never limits, and a client honouring the headers
-must not throttle itself. Only injected faults produce 429:
-``{"error": "rate_limit_exceeded", "message": "...", "retryAfter": N}`` with ``Retry-After: N``
-and ``X-RateLimit-Remaining: 0``. Other injected statuses answer
+``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``. With the ``rate_limits`` switch off (the
+default) they are constant (``119`` and ``60``) and nothing is limited, so a client honouring
+them must not throttle itself. With it on, each API key gets 120 requests per minute with a
+burst allowance of 20 (TI's rate-limit reference,
+https://developer.thoughtindustries.com/docs/rest/rate-limits/; ``ratelimit.THOUGHT_INDUSTRIES``:
+a bucket of 20 refilled at 2 a second, inside the 120-a-minute window): Remaining is what
+the key has left and Reset the Unix time the minute window resets; past the limit the
+answer is 429 ``{"error": "rate_limit_exceeded", "message": "...", "retryAfter": N}`` with
+``Retry-After: N`` and ``X-RateLimit-Remaining: 0``. Injected 429s have the same body.
+Other injected statuses answer
 ``{"error": "<snake_case reason>", "message": "..."}`` (e.g. ``internal_server_error``), except
 an injected 401, which has the provider's empty body. Unknown paths are 404 and wrong methods
 405 with the same ``{"error", "message"}`` body.
@@ -88,7 +93,9 @@ and ``GET /incoming/v2/ping``; they count every request, including rejected ones
 from __future__ import annotations
 
 import hmac
+import math
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,6 +112,7 @@ from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Harness, bearer_token, json_response
+from meetingmesh.simulators.ratelimit import THOUGHT_INDUSTRIES, RateLimiter
 from meetingmesh.simulators.thoughtindustries_data import Meeting, ThoughtIndustriesData
 
 __all__ = [
@@ -180,6 +188,32 @@ def create_app(
         assert isinstance(switches, ThoughtIndustriesBehaviour)
         return switches
 
+    limiter = RateLimiter(THOUGHT_INDUSTRIES)
+
+    def rate_headers(request: Request) -> dict[str, str]:
+        """The X-RateLimit headers: constant while limits are off, the real count when on."""
+        if not current().rate_limits:
+            return RATE_LIMIT_HEADERS
+        key = bearer_token(request) or ""
+        return {
+            "X-RateLimit-Limit": str(RATE_LIMIT),
+            "X-RateLimit-Remaining": str(limiter.remaining(key)),
+            "X-RateLimit-Reset": str(math.ceil(time.time() + limiter.window_resets_in(key))),
+        }
+
+    def rate_limit(request: Request) -> Response | None:
+        if not current().rate_limits:
+            return None
+        wait = limiter.take(bearer_token(request) or "")
+        if wait == 0:
+            return None
+        retry_after = max(1, math.ceil(wait))
+        return render_error(
+            429, retry_after, {**rate_headers(request), "X-RateLimit-Remaining": "0"}
+        )
+
+    harness.limiter = rate_limit
+
     def authorized(request: Request) -> bool:
         given = bearer_token(request)
         return given is not None and hmac.compare_digest(given.encode(), expected)
@@ -237,7 +271,7 @@ def create_app(
                 }
             }
         }
-        return json_response(body, headers=RATE_LIMIT_HEADERS)
+        return json_response(body, headers=rate_headers(request))
 
     @harness.endpoint("GET /incoming/v2/meetings/{meeting_id}")
     async def meeting_by_id(request: Request) -> Response:
@@ -253,14 +287,14 @@ def create_app(
             return _error(404, f"Meeting {meeting_id} not found")
         return json_response(
             {"data": {"MeetingById": catalog.render(meeting, current())}},
-            headers=RATE_LIMIT_HEADERS,
+            headers=rate_headers(request),
         )
 
     @harness.endpoint("GET /incoming/v2/ping")
     async def ping(request: Request) -> Response:
         if not authorized(request):
             return _unauthorized()
-        return json_response({"valid": True}, headers=RATE_LIMIT_HEADERS)
+        return json_response({"valid": True}, headers=rate_headers(request))
 
     routes = [
         Route("/incoming/v2/meetings", list_meetings, methods=["GET"]),
@@ -278,8 +312,8 @@ def create_app(
     return app
 
 
-def render_error(status: int, retry_after: int) -> Response:
-    """An injected error in Thought Industries' own shape (401 has an empty body)."""
+def render_error(status: int, retry_after: int, headers: dict[str, str] | None = None) -> Response:
+    """An error in Thought Industries' own shape (401 has an empty body)."""
     if status == 401:
         return _unauthorized()
     if status == 429:
@@ -290,7 +324,7 @@ def render_error(status: int, retry_after: int) -> Response:
             "retryAfter": retry_after,
         }
         headers = {
-            **RATE_LIMIT_HEADERS,
+            **(headers or RATE_LIMIT_HEADERS),
             "X-RateLimit-Remaining": "0",
             "Retry-After": str(retry_after),
         }
