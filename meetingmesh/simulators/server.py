@@ -191,8 +191,8 @@ def create_simulators(
 def gateway_settings(server_url: str, *, graphiql: bool = True) -> Settings:
     """Gateway settings that point every provider at simulators served at ``server_url``.
 
-    The simulators enforce no rate limits, so the client-side ones are off here; every
-    other setting keeps its production default.
+    The simulators enforce no rate limits unless their ``rate_limits`` switch is on, so the
+    client-side ones are off here; every other setting keeps its production default.
     """
     root = server_url.rstrip("/")
     return Settings(
