@@ -127,7 +127,7 @@ class Simulators:
             harness.behaviour = type(harness.behaviour)()
 
     def reseed(self, *, seed: int, size: int) -> None:
-        """Serve freshly generated worlds at the same addresses (statistics and faults reset).
+        """Serve freshly generated worlds at the same addresses (stats, faults, behaviour reset).
 
         Tests use it to try many data sets against one running server.
         """
