@@ -173,11 +173,12 @@ def stack() -> Iterator[Stack]:
 
 @pytest.fixture
 def gateway(stack: Stack) -> Iterator[Stack]:
-    """The shared stack with statistics and faults reset before the test and after it."""
+    """The shared stack with statistics, faults and behaviour reset before and after the test."""
 
     def reset() -> None:
         for harness in stack.sims.harnesses.values():
             harness.faults = Faults()
+            harness.behaviour = type(harness.behaviour)()
             harness.stats.reset()
         for adapter in stack.adapters.values():
             adapter.client.reset()
