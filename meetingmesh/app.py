@@ -30,14 +30,14 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from meetingmesh import tracing
+from meetingmesh import graphiql, tracing
 from meetingmesh.config import ConfigError, Settings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode
@@ -206,6 +206,10 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             matched |= hmac.compare_digest(candidate, given)
         return matched
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the gateway's own assets (``meetingmesh.graphiql``), never a CDN."""
+        return graphiql.page(request.scope.get("root_path", ""))
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
@@ -313,13 +317,16 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
                 expose_headers=["X-Request-ID"],
             )
         )
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]
+    if settings.server.graphiql:
+        routes.append(graphiql.assets())
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )

@@ -29,6 +29,7 @@ from meetingmesh.simulators.server import (
     create_simulators,
     gateway_settings,
 )
+from tests.clients import harness as node_clients
 
 #: Meetings per provider in the end-to-end data set: several pages of every list.
 STACK_SIZE = 60
@@ -185,3 +186,31 @@ def gateway(stack: Stack) -> Iterator[Stack]:
     reset()
     yield stack
     reset()
+
+
+class Clients:
+    """The pinned Node client libraries (``tests/clients``), run as separate processes."""
+
+    def run(self, script: str, **argument: Any) -> Any:
+        """Run one client script and return what it reported (also checked for leaks)."""
+        answer = node_clients.run(script, argument)
+        CAPTURED.append(repr(answer))
+        return answer
+
+    @property
+    def chromium(self) -> str:
+        """Debian's Chromium; a missing one fails the test with how to install it."""
+        try:
+            return node_clients.chromium()
+        except node_clients.MissingTool as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def clients() -> Clients:
+    """The client libraries, installed with ``npm ci`` when the lock changed."""
+    try:
+        node_clients.ensure_installed()
+    except node_clients.MissingTool as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return Clients()
