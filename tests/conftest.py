@@ -8,8 +8,10 @@ test starts from a quiet, healthy world and can count upstream calls exactly.
 from __future__ import annotations
 
 import logging
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -196,6 +198,10 @@ class Clients:
         answer = node_clients.run(script, argument)
         CAPTURED.append(repr(answer))
         return answer
+
+    def command(self, name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        """Run an installed package's command (``relay-compiler``) in ``cwd``."""
+        return node_clients.command(name, *args, cwd=cwd)
 
     @property
     def chromium(self) -> str:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, is_abstract_type
 from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
@@ -110,3 +110,17 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
 def print_schema() -> str:
     """The schema in SDL, as committed in ``schema.graphql``."""
     return build_schema().as_str() + "\n"
+
+
+def possible_types() -> dict[str, list[str]]:
+    """Each interface and union with the object types that can stand for it.
+
+    The map Apollo Client's ``possibleTypes`` option needs to match fragments on
+    abstract types (``... on Node``, ``... on MeetingDetails``) from its cache.
+    """
+    schema = build_schema()._schema
+    return {
+        name: sorted(t.name for t in schema.get_possible_types(abstract))
+        for name, abstract in sorted(schema.type_map.items())
+        if not name.startswith("__") and is_abstract_type(abstract)
+    }

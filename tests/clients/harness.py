@@ -91,3 +91,16 @@ def run(script: str, argument: dict[str, Any], timeout: float = 120) -> Any:
         return json.loads(done.stdout)
     except json.JSONDecodeError:
         raise AssertionError(f"{script} printed no JSON:\n{done.stdout}\n{done.stderr}") from None
+
+
+def command(
+    name: str, *args: str, cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run one of the installed packages' commands (``node_modules/.bin``) in ``cwd``."""
+    return subprocess.run(
+        [str(HERE / "node_modules" / ".bin" / name), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
