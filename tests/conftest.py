@@ -7,7 +7,9 @@ test starts from a quiet, healthy world and can count upstream calls exactly.
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -220,3 +222,22 @@ def clients() -> Clients:
     except node_clients.MissingTool as exc:
         pytest.fail(str(exc), pytrace=False)
     return Clients()
+
+
+@pytest.fixture(scope="session")
+def relay_manifest(clients: Clients, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The persisted-documents file relay-compiler writes for ``tests/clients/relay``.
+
+    The project is compiled in a scratch copy against the committed ``schema.graphql``.
+    """
+    project = node_clients.HERE / "relay"
+    work = tmp_path_factory.mktemp("relay")
+    shutil.copytree(project / "src", work / "src")
+    config = json.loads((project / "relay.config.json").read_text())
+    config["schema"] = str(node_clients.HERE.parent.parent / "schema.graphql")
+    (work / "relay.config.json").write_text(json.dumps(config))
+    manifest: Path = work / str(config["persistConfig"]["file"])
+    manifest.write_text("{}")
+    done = clients.command("relay-compiler", "relay.config.json", cwd=work)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return manifest

@@ -103,7 +103,15 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
             DailyMeetingDetails,
         ],
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(
+            auto_camel_case=True,
+            # Batches are checked and run by meetingmesh.batching; this lets them through.
+            batching_config=(
+                {"max_operations": server.max_batch_operations}
+                if server.max_batch_operations
+                else None
+            ),
+        ),
     )
 
 

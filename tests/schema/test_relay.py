@@ -10,30 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Clients, Stack
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-PROJECT = ROOT / "tests" / "clients" / "relay"
+from tests.conftest import Stack
 
 
 @pytest.fixture(scope="module")
-def relay_output(clients: Clients, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Compile the Relay project in a scratch copy; its persisted documents by id."""
-    work = tmp_path_factory.mktemp("relay")
-    shutil.copytree(PROJECT / "src", work / "src")
-    config = json.loads((PROJECT / "relay.config.json").read_text())
-    config["schema"] = str(ROOT / "schema.graphql")
-    (work / "relay.config.json").write_text(json.dumps(config))
-    (work / "persisted_queries.json").write_text("{}")
-    done = clients.command("relay-compiler", "relay.config.json", cwd=work)
-    assert done.returncode == 0, done.stdout + done.stderr
-    persisted: dict[str, str] = json.loads((work / "persisted_queries.json").read_text())
+def relay_output(relay_manifest: Path) -> dict[str, str]:
+    """The documents relay-compiler persisted, by id."""
+    persisted: dict[str, str] = json.loads(relay_manifest.read_text())
     return persisted
 
 
