@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo simulate test lint bench clean
+.PHONY: demo simulate test test-tools lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,17 +18,21 @@ demo: $(STAMP)
 simulate: $(STAMP)
 	$(BIN)/meetingmesh simulate
 
-test: $(STAMP)
+test: $(STAMP) test-tools
 	$(BIN)/python -m pytest
+
+# Node.js and Debian's chromium for tests/clients (installs chromium when root and missing).
+test-tools:
+	bash scripts/install-test-tools
 
 # Prints figures and writes benchmarks/results/latest.json; about 2 minutes, never fails on a timing.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 lint: $(STAMP)
-	$(BIN)/ruff check meetingmesh tests benchmarks
-	$(BIN)/ruff format --check meetingmesh tests benchmarks
+	$(BIN)/ruff check meetingmesh tests benchmarks scripts
+	$(BIN)/ruff format --check meetingmesh tests benchmarks scripts
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/clients/node_modules

@@ -25,6 +25,14 @@ class ErrorCode(enum.StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    #: A malformed request: a batch or persisted-query extension that cannot be served.
+    BAD_REQUEST = "BAD_REQUEST"
+    #: APQ: the hash is unknown; the client sends the query again (see persisted.py).
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    #: Trusted documents: the id is not in the manifest / the text is not a trusted document.
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
+    QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
 
 
 class GatewayError(Exception):
