@@ -21,7 +21,8 @@ simulate: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Prints figures and writes benchmarks/results/latest.json; about 2 minutes, never fails on a timing.
+# Prints figures and writes benchmarks/results/latest.json; about 2-3 minutes, never fails on a
+# timing. Installs wrk (apt, as root) and the peer gateway (npm ci, cached) when it can.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
