@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo simulate test lint bench clean
+.PHONY: demo simulate test lint bench profile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +22,18 @@ simulate: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Prints figures and writes benchmarks/results/latest.json; about 2-3 minutes, never fails on a
-# timing. Installs wrk (apt, as root) and the peer gateway (npm ci, cached) when it can.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Prints figures and writes benchmarks/results/latest.json; about 5 minutes, never fails on a
+# timing. Installs wrk (apt, as root) and the peer gateway (npm, cached) when it can.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# Flame graphs of the gateway under load (py-spy), written to benchmarks/profiles/.
+profile: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.profile
 
 lint: $(STAMP)
 	$(BIN)/ruff check meetingmesh tests benchmarks
