@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo simulate test test-tools lint bench clean
+.PHONY: demo simulate test test-tools lint bench profile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +26,18 @@ test: $(STAMP) test-tools
 test-tools:
 	bash scripts/install-test-tools
 
-# Prints figures and writes benchmarks/results/latest.json; about 2 minutes, never fails on a timing.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Prints figures and writes benchmarks/results/latest.json; about 5 minutes, never fails on a
+# timing. Installs wrk (apt, as root) and the peer gateway (npm, cached) when it can.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# Flame graphs of the gateway under load (py-spy), written to benchmarks/profiles/.
+profile: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.profile
 
 lint: $(STAMP)
 	$(BIN)/ruff check meetingmesh tests benchmarks scripts
