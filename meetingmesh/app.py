@@ -1,11 +1,12 @@
-"""The Starlette application: ``/graphql``, ``/healthz``, ``/readyz`` and ``/metrics``.
+"""The Starlette application: ``/graphql``, ``/healthz``, ``/readyz``, ``/metrics``, ``/graphiql``.
 
 ``/metrics`` moves to an app of its own (``app.state.metrics_app``) when
 ``[server] metrics_port`` is set; ``meetingmesh serve`` serves it on that port.
 
 One ``httpx.AsyncClient`` per process, opened and closed in the lifespan, carries
 every upstream request (keep-alive connections are shared between requests).
-``/graphql`` is ``graphql_view.GatewayGraphQL``.
+``/graphql`` is ``graphql_view.GatewayGraphQL``; ``/graphiql/`` serves GraphiQL's own
+assets (``graphiql``) when ``[server] graphiql`` is on.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from meetingmesh import tracing
+from meetingmesh import graphiql, tracing
 from meetingmesh.api_keys import ApiKeys
 from meetingmesh.config import ConfigError, Settings
 from meetingmesh.graphql_view import Clock, GatewayGraphQL
@@ -99,13 +100,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
                 expose_headers=["X-Request-ID"],
             )
         )
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
     if settings.server.metrics_port is None:
         routes.append(metrics_at)
+    if settings.server.graphiql:
+        routes.append(graphiql.assets())
     app = Starlette(
         routes=routes,
         middleware=middleware,

@@ -1,19 +1,24 @@
-"""The ``meetingmesh`` command: serve | demo | simulate | export-schema | check-config."""
+"""The ``meetingmesh`` command: serve, demo, simulate, export-schema, schema-check, check-config."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import uvicorn
 
 from meetingmesh.config import ConfigError, Settings, load_settings
 from meetingmesh.logs import configure_logging
 from meetingmesh.serving import LOOPBACK, bind_socket, start_in_thread, uvicorn_config
+from meetingmesh.simulators.behaviour import Behaviour, BehaviourSettingsError, parse_text
+from meetingmesh.simulators.behaviour import from_mapping as behaviour_from_mapping
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults, FaultSettingsError
 from meetingmesh.simulators.server import (
+    BEHAVIOURS,
     MOUNTS,
     TOKENS,
     Simulators,
@@ -65,7 +70,21 @@ def _parser() -> argparse.ArgumentParser:
     simulate.set_defaults(run=_simulate)
 
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument(
+        "--possible-types",
+        action="store_true",
+        help="print the interface/union map Apollo Client's possibleTypes needs (JSON)",
+    )
     export.set_defaults(run=_export_schema)
+
+    schema_check = commands.add_parser(
+        "schema-check",
+        help="classify the changes from a schema file to this code's schema; exit 1 if breaking",
+    )
+    schema_check.add_argument(
+        "--against", default="schema.graphql", help="the SDL to compare with (schema.graphql)"
+    )
+    schema_check.set_defaults(run=_schema_check)
 
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("config", help="TOML configuration file")
@@ -90,6 +109,14 @@ def _simulation_options(parser: argparse.ArgumentParser) -> None:
         metavar="PROVIDER:KEY=VALUE",
         help="inject a fault at start, e.g. daily:error_rate=0.5 (repeatable)",
     )
+    parser.add_argument(
+        "--behaviour",
+        action="append",
+        default=[],
+        metavar="PROVIDER:KEY=VALUE",
+        help="set a behaviour switch at start, e.g. daily:participant_order=newest_first "
+        "(repeatable)",
+    )
 
 
 def _faults(specs: list[str]) -> dict[str, Faults]:
@@ -112,6 +139,23 @@ def _faults(specs: list[str]) -> dict[str, Faults]:
         raise ConfigError(f"--fault: {exc}") from None
 
 
+def _behaviour(specs: list[str]) -> dict[str, Behaviour]:
+    values: dict[str, dict[str, Any]] = {}
+    try:
+        for spec in specs:
+            provider, _, setting = spec.partition(":")
+            key, _, raw = setting.partition("=")
+            if provider not in BEHAVIOURS or not key or not raw:
+                raise ConfigError(
+                    f"--behaviour {spec!r}: expected PROVIDER:KEY=VALUE, provider one of "
+                    f"{', '.join(BEHAVIOURS)}"
+                )
+            values.setdefault(provider, {})[key] = parse_text(BEHAVIOURS[provider], key, raw)
+        return {p: behaviour_from_mapping(BEHAVIOURS[p], v) for p, v in values.items()}
+    except BehaviourSettingsError as exc:
+        raise ConfigError(f"--behaviour: {exc}") from None
+
+
 def _simulators(args: argparse.Namespace) -> tuple[Clock, Simulators]:
     if not 12 <= args.size <= 100_000:
         raise ConfigError("--size must be between 12 and 100000")
@@ -120,7 +164,11 @@ def _simulators(args: argparse.Namespace) -> tuple[Clock, Simulators]:
     except ValueError:
         raise ConfigError(f"--now {args.now!r} is not an ISO 8601 instant or 'live'") from None
     sims = create_simulators(
-        seed=args.seed, size=args.size, clock=clock, faults=_faults(args.fault)
+        seed=args.seed,
+        size=args.size,
+        clock=clock,
+        faults=_faults(args.fault),
+        behaviour=_behaviour(args.behaviour),
     )
     return clock, sims
 
@@ -133,6 +181,7 @@ def _simulate(args: argparse.Namespace) -> int:
     for name, mount in MOUNTS.items():
         print(f"  {name:<18} base_url = {url}{mount}   token = {TOKENS[name]}")
     print(f"  statistics: {url}/_sim/stats   faults: <base_url>/_sim/faults   Ctrl-C stops")
+    print("  behaviour switches: <base_url>/_sim/behaviour (GET shows, PUT sets, DELETE resets)")
     uvicorn.Server(uvicorn_config(sims.app)).run(sockets=[sock])
     return 0
 
@@ -188,10 +237,31 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _export_schema(args: argparse.Namespace) -> int:
-    from meetingmesh.schema import print_schema
+    from meetingmesh.schema import possible_types, print_schema
 
-    sys.stdout.write(print_schema())
+    if args.possible_types:
+        print(json.dumps(possible_types(), indent=2))
+    else:
+        sys.stdout.write(print_schema())
     return 0
+
+
+def _schema_check(args: argparse.Namespace) -> int:
+    from graphql import GraphQLError
+
+    from meetingmesh.schema import print_schema
+    from meetingmesh.schema_check import Severity, compare_sdl, report
+
+    try:
+        with open(args.against, encoding="utf-8") as file:
+            committed = file.read()
+        changes = compare_sdl(committed, print_schema())
+    except (OSError, GraphQLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else f"not a valid schema: {exc}"
+        print(f"meetingmesh: schema-check: {args.against}: {reason}", file=sys.stderr)
+        return 2
+    sys.stdout.write(report(changes))
+    return 1 if any(c.severity is Severity.BREAKING for c in changes) else 0
 
 
 def _check_config(args: argparse.Namespace) -> int:

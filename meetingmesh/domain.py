@@ -4,14 +4,19 @@ Adapters in ``meetingmesh/providers`` return these; the Strawberry types in
 ``meetingmesh/schema`` turn them into GraphQL. They know nothing of either: plain,
 immutable dataclasses with times as timezone-aware UTC datetimes and durations in the
 contract's units (minutes for meetings and bookings, seconds for attendance).
+
+The merged order lives here too: ``SortKey`` (start time, provider, key), the one pair
+of time bounds (``EARLIEST``/``LATEST``) and ``ResumePoint``, where one provider's
+stream picks up again after a cursor. An adapter makes the resume point's anchor and
+is the only code that reads it; the merge and the cursors carry it unopened.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -319,3 +324,50 @@ class Page(Generic[T]):
     total_count: int | None = None
     has_more: bool = False
     next_token: str | None = None
+
+
+#: The earliest and latest instants any provider's meetings fall between: time filters
+#: are clamped into them, and a meeting without a start time sorts as ``EARLIEST``.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, tzinfo=UTC)
+
+
+def start_of(meeting: Meeting) -> datetime:
+    """A meeting's start, with ``EARLIEST`` standing in for none."""
+    return meeting.start_time or EARLIEST
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SortKey:
+    """A meeting's position in the merged order: (start time, provider, provider key).
+
+    Ties on the start time are broken by the provider's configuration name, then by the
+    provider's key, so the order is total and the same in every gateway process.
+    """
+
+    start_time: datetime
+    provider: str
+    key: str
+
+    @classmethod
+    def of(cls, meeting: Meeting) -> SortKey:
+        """The sort key of ``meeting``."""
+        return cls(start_of(meeting), meeting.provider.value, meeting.key)
+
+
+#: A provider's position hint: a small JSON object only the adapter that made it reads.
+Anchor = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    """Where one provider's stream picks up again: an anchor and its next meeting's start.
+
+    ``anchor`` names the provider page that holds the provider's next meeting; only the
+    adapter that made it opens it. ``next_start`` is when that next meeting starts, so
+    the adapter can check that the anchored page still holds it. Both are hints: the
+    cursor's sort key decides what comes back.
+    """
+
+    anchor: Anchor
+    next_start: datetime

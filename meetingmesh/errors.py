@@ -22,9 +22,20 @@ class ErrorCode(enum.StrEnum):
     UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
     UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
     UPSTREAM_BAD_RESPONSE = "UPSTREAM_BAD_RESPONSE"
+    #: A wrong argument value (``extensions.field`` names it).
     BAD_USER_INPUT = "BAD_USER_INPUT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    #: Not a well-formed GraphQL-over-HTTP request (bad JSON, a wrong shape or parameter
+    #: type, a bad batch or persisted-query extension), or one whose operation cannot be
+    #: determined (see ``graphql_request``).
+    BAD_REQUEST = "BAD_REQUEST"
+    #: APQ: the hash is unknown; the client sends the query again (see persisted.py).
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    #: Trusted documents: the id is not in the manifest / the text is not a trusted document.
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
+    QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
 
 
 class GatewayError(Exception):

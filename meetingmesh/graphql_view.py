@@ -1,20 +1,31 @@
 """``/graphql``: Strawberry's ASGI view with our API keys, limits, media types and caching.
 
-It follows the GraphQL-over-HTTP specification: a client that accepts
-``application/graphql-response+json`` gets that media type, with 400 for requests that
-never reached execution (malformed requests, parse, validation and variable errors,
-limits); ``application/json`` clients (and clients that send no ``Accept``) keep the
-classic always-200 answers. Media types compare case-insensitively. Every refusal,
-whatever its status, is a JSON GraphQL error body in the negotiated media type.
-Requests without a valid API key (when keys are configured) are 401 before any
-GraphQL work, mutations over GET 405, bodies over the size limit 413, POST bodies that
-are not UTF-8 JSON 415. ``graphql_request`` reads the request; ``http_cache`` decides
-how long the answer may be reused.
+It follows the GraphQL-over-HTTP specification (graphql-http's audit passes every MUST
+and SHOULD): a request that is not a well-formed GraphQL-over-HTTP request (bad JSON,
+a wrong shape or parameter type, a bad batch) is 400 ``BAD_REQUEST`` for every client.
+A well-formed one that never reached execution (parse, validation and variable
+errors, an operation that cannot be determined, the limits, an untrusted document) is
+400 without ``data`` for clients that accept ``application/graphql-response+json``
+(they get that media type), and 200 for ``application/json`` clients (and clients
+that send no ``Accept``): their classic always-200 answers. Media types compare
+case-insensitively. Every refusal, whatever its status, is a JSON GraphQL error body
+in the negotiated media type. Requests without a valid API key (when keys are
+configured) are 401 before any GraphQL work, mutations over GET 405, bodies over the
+size limit 413, POST bodies that are not UTF-8 JSON 415; a batch is answered 200 with
+an array, each operation's refusal in its own entry.
+
+A request goes through, in order: ``graphql_request`` (read and checked for shape, a
+batch too), ``persisted`` (the document a persisted query or trusted-document id names,
+or a refusal, before anything is parsed), the parse and choice of the operation, then
+execution; ``batching`` bounds a batch as a whole; ``http_cache`` decides how long the
+answer may be reused. Browsers asking for ``/graphql`` get GraphiQL (``graphiql``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -30,11 +41,14 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from meetingmesh import graphiql, persisted
 from meetingmesh.api_keys import ApiKeys
+from meetingmesh.batching import Planned, over_budget
 from meetingmesh.config import Settings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode
 from meetingmesh.graphql_request import (
+    ID_KEYS,
     JSON,
     GraphQLRequest,
     RequestRefused,
@@ -43,7 +57,7 @@ from meetingmesh.graphql_request import (
     read_get,
     read_post,
 )
-from meetingmesh.http_cache import cache_headers
+from meetingmesh.http_cache import VARY, cache_headers
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.base import Adapter
 from meetingmesh.providers.budget import budget_scope
@@ -57,6 +71,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 _CHARSET = "; charset=utf-8"
 #: Distinct documents whose parse the view keeps (the schema keeps its own cache too).
 _PARSED = 256
+_QUERY = OperationType.QUERY
 
 
 def negotiate(accept: str) -> str:
@@ -81,26 +96,15 @@ def negotiate(accept: str) -> str:
     return best
 
 
-def refusal(
-    status: int,
-    message: str,
-    media: str,
-    code: ErrorCode | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """A request refused before execution, as a GraphQL error body in ``media``.
-
-    A malformed request (400) is 200 for ``application/json`` clients.
-    """
-    error: dict[str, Any] = {"message": message}
-    if code is not None:
-        error["extensions"] = {"code": code.value}
-    if status == 400 and media == JSON:
-        status = 200
+def refusal(refused: RequestRefused, media: str) -> Response:
+    """A request refused before execution, as a GraphQL error body in ``media``."""
+    error: dict[str, Any] = {"message": refused.message}
+    if refused.code is not None:
+        error["extensions"] = {"code": refused.code.value}
     return Response(
         orjson.dumps({"errors": [error]}),
-        status_code=status,
-        headers={"cache-control": "no-store", **(headers or {})},
+        status_code=refused.status_for(media),
+        headers={"cache-control": "no-store", **refused.headers},
         media_type=media + _CHARSET,
     )
 
@@ -113,6 +117,30 @@ class SubResponse(Response):
 
 class _BodyTooLarge(Exception):
     """The request body exceeded the configured limit."""
+
+
+@dataclass
+class Prepared(GraphQLRequestData):
+    """One operation ready to run: its document resolved and parsed, its operation chosen.
+
+    ``query`` is the resolved document's text. An operation of a batch that was refused
+    on its own carries its ``refused`` reason instead, answered in its place.
+    """
+
+    resolved: persisted.Resolved | None = None
+    document: DocumentNode | None = None
+    operation: OperationDefinitionNode | None = None
+    refused: RequestRefused | None = None
+
+    def planned(self) -> Planned:
+        """What ``batching`` needs to add up this operation's cost."""
+        return Planned(self.query or "", self.document, self.operation, self.variables)
+
+
+def _refused_result(message: str, code: ErrorCode | None) -> ExecutionResult:
+    """An operation refused before it ran, as one error with its code and no data."""
+    extensions = None if code is None else {"code": code.value}
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])
 
 
 class GatewayGraphQL(GraphQL[RequestContext, None]):
@@ -131,6 +159,12 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         self.max_age = int(min(ttls, default=0))
         self.adapters: dict[Provider, Adapter] = {}
         self._api_keys = ApiKeys(settings.server.api_keys)
+        manifest = settings.server.trusted_documents
+        #: Persisted documents: the APQ store, or the trusted manifest.
+        self.documents = persisted.Documents(
+            settings.server.apq_cache_bytes,
+            persisted.load_manifest(manifest) if manifest else None,
+        )
         max_tokens = settings.server.max_tokens
         self._parse: Callable[[str], DocumentNode | None] = lru_cache(maxsize=_PARSED)(
             lambda query: _parse(query, max_tokens)
@@ -149,13 +183,14 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             with deadline_scope(server.deadline), budget_scope(server.max_upstream_calls):
                 response = await self.run(request)
         except RequestRefused as no:
-            response = refusal(no.status, no.message, media, no.code, no.headers)
+            response = refusal(no, media)
         except HTTPException as exc:  # Strawberry's own refusals
-            code = ErrorCode.BAD_USER_INPUT if exc.status_code == 400 else None
-            response = refusal(exc.status_code, exc.reason, media, code)
+            code = ErrorCode.BAD_REQUEST if exc.status_code == 400 else None
+            response = refusal(RequestRefused(exc.status_code, exc.reason, code), media)
         except _BodyTooLarge:
             limit = self.settings.server.max_body_bytes
-            response = refusal(413, f"The request body exceeds {limit} bytes.", media)
+            too_large = RequestRefused(413, f"The request body exceeds {limit} bytes.", None)
+            response = refusal(too_large, media)
         except ClientDisconnect:
             return  # the client is gone (or was cut off for sending too slowly)
         await response(scope, receive, send)
@@ -193,27 +228,64 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
 
         return limited
 
-    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
-        """The request (see ``graphql_request``), its operation chosen and allowed."""
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request (``graphql_request``), its document resolved, parsed and allowed.
+
+        A single request that cannot run raises ``RequestRefused``; an operation of a
+        batch that cannot run is refused on its own (``Prepared.refused``).
+        """
+        read: GraphQLRequest | list[GraphQLRequest]
         if request.method == "GET":
-            graphql_request = read_get(request.query_params)
+            read = read_get(request.query_params)
         else:
-            graphql_request = read_post(await request.get_body())
-        operation = self._operation(graphql_request)
-        is_query = operation is None or operation.operation is OperationType.QUERY
-        if request.method == "GET" and not is_query:
+            body = await request.get_body()
+            read = read_post(body, self.settings.server.max_batch_operations)
+        if not isinstance(read, list):
+            return self._prepare(read, request.method)
+        batch: list[GraphQLRequestData] = []
+        for entry in read:
+            try:
+                batch.append(self._prepare(entry, request.method))
+            except RequestRefused as no:
+                batch.append(Prepared(entry.query, None, None, None, refused=no))
+        return batch
+
+    def _prepare(self, request: GraphQLRequest, method: str) -> Prepared:
+        """The operation ``request`` runs, or ``RequestRefused``.
+
+        The persisted document is looked up before anything is parsed, so a gateway in
+        trusted-documents mode never parses (nor looks at the operation type of) a
+        document that is not in its manifest.
+        """
+        resolved = self.documents.resolve(request)
+        query = resolved.query
+        document = self._parse(query)
+        operation = None
+        if document is not None:
+            operation = choose_operation(document, request.operation_name)
+        if method == "GET" and operation is not None and operation.operation is not _QUERY:
             raise RequestRefused(405, "Mutations must be sent with POST.", None, {"Allow": "POST"})
-        return GraphQLRequestData(
-            query=graphql_request.query,
-            variables=graphql_request.variables,
-            operation_name=graphql_request.operation_name,
-            extensions=graphql_request.extensions,
+        return Prepared(
+            query=query,
+            variables=request.variables,
+            operation_name=request.operation_name,
+            extensions=request.extensions,
+            resolved=resolved,
+            document=document,
+            operation=operation,
         )
 
-    def _operation(self, request: GraphQLRequest) -> OperationDefinitionNode | None:
-        """The operation to run, or None when the document does not parse (the schema says why)."""
-        document = self._parse(request.query)
-        return None if document is None else choose_operation(document, request.operation_name)
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Browsers get GraphiQL, but a GET naming a persisted document is an operation."""
+        params = request.query_params
+        names_document = any(params.get(k) for k in ("extensions", *ID_KEYS))
+        return bool(super().should_render_graphql_ide(request)) and not names_document
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the gateway's own assets (``meetingmesh.graphiql``), never a CDN."""
+        return graphiql.page(request.scope.get("root_path", ""))
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Strawberry's sub-response, remembering the media type this client accepts."""
@@ -235,6 +307,53 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             metrics=self.metrics,
         )
 
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: RequestContext,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """One operation as Strawberry runs it (``execute_single``), or a batch."""
+        if not isinstance(request_data, list):
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        return await self._execute_batch(request, request_adapter, request_data, sub_response)
+
+    async def _execute_batch(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        batch: list[GraphQLRequestData],
+        sub_response: Response,
+    ) -> list[ExecutionResult]:
+        """Every operation of a batch, concurrently, once the batch fits the request's limits."""
+        entries = [e for e in batch if isinstance(e, Prepared)]
+        server = self.settings.server
+        reason = over_budget(
+            [e.planned() for e in entries if e.refused is None],
+            server.max_tokens,
+            server.max_cost,
+            server.max_upstream_calls,
+        )
+
+        async def run(entry: Prepared) -> ExecutionResult:
+            if entry.refused is not None:
+                return _refused_result(entry.refused.message, entry.refused.code)
+            if reason is not None:
+                return _refused_result(reason, ErrorCode.QUERY_TOO_COMPLEX)
+            # Each operation its own context: its errors and loaders are its own. The
+            # deadline and the upstream call budget (``__call__``) are the request's.
+            own = await self.get_context(request, sub_response)
+            return await self._run(request, request_adapter, sub_response, own, entry)
+
+        results = list(await asyncio.gather(*(run(entry) for entry in entries)))
+        sub_response.headers.update({"cache-control": "no-store", "vary": VARY})
+        return results
+
     async def execute_single(
         self,
         request: Request,
@@ -245,18 +364,30 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """Run one operation; its result decides the status and the caching headers."""
-        result = await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
-        query = request_data.query or ""
-        document = self._parse(query)
-        operation = None
-        if document is not None:
-            operation = choose_operation(document, request_data.operation_name)
-        sub_response.headers.update(cache_headers(document, operation, result, self.max_age))
+        if not isinstance(request_data, Prepared):  # every request is prepared first
+            raise RequestRefused(400, "No GraphQL query found in the request.")
+        result = await self._run(request, request_adapter, sub_response, context, request_data)
+        headers = cache_headers(request_data.document, request_data.operation, result, self.max_age)
+        sub_response.headers.update(headers)
         media = sub_response.media if isinstance(sub_response, SubResponse) else JSON
         if media == GRAPHQL_RESPONSE and not reached_execution(result):
             sub_response.status_code = 400  # never executed: a 4xx, and no data entry
+        return result
+
+    async def _run(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        prepared: Prepared,
+    ) -> ExecutionResult:
+        """Execute a prepared operation; a newly sent APQ document is remembered once it ran."""
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, None, prepared
+        )
+        if prepared.resolved is not None:
+            self.documents.remember(prepared.resolved, result)
         return result
 
     def create_response(

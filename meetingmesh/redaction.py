@@ -42,6 +42,11 @@ class Redactor:
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
 
+    def registered(self) -> frozenset[str]:
+        """Every secret registered so far, in each form that is redacted."""
+        with self._lock:
+            return frozenset(self._secrets)
+
     def redact(self, text: str) -> str:
         """``text`` with every registered secret replaced by ``[REDACTED]``."""
         pattern = self._pattern

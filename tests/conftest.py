@@ -7,10 +7,14 @@ test starts from a quiet, healthy world and can count upstream calls exactly.
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,9 +25,12 @@ from meetingmesh.app import create_app
 from meetingmesh.config import ServerSettings
 from meetingmesh.domain import Provider
 from meetingmesh.providers.base import Adapter
+from meetingmesh.redaction import SECRETS as REGISTERED
 from meetingmesh.serving import ServerThread, start_in_thread
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
+from meetingmesh.simulators.heypeers import ACCESS_KEY
+from meetingmesh.simulators.hubspot_oauth import CLIENT_SECRET, REFRESH_TOKEN
 from meetingmesh.simulators.server import (
     MOUNTS,
     TOKENS,
@@ -31,12 +38,16 @@ from meetingmesh.simulators.server import (
     create_simulators,
     gateway_settings,
 )
+from tests.clients import harness as node_clients
 
 #: Meetings per provider in the end-to-end data set: several pages of every list.
 STACK_SIZE = 60
 
-#: Every secret the suite configures; none may appear in a log line or a response.
-SECRETS: set[str] = set(TOKENS.values())
+#: Every secret the suite configures, the simulators' credentials of every kind among
+#: them; none may appear in a log line or a response. Every secret any gateway of the
+#: session registered for redaction (``Settings.secrets()``: tokens and API keys,
+#: whichever test configured them) is checked as well.
+SECRETS: set[str] = {*TOKENS.values(), ACCESS_KEY, CLIENT_SECRET, REFRESH_TOKEN}
 #: Every log line and every response the suite's clients saw.
 CAPTURED: list[str] = []
 #: The test running when each entry of ``CAPTURED`` was captured (same order).
@@ -84,7 +95,8 @@ def no_secret_leaks() -> Iterator[None]:
         logging.getLogger(name).setLevel(level)
     if STARTED:
         assert CAPTURED, "nothing was captured: the leak check would prove nothing"
-    leaks = sorted(secret for secret in SECRETS if any(secret in text for text in CAPTURED))
+    secrets = SECRETS | REGISTERED.registered()
+    leaks = sorted(secret for secret in secrets if any(secret in text for text in CAPTURED))
     where = sorted(
         {t for text, t in zip(CAPTURED, CAPTURED_IN, strict=True) if any(s in text for s in leaks)}
     )
@@ -201,11 +213,12 @@ def stack() -> Iterator[Stack]:
 
 @pytest.fixture
 def gateway(stack: Stack) -> Iterator[Stack]:
-    """The shared stack with statistics and faults reset before the test and after it."""
+    """The shared stack with statistics, faults and behaviour reset before and after the test."""
 
     def reset() -> None:
         for harness in stack.sims.harnesses.values():
             harness.faults = Faults()
+            harness.behaviour = type(harness.behaviour)()
             harness.stats.reset()
         for adapter in stack.adapters.values():
             adapter.client.reset()
@@ -213,3 +226,54 @@ def gateway(stack: Stack) -> Iterator[Stack]:
     reset()
     yield stack
     reset()
+
+
+class Clients:
+    """The pinned Node client libraries (``tests/clients``), run as separate processes."""
+
+    def run(self, script: str, **argument: Any) -> Any:
+        """Run one client script and return what it reported (also checked for leaks)."""
+        answer = node_clients.run(script, argument)
+        _captured(repr(answer))
+        return answer
+
+    def command(self, name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        """Run an installed package's command (``relay-compiler``) in ``cwd``."""
+        return node_clients.command(name, *args, cwd=cwd)
+
+    @property
+    def chromium(self) -> str:
+        """Debian's Chromium; a missing one fails the test with how to install it."""
+        try:
+            return node_clients.chromium()
+        except node_clients.MissingTool as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def clients() -> Clients:
+    """The client libraries, installed with ``npm ci`` when the lock changed."""
+    try:
+        node_clients.ensure_installed()
+    except node_clients.MissingTool as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return Clients()
+
+
+@pytest.fixture(scope="session")
+def relay_manifest(clients: Clients, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The persisted-documents file relay-compiler writes for ``tests/clients/relay``.
+
+    The project is compiled in a scratch copy against the committed ``schema.graphql``.
+    """
+    project = node_clients.HERE / "relay"
+    work = tmp_path_factory.mktemp("relay")
+    shutil.copytree(project / "src", work / "src")
+    config = json.loads((project / "relay.config.json").read_text())
+    config["schema"] = str(node_clients.HERE.parent.parent / "schema.graphql")
+    (work / "relay.config.json").write_text(json.dumps(config))
+    manifest: Path = work / str(config["persistConfig"]["file"])
+    manifest.write_text("{}")
+    done = clients.command("relay-compiler", "relay.config.json", cwd=work)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return manifest

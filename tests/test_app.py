@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from meetingmesh.app import create_app
 from meetingmesh.config import ServerSettings, Settings
 from meetingmesh.domain import Provider
+from meetingmesh.providers.daily import DailyAdapter
 from meetingmesh.simulators.server import TOKENS, gateway_settings
 from tests.conftest import SECRETS, Stack
 
@@ -101,6 +102,7 @@ def test_unexpected_exceptions_are_masked_with_the_request_id_logged(
     gateway: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
     adapter = gateway.adapters[Provider.DAILY]
+    assert isinstance(adapter, DailyAdapter)
     listing = gateway.data(
         "{ meetings(first: 1, filter: {providers: [DAILY]}) { edges { node { id } } } }"
     )

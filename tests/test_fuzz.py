@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes, queries
 
 from meetingmesh.schema import print_schema
-from tests.conftest import Stack
+from tests.conftest import SECRETS, Stack
 
 SCHEMA = print_schema()
 
@@ -55,7 +55,18 @@ def _check(response: httpx.Response) -> None:
             assert code != "INTERNAL_SERVER_ERROR", error
 
 
+def _no_secret(sent: str | bytes) -> None:
+    """Skip an input that carries a configured token itself.
+
+    Hypothesis draws strings from the project's own literals, tokens included; an error
+    that quotes such an input back would trip the suite's leak check without any leak.
+    """
+    text = sent.decode("utf-8", "replace") if isinstance(sent, bytes) else sent
+    assume(not any(secret in text for secret in SECRETS))
+
+
 def _post(gateway: Stack, body: Any) -> httpx.Response:
+    _no_secret(repr(body))
     return gateway.http.post(f"{gateway.gateway_url}/graphql", json=body, timeout=10)
 
 
@@ -98,6 +109,7 @@ def test_malformed_cursors_are_bad_user_input(gateway: Stack, cursor: str) -> No
 @fuzz(200)
 @given(body=st.binary(max_size=300))
 def test_malformed_bodies_are_refused_cleanly(gateway: Stack, body: bytes) -> None:
+    _no_secret(body)
     response = gateway.http.post(
         f"{gateway.gateway_url}/graphql",
         content=body,

@@ -221,7 +221,8 @@ def _raw_post(
 NAMED = b'"query": "query A { providers { provider } }"'
 MALFORMED = {
     "not-json": b'{"query": ',
-    "array": b'[{"query": "{ providers { provider } }"}]',
+    "array-of-scalars": b"[1, 2]",
+    "empty-array": b"[]",
     "scalar": b"42",
     "null": b"null",
     "not-utf-8": b'{"query": "{ providers { provider } }", "operationName": "\xff"}',
@@ -229,9 +230,9 @@ MALFORMED = {
     "array-operation-name": b"{" + NAMED + b', "operationName": ["A"]}',
     "number-operation-name": b"{" + NAMED + b', "operationName": 1}',
     "boolean-operation-name": b"{" + NAMED + b', "operationName": true}',
-    "unknown-operation-name": b"{" + NAMED + b', "operationName": "B"}',
     "no-query": b'{"variables": {}}',
     "variables-not-an-object": b'{"query": "{ providers { provider } }", "variables": [1]}',
+    "document-id-not-a-string": b'{"documentId": 7}',
 }
 
 
@@ -242,17 +243,39 @@ def test_malformed_requests_are_400_with_a_graphql_error_body(gateway: Stack, bo
     assert response.headers["content-type"].startswith(NEW)
     answer = response.json()
     assert "data" not in answer
-    assert answer["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert answer["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
 
 
 @pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
-def test_classic_json_clients_get_malformed_requests_refused_with_200(
+def test_classic_json_clients_get_malformed_requests_refused_with_400_too(
     gateway: Stack, body: bytes
 ) -> None:
     response = _raw_post(gateway, body, "application/json")
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+UNDETERMINED = {
+    "unknown-operation-name": b"{" + NAMED + b', "operationName": "B"}',
+    "several-operations-no-name": (
+        b'{"query": "query A { providers { provider } } query B { providers { provider } }"}'
+    ),
+    "no-operation": b'{"query": "fragment F on Query { providers { provider } }"}',
+}
+
+
+@pytest.mark.parametrize("body", UNDETERMINED.values(), ids=UNDETERMINED.keys())
+def test_an_operation_that_cannot_be_determined_is_refused_like_a_validation_error(
+    gateway: Stack, body: bytes
+) -> None:
+    new = _raw_post(gateway, body, NEW)
+    assert new.status_code == 400
+    assert "data" not in new.json()
+    assert new.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+    classic = _raw_post(gateway, body, "application/json")
+    assert classic.status_code == 200
+    assert classic.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
 
 
 def test_several_operations_need_an_operation_name(gateway: Stack) -> None:

@@ -1,29 +1,39 @@
-"""The interface every provider adapter implements.
+"""What adapters offer the resolvers: small capability protocols, and the meetings stream.
 
-An adapter answers only what its provider can answer; everything else keeps the
-default here (an empty stream, ``None``), so resolvers can ask every configured
-provider the same question.
+An adapter (``Adapter``: its provider, the shared upstream client, a clock, the parse
+memo) implements only the capabilities its provider has, each a ``Protocol``:
+``MeetingSource`` (meeting streams, totals, lookups), ``CourseCatalog``,
+``MemberDirectory``, ``MemberCalendar`` (a member's own schedule) and ``Scheduler``
+(scheduling pages and booking). Resolvers ask the request context for the adapters
+of a capability, never for a provider by name. ``MeetingAdapter`` is the shared half
+of the meeting sources: a filter on something a provider does not have (rooms,
+courses) matches nothing there, at no cost.
 
-Meetings come as a *stream* in the requested order, strictly after a keyset position,
-already filtered exactly: the resolvers merge the streams and never re-filter. Each
-meeting comes with an *anchor*: a small JSON object naming the provider page it was
-read from. A cursor carries the anchors of every provider's next meeting, so the next
-page of a merged list asks each provider for exactly the page it stopped in (an
-identical request, which the upstream cache answers) instead of searching again.
-Anchors are hints: the keyset position decides what is returned, and an anchor that
-does not fit (tampered, stale) only costs a fresh search.
+Meetings come as a ``MeetingStream``, which also carries the list's total and facets
+as far as the pages it read told them. Its meetings come in the requested order,
+strictly after a keyset position, already filtered exactly: the resolvers merge the
+streams and never re-filter. Each meeting comes with an *anchor*: a small JSON object
+naming the provider page it was read from. A cursor carries every provider's
+``ResumePoint`` (the anchor of its next meeting, and when that meeting starts), so the
+next page of a merged list asks each provider for exactly the page it stopped in (an
+identical request, which the upstream cache answers) instead of searching again. Only
+the adapter that made an anchor opens it. Resume points are hints: the keyset position
+decides what is returned, and one that does not fit (tampered, stale) only costs a
+fresh search.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from meetingmesh.domain import (
     Aggregation,
+    Anchor,
     Attendee,
     AvailabilitySlot,
     Booking,
@@ -37,35 +47,18 @@ from meetingmesh.domain import (
     MemberMeeting,
     Page,
     Provider,
+    ResumePoint,
     SchedulingLink,
     SchedulingLinkType,
+    SortKey,
+    start_of,
 )
 from meetingmesh.providers.http import UpstreamClient
 
 T = TypeVar("T")
 A = TypeVar("A")
 
-#: Sorts meetings without a start time first (ascending), consistently across providers.
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TICK = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class SortKey:
-    """A meeting's position in the merged order: (start time, provider, provider key)."""
-
-    start_time: datetime
-    provider: str
-    key: str
-
-    @classmethod
-    def of(cls, meeting: Meeting) -> SortKey:
-        """The sort key of ``meeting``."""
-        return cls(meeting.start_time or EPOCH, meeting.provider.value, meeting.key)
-
-
-#: A provider's position hint: JSON-able, opaque to everything but its adapter.
-Anchor = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +74,7 @@ class MeetingQuery:
     """What a meetings stream must contain and where it starts.
 
     ``starts_after`` is inclusive and ``starts_before`` exclusive. ``after`` is an
-    exclusive keyset position in ``order``; ``anchor`` a hint where to find it.
+    exclusive keyset position in ``order``; ``resume`` a hint where to find it.
     ``page_hint`` is how many meetings the caller expects to take, so adapters can
     size their upstream pages. ``fields`` are the selected ``Meeting`` fields (None:
     all), so adapters fetch only what is shown; ``want_total`` asks for the list's
@@ -90,7 +83,7 @@ class MeetingQuery:
 
     order: MeetingOrder = MeetingOrder.START_TIME_ASC
     after: SortKey | None = None
-    anchor: Anchor | None = None
+    resume: ResumePoint | None = None
     starts_after: datetime | None = None
     starts_before: datetime | None = None
     course_id: str | None = None
@@ -111,18 +104,17 @@ class MeetingQuery:
 
     def plain(self) -> MeetingQuery:
         """The same filter with no keyset position: what totals count."""
-        return replace(self, after=None, anchor=None)
+        return replace(self, after=None, resume=None)
 
-    def anchored_start(self) -> datetime | None:
-        """Where the anchor says this provider's next meeting starts (else the cursor's time)."""
-        stamp = (self.anchor or {}).get("s")
-        if isinstance(stamp, str):
-            try:
-                instant = datetime.fromisoformat(stamp)
-            except ValueError:
-                instant = None
-            if instant is not None and instant.tzinfo is not None:
-                return instant
+    @property
+    def anchor(self) -> Anchor | None:
+        """The anchor of the resume point, for the adapter that made it to open."""
+        return None if self.resume is None else self.resume.anchor
+
+    def resume_start(self) -> datetime | None:
+        """Where this provider's next meeting starts: the resume point's word, else the key's."""
+        if self.resume is not None:
+            return self.resume.next_start
         return None if self.after is None else self.after.start_time
 
     def lower_bound(self) -> datetime | None:
@@ -143,7 +135,7 @@ class MeetingQuery:
 
     def admits(self, meeting: Meeting, now: datetime) -> bool:
         """Whether ``meeting`` passes every filter and lies strictly after ``after``."""
-        start = meeting.start_time or EPOCH
+        start = start_of(meeting)
         if self.starts_after is not None and start < self.starts_after:
             return False
         if self.starts_before is not None and start >= self.starts_before:
@@ -169,12 +161,42 @@ def is_ongoing(meeting: Meeting, now: datetime) -> bool:
     return meeting.start_time <= now < meeting.end_time
 
 
-@dataclass
-class StreamInfo:
-    """What a provider reports about a whole meetings list, filled in by its stream."""
+@dataclass(frozen=True, slots=True)
+class MeetingTotals:
+    """What a provider says about a whole meetings list: its size and its facets."""
 
     total_count: int | None = None
     aggregations: tuple[Aggregation, ...] = ()
+
+
+@dataclass(eq=False)
+class MeetingStream:
+    """One provider's answer to a ``MeetingQuery``: its meetings, and the list's totals.
+
+    ``items`` yields the meetings in the query's order, strictly after its position.
+    When ``query.want_total`` is set, ``total_count`` and ``aggregations`` are filled in
+    as the pages read tell them; a total still None once the merge is done means the
+    caller asks ``count_meetings``. Close ``items`` (``aclose``) when done with it.
+    """
+
+    items: AsyncIterator[Positioned]
+    total_count: int | None = None
+    aggregations: tuple[Aggregation, ...] = ()
+
+    @classmethod
+    def empty(cls) -> MeetingStream:
+        """A stream of nothing, whose list is known to be empty."""
+        return cls(_empty(), total_count=0)
+
+    def totals(self) -> MeetingTotals:
+        """What the stream has learnt of the whole list so far."""
+        return MeetingTotals(self.total_count, self.aggregations)
+
+    async def aclose(self) -> None:
+        """Stop reading: the provider's pages in flight are let go."""
+        aclose = getattr(self.items, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 async def _empty() -> AsyncIterator[Positioned]:
@@ -220,7 +242,11 @@ class ParseMemo:
 
 @dataclass
 class Adapter:
-    """Base class of the provider adapters; every capability defaults to "not here"."""
+    """What every adapter has: its provider, the shared upstream client, a clock and a memo.
+
+    The capabilities are the protocols below; an adapter declares the ones its provider
+    has by subclassing them, and has no method for what its provider cannot do.
+    """
 
     client: UpstreamClient
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -231,86 +257,118 @@ class Adapter:
         # Without an upstream cache every answer is new: remembering them only costs memory.
         self.memo = ParseMemo(64 if self.client.settings.cache_ttl > 0 else 0)
 
-    #: Whether this provider has meetings at all (HubSpot has scheduling links only).
-    lists_meetings = False
 
-    def stream_meetings(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+@runtime_checkable
+class MeetingSource(Protocol):
+    """A provider with meetings: streams of them, their totals, and lookups by key."""
+
+    def stream_meetings(self, query: MeetingQuery) -> MeetingStream:
         """Meetings matching ``query``, in its order, strictly after ``query.after``.
 
-        When ``query.want_total`` is set, the stream fills ``info`` where the pages it
-        reads tell the list's total; the caller calls ``count_meetings`` otherwise.
         A filter on something this provider does not have matches nothing, at no cost.
         """
-        if not self.lists_meetings or self.excludes(query):
-            info.total_count = 0
-            return _empty()
-        return self.stream(query, info)
+        ...
 
-    async def count_meetings(self, query: MeetingQuery) -> StreamInfo:
+    async def count_meetings(self, query: MeetingQuery) -> MeetingTotals:
         """The total count (and facets) of the list ``query`` filters, ignoring position."""
-        if not self.lists_meetings or self.excludes(query):
-            return StreamInfo(total_count=0)
-        return await self.count(query)
-
-    def excludes(self, query: MeetingQuery) -> bool:
-        """Whether ``query`` filters on something this provider has none of (rooms, courses)."""
-        return False
-
-    def stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
-        """The stream behind ``stream_meetings``, for a query this provider can answer."""
-        return _empty()
-
-    async def count(self, query: MeetingQuery) -> StreamInfo:
-        """The count behind ``count_meetings``, for a query this provider can answer."""
-        return StreamInfo(total_count=0)
+        ...
 
     async def get_meeting(self, key: str) -> Meeting | None:
         """One meeting by its provider key, or None when the provider has no such meeting."""
-        return None
+        ...
 
     async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
-        """Every attendee of ``meeting`` (for providers that do not embed them in lists)."""
-        return meeting.attendees or ()
+        """Every attendee of ``meeting`` (asked only when its payload carried none)."""
+        ...
+
+
+@runtime_checkable
+class CourseCatalog(Protocol):
+    """A provider with courses."""
 
     async def get_course(self, course_id: str) -> Course | None:
-        """One course by id."""
-        return None
+        """One course by id, or None when there is no such course."""
+        ...
+
+
+@runtime_checkable
+class MemberDirectory(Protocol):
+    """A provider that can say who a member is from the member's key."""
 
     async def get_member(self, key: str) -> Member | None:
-        """One member by provider key.
+        """One member by provider key, or None when the provider knows no such member."""
+        ...
 
-        The default serves providers with no member endpoint (Thought Industries, Daily,
-        HubSpot): the member comes back with what its id carries, the provider's id,
-        since nothing upstream can be asked. HeyPeers checks its members upstream.
-        """
-        return Member(self.provider, key=key, provider_id=key)
+
+@runtime_checkable
+class MemberCalendar(Protocol):
+    """A provider that keeps each member's own schedule, with registration state."""
 
     async def member_meetings(
         self, member_key: str, offset: int, limit: int
     ) -> Page[MemberMeeting] | None:
         """``limit`` meetings of a member's schedule from ``offset``; None for an unknown member."""
-        return None
+        ...
+
+
+@runtime_checkable
+class Scheduler(Protocol):
+    """A provider of scheduling pages: links, booking information, availability, booking."""
 
     async def list_links(
         self, limit: int, after: str | None, link_filter: LinkFilter
     ) -> Page[SchedulingLink]:
-        """One page of scheduling links."""
-        return Page(items=(), total_count=0)
+        """One page of scheduling links, with the provider's token for the next."""
+        ...
 
     async def get_link(self, slug: str) -> SchedulingLink | None:
         """One scheduling link by slug."""
-        return None
+        ...
 
     async def booking_info(self, slug: str, timezone: str) -> BookingInfo | None:
         """What a scheduling page needs before booking."""
-        return None
+        ...
 
     async def availability(
         self, slug: str, timezone: str, month_offset: int
     ) -> tuple[AvailabilitySlot, ...]:
         """Bookable slots of a scheduling page for one month."""
-        return ()
+        ...
 
     async def book(self, request: BookingRequest) -> Booking:
-        """Book a meeting through a scheduling page."""
-        raise NotImplementedError
+        """Book a meeting through a scheduling page, once."""
+        ...
+
+
+class MeetingAdapter(Adapter, MeetingSource, ABC):
+    """The shared half of the meeting sources: filters a provider cannot match cost nothing.
+
+    A subclass says what it ``excludes`` and implements ``walk`` and ``count`` for
+    the queries it can answer, plus the lookups of ``MeetingSource``.
+    """
+
+    def stream_meetings(self, query: MeetingQuery) -> MeetingStream:
+        """Meetings matching ``query``, in its order, strictly after ``query.after``."""
+        if self.excludes(query):
+            return MeetingStream.empty()
+        stream = MeetingStream(_empty())
+        stream.items = self.walk(query, stream)
+        return stream
+
+    async def count_meetings(self, query: MeetingQuery) -> MeetingTotals:
+        """The total count (and facets) of the list ``query`` filters, ignoring position."""
+        if self.excludes(query):
+            return MeetingTotals(total_count=0)
+        return await self.count(query)
+
+    @abstractmethod
+    def excludes(self, query: MeetingQuery) -> bool:
+        """Whether ``query`` filters on something this provider has none of (rooms, courses)."""
+
+    @abstractmethod
+    def walk(self, query: MeetingQuery, stream: MeetingStream) -> AsyncIterator[Positioned]:
+        """The meetings behind ``stream_meetings``, telling ``stream`` the totals it reads."""
+
+    @abstractmethod
+    async def count(self, query: MeetingQuery) -> MeetingTotals:
+        """The count behind ``count_meetings``, for a query this provider can answer."""

@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from meetingmesh.domain import (
+    Anchor,
     Attendee,
     DailyDetails,
     Meeting,
@@ -33,15 +34,16 @@ from meetingmesh.domain import (
     MeetingStatus,
     Member,
     Provider,
+    SortKey,
 )
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import (
-    Adapter,
-    Anchor,
+    MeetingAdapter,
     MeetingQuery,
+    MeetingStream,
+    MeetingTotals,
+    MemberDirectory,
     Positioned,
-    SortKey,
-    StreamInfo,
 )
 from meetingmesh.providers.timefmt import from_unix_seconds, unix_seconds_ceil
 
@@ -62,17 +64,17 @@ def classify(status: int, body: Any) -> ErrorCode | None:
 
 
 @dataclass
-class DailyAdapter(Adapter):
+class DailyAdapter(MeetingAdapter, MemberDirectory):
     """Daily meeting sessions as meetings, participants as attendees."""
 
     provider: Provider = field(default=Provider.DAILY, init=False)
-    lists_meetings = True
 
     def excludes(self, query: MeetingQuery) -> bool:
         """Daily has no courses."""
         return query.course_id is not None
 
-    async def stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+    async def walk(self, query: MeetingQuery, stream: MeetingStream) -> AsyncIterator[Positioned]:
+        """Pages of ``/meetings`` in walk order (see the module docstring for their cost)."""
         ascending = query.ascending
         walk = self._anchored_walk(query) if query.after is not None else None
         if walk is None:
@@ -85,19 +87,19 @@ class DailyAdapter(Adapter):
             except GatewayError as exc:
                 if exc.code is ErrorCode.BAD_USER_INPUT and walk.anchored:
                     # The anchored session is gone (or the anchor was forged): start afresh.
-                    retry = replace(query, anchor=None)
-                    async for positioned in self.stream(retry, info):
+                    retry = replace(query, resume=None)
+                    async for positioned in self.walk(retry, stream):
                         yield positioned
                     return
                 raise
             rows = _rows(self.client.error, body)
             if walk.anchored and query.after is not None and not walk.reaches(rows, query):
                 # The anchored page no longer holds the cursor's position: start afresh.
-                async for positioned in self.stream(replace(query, anchor=None), info):
+                async for positioned in self.walk(replace(query, resume=None), stream):
                     yield positioned
                 return
-            if query.want_total and info.total_count is None and not walk.narrowed:
-                info.total_count = _int_or_none(body.get("total_count"))
+            if query.want_total and stream.total_count is None and not walk.narrowed:
+                stream.total_count = _int_or_none(body.get("total_count"))
             meetings = self.memo.get(rows, self._sorted_meetings)
             anchor = walk.anchor()
             for meeting in meetings if ascending else reversed(meetings):
@@ -109,13 +111,13 @@ class DailyAdapter(Adapter):
             cursor = rows[0]["id"] if ascending else rows[-1]["id"]
             walk = walk.next(cursor, ascending)
 
-    async def count(self, query: MeetingQuery) -> StreamInfo:
+    async def count(self, query: MeetingQuery) -> MeetingTotals:
         """``total_count`` of the plain filter, from the request that starts a fresh walk.
 
         It is the same request as a first page's, so the upstream cache usually has it.
         """
         body = await self.client.get("/meetings", self._first_page_params(query.plain()))
-        return StreamInfo(total_count=_int_or_none(body.get("total_count")))
+        return MeetingTotals(total_count=_int_or_none(body.get("total_count")))
 
     def _first_page_params(self, query: MeetingQuery) -> dict[str, str]:
         """The request of a walk's first page (narrowed to the keyset position, if any)."""
@@ -136,6 +138,10 @@ class DailyAdapter(Adapter):
                 return None
             raise
         return self._meeting(body)
+
+    async def get_member(self, key: str) -> Member | None:
+        """The member a Daily ``user_id`` names: Daily has no user endpoint to ask (no call)."""
+        return Member(Provider.DAILY, key=key, provider_id=key)
 
     async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
         """Participants from the list payload, else ``/meetings/:id/participants`` pages."""
@@ -300,12 +306,13 @@ class _Walk:
 
     def reaches(self, rows: list[Any], query: MeetingQuery) -> bool:
         """Whether this page (of an anchor) still reaches back to the cursor's position."""
-        assert query.after is not None
+        next_start = query.resume_start()
+        assert next_start is not None
         raw = [row.get("start_time") for row in rows if isinstance(row, dict)]
         starts = [s for s in raw if isinstance(s, int)]
         if not starts or len(starts) != len(rows):
             return False
-        key_time = (query.anchored_start() or query.after.start_time).timestamp()
+        key_time = next_start.timestamp()
         if query.ascending:
             return self.params.get("ending_before") == "OLDEST" or min(starts) <= key_time
         return "starting_after" not in self.params or max(starts) >= key_time

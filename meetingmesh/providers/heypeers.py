@@ -34,6 +34,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from meetingmesh.domain import (
+    EARLIEST,
+    LATEST,
+    Anchor,
+    Attendee,
     HeyPeersDetails,
     Meeting,
     MeetingStatus,
@@ -42,15 +46,17 @@ from meetingmesh.domain import (
     Page,
     Provider,
     WaitlistStatus,
+    start_of,
 )
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import (
-    EPOCH,
-    Adapter,
-    Anchor,
+    MeetingAdapter,
     MeetingQuery,
+    MeetingStream,
+    MeetingTotals,
+    MemberCalendar,
+    MemberDirectory,
     Positioned,
-    StreamInfo,
 )
 from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
 from meetingmesh.providers.timefmt import heypeers_minute, parse_instant
@@ -91,9 +97,6 @@ FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
 PER_PAGE = 100
 MAX_PAGES = 10_000
 ORG = "/api/v2/organizations/{org}"
-#: The custom range when the client sets no bound of its own.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2999, 12, 31, 23, 59, tzinfo=UTC)
 _STATUSES = {
     "scheduled": MeetingStatus.SCHEDULED,
     "complete": MeetingStatus.COMPLETED,
@@ -119,26 +122,26 @@ def meeting_key(start: datetime, name: str, group_leader: Any) -> str:
 
 
 @dataclass
-class HeyPeersAdapter(Adapter):
+class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
     """HeyPeers meetings, members and their registrations."""
 
     organization_id: int = 0
     provider: Provider = field(default=Provider.HEYPEERS, init=False)
-    lists_meetings = True
 
     def excludes(self, query: MeetingQuery) -> bool:
         """HeyPeers has neither courses nor rooms."""
         return query.course_id is not None or query.room is not None
 
-    async def stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+    async def walk(self, query: MeetingQuery, stream: MeetingStream) -> AsyncIterator[Positioned]:
+        """Export pages in walk order (see the module docstring for their cost)."""
         columns = self._columns(query)
         now = self.clock()
 
         async def pages() -> AsyncIterator[tuple[Anchor, list[Meeting]]]:
             window, number, body = await self._first_page(query, columns)
             for _ in range(MAX_PAGES):
-                if query.want_total and info.total_count is None and window.exact_for(query):
-                    info.total_count = int((body.get("metadata") or {}).get("total_count") or 0)
+                if query.want_total and stream.total_count is None and window.exact_for(query):
+                    stream.total_count = int((body.get("metadata") or {}).get("total_count") or 0)
                 yield window.anchor(number), self.memo.get(body["meetings"], self._meetings)
                 number += 1 if query.ascending else -1
                 if number < 1 or number > _total_pages(body):
@@ -159,8 +162,9 @@ class HeyPeersAdapter(Adapter):
         self, query: MeetingQuery, columns: tuple[str, ...]
     ) -> tuple[_ExportWindow, int, dict[str, Any]]:
         """Where a walk starts: the anchored page if it still holds the cursor, else afresh."""
-        anchored = _ExportWindow.from_anchor(query.anchor)
-        if anchored is not None and anchored.page is not None and query.after is not None:
+        resume = query.resume
+        anchored = None if resume is None else _ExportWindow.from_anchor(resume.anchor)
+        if anchored is not None and anchored.page is not None and resume is not None:
             body = await self._export_page(anchored, columns, anchored.page)
 
             async def starts_of(number: int) -> list[datetime]:
@@ -172,7 +176,7 @@ class HeyPeersAdapter(Adapter):
                 anchored.page,
                 _starts(body["meetings"]),
                 ascending=query.ascending,
-                next_start=query.anchored_start() or query.after.start_time,
+                next_start=resume.next_start,
                 is_last=anchored.page >= _total_pages(body),
                 neighbour=starts_of,
             ):
@@ -185,7 +189,7 @@ class HeyPeersAdapter(Adapter):
         last = _total_pages(body)
         return window, last, await self._export_page(window, columns, last)
 
-    async def count(self, query: MeetingQuery) -> StreamInfo:
+    async def count(self, query: MeetingQuery) -> MeetingTotals:
         """The range's total from HeyPeers, corrected for bounds inside a minute.
 
         Costs the first page of a fresh walk (usually cached), plus one call per bound
@@ -196,9 +200,9 @@ class HeyPeersAdapter(Adapter):
         if query.ongoing is not None:
             now = self.clock()
             count = 0
-            async for positioned in self.stream(replace(plain, want_total=False), StreamInfo()):
+            async for positioned in self.stream_meetings(replace(plain, want_total=False)).items:
                 count += plain.admits(positioned.meeting, now)
-            return StreamInfo(total_count=count)
+            return MeetingTotals(total_count=count)
         # The request of a fresh walk's first page: usually cached from that page.
         columns = self._columns(query)
         body = await self._export_page(window, columns, 1)
@@ -211,9 +215,9 @@ class HeyPeersAdapter(Adapter):
             rows = (
                 await self._export_page(_ExportWindow(minute, minute, PER_PAGE, None), columns, 1)
             )["meetings"]
-            starts = [m.start_time or EPOCH for m in self._meetings(rows)]
+            starts = [start_of(m) for m in self._meetings(rows)]
             total -= sum(1 for start in starts if (start < bound) == below)
-        return StreamInfo(total_count=max(0, total))
+        return MeetingTotals(total_count=max(0, total))
 
     def _columns(self, query: MeetingQuery) -> tuple[str, ...]:
         if query.fields is None:
@@ -235,6 +239,10 @@ class HeyPeersAdapter(Adapter):
         window = _ExportWindow(minute, minute, PER_PAGE, None)
         rows = (await self._export_page(window, EXPORT_COLUMNS, 1))["meetings"]
         return next((m for m in self._meetings(rows) if m.key == key), None)
+
+    async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
+        """None: HeyPeers lists no attendees of a meeting (no upstream call)."""
+        return ()
 
     async def get_member(self, key: str) -> Member | None:
         """A member by SSO ``idp_id`` (checked upstream); a group leader (``user:<id>``) as is."""
@@ -433,6 +441,7 @@ class _ExportWindow:
         Pages hold ``first + 1`` rows, or HeyPeers' largest page when an ``ongoing``
         filter will drop most rows in the gateway.
         """
+        # The custom range when the client sets no bound of its own.
         low = query.lower_bound() or EARLIEST
         high = query.upper_bound() or LATEST
         hint = PER_PAGE if query.ongoing is not None else query.page_hint + 1
@@ -483,7 +492,7 @@ class _ExportWindow:
 
 
 def _starts(rows: list[Any]) -> list[datetime]:
-    return [parse_instant(row.get("start_time")) or EPOCH for row in rows]
+    return [parse_instant(row.get("start_time")) or EARLIEST for row in rows]
 
 
 def _on_minute(instant: datetime) -> bool:

@@ -33,7 +33,7 @@ from meetingmesh.domain import (
     TimeRange,
 )
 from meetingmesh.errors import ErrorCode, GatewayError
-from meetingmesh.providers.base import Adapter, LinkFilter
+from meetingmesh.providers.base import Adapter, LinkFilter, MemberDirectory, Scheduler
 from meetingmesh.providers.timefmt import epoch_ms, parse_instant
 
 LINKS = "/scheduler/v3/meetings/meeting-links"
@@ -76,10 +76,17 @@ def read_message(body: Any) -> str | None:
 
 
 @dataclass
-class HubSpotAdapter(Adapter):
+class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
     """HubSpot scheduling pages and bookings."""
 
     provider: Provider = field(default=Provider.HUBSPOT, init=False)
+
+    async def get_member(self, key: str) -> Member | None:
+        """The member a HubSpot user id names, as the scheduler shows it (no upstream call).
+
+        The scheduler API has no user endpoint; organizers come with booking information.
+        """
+        return Member(Provider.HUBSPOT, key=key, provider_id=key)
 
     async def list_links(
         self, limit: int, after: str | None, link_filter: LinkFilter

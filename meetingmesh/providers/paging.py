@@ -18,17 +18,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from itertools import pairwise
 
-from meetingmesh.domain import Meeting
-from meetingmesh.providers.base import EPOCH, Anchor, Positioned, SortKey
+from meetingmesh.domain import Anchor, Meeting, SortKey, start_of
+from meetingmesh.providers.base import Positioned
 
 
 class OrderBroken(Exception):
     """A provider's pages were not in start-time order after all."""
-
-
-def start_of(meeting: Meeting) -> datetime:
-    """A meeting's start, with the gateway's stand-in for none."""
-    return meeting.start_time or EPOCH
 
 
 async def in_key_order(

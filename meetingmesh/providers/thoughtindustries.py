@@ -31,8 +31,10 @@ from datetime import datetime
 from typing import Any
 
 from meetingmesh.domain import (
+    EARLIEST,
     Aggregation,
     AggregationBucket,
+    Anchor,
     Attendee,
     Course,
     Location,
@@ -40,17 +42,19 @@ from meetingmesh.domain import (
     MeetingStatus,
     Member,
     Provider,
+    SortKey,
     ThoughtIndustriesDetails,
+    start_of,
 )
 from meetingmesh.errors import ErrorCode, GatewayError, bad_input
 from meetingmesh.providers.base import (
-    EPOCH,
-    Adapter,
-    Anchor,
+    CourseCatalog,
+    MeetingAdapter,
     MeetingQuery,
+    MeetingStream,
+    MeetingTotals,
+    MemberDirectory,
     Positioned,
-    SortKey,
-    StreamInfo,
 )
 from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
 from meetingmesh.providers.timefmt import minutes_between, parse_instant
@@ -75,11 +79,10 @@ def read_message(body: Any) -> str | None:
 
 
 @dataclass
-class ThoughtIndustriesAdapter(Adapter):
+class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
     """Thought Industries meetings and courses."""
 
     provider: Provider = field(default=Provider.THOUGHT_INDUSTRIES, init=False)
-    lists_meetings = True
     #: Cleared for good once a page is seen out of start order: then every list is read whole.
     ordered: bool = field(default=True, init=False)
 
@@ -87,7 +90,8 @@ class ThoughtIndustriesAdapter(Adapter):
         """Thought Industries has no rooms."""
         return query.room is not None
 
-    async def stream(self, query: MeetingQuery, info: StreamInfo) -> AsyncIterator[Positioned]:
+    async def walk(self, query: MeetingQuery, stream: MeetingStream) -> AsyncIterator[Positioned]:
+        """Pages in walk order, or the whole list sorted (see the module docstring)."""
         params = self._params(query)
         now = self.clock()
         yielded: SortKey | None = None
@@ -95,7 +99,7 @@ class ThoughtIndustriesAdapter(Adapter):
             if not self.ordered:
                 raise OrderBroken("known to be out of order")
             async for positioned in in_key_order(
-                self._pages(query, params, info), ascending=query.ascending
+                self._pages(query, params, stream), ascending=query.ascending
             ):
                 if query.admits(positioned.meeting, now):
                     yielded = SortKey.of(positioned.meeting)
@@ -104,9 +108,9 @@ class ThoughtIndustriesAdapter(Adapter):
             # Not in start order after all: read everything once, sort, go on after the
             # last meeting already yielded.
             self.ordered = False
-            if query.want_total and info.total_count is None:
-                info.total_count = (await self.count_meetings(query)).total_count
-            rest = replace(query, after=yielded or query.after, anchor=None)
+            if query.want_total and stream.total_count is None:
+                stream.total_count = (await self.count_meetings(query)).total_count
+            rest = replace(query, after=yielded or query.after, resume=None)
             for meeting in sorted(
                 (m for m in await self._everything(params) if rest.admits(m, now)),
                 key=SortKey.of,
@@ -115,15 +119,15 @@ class ThoughtIndustriesAdapter(Adapter):
                 yield Positioned(meeting, {})
 
     async def _pages(
-        self, query: MeetingQuery, params: dict[str, str], info: StreamInfo
+        self, query: MeetingQuery, params: dict[str, str], stream: MeetingStream
     ) -> AsyncIterator[tuple[Anchor, list[Meeting]]]:
         number, page = await self._first_page(query, params)
         low, high = query.lower_bound(), query.upper_bound()
         for _ in range(MAX_PAGES):
-            self._report(query, page, info)
+            self._report(query, page, stream)
             meetings = self.memo.get(page.get("meetings") or [], self._page_meetings)
             yield {"page": number}, meetings
-            starts = [m.start_time or EPOCH for m in meetings]
+            starts = [start_of(m) for m in meetings]
             if not starts:
                 return
             # Past the filter's far end: later pages cannot hold a match.
@@ -140,8 +144,9 @@ class ThoughtIndustriesAdapter(Adapter):
         self, query: MeetingQuery, params: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
         """The page a walk starts on: the cursor's anchor if it still fits, else a search."""
-        anchored = _anchor_page(query.anchor)
-        if anchored is not None and query.after is not None:
+        resume = query.resume
+        anchored = None if resume is None else _anchor_page(resume.anchor)
+        if anchored is not None and resume is not None:
             page = await self._page(params, anchored)
 
             async def starts_of(number: int) -> list[datetime]:
@@ -152,7 +157,7 @@ class ThoughtIndustriesAdapter(Adapter):
                 anchored,
                 _starts(page),
                 ascending=query.ascending,
-                next_start=query.anchored_start() or query.after.start_time,
+                next_start=resume.next_start,
                 is_last=not _has_more(page),
                 neighbour=starts_of,
             ):
@@ -197,7 +202,7 @@ class ThoughtIndustriesAdapter(Adapter):
                 low = middle + 1
         return low
 
-    async def count(self, query: MeetingQuery) -> StreamInfo:
+    async def count(self, query: MeetingQuery) -> MeetingTotals:
         """The list's total: Thought Industries' own, or counted for time and ongoing filters.
 
         Time bounds cost a binary search over pages (about log2(pages) calls each); an
@@ -205,29 +210,26 @@ class ThoughtIndustriesAdapter(Adapter):
         """
         params = self._params(query)
         first = await self._page(params, 1)
-        info = StreamInfo(aggregations=_aggregations(first.get("aggregations")))
+        aggregations = _aggregations(first.get("aggregations"))
         total = int((first.get("pageInfo") or {}).get("total") or 0)
         if query.ongoing is not None or not self.ordered:
             now = self.clock()
             plain = query.plain()
-            info.total_count = sum(
-                1 for m in await self._everything(params) if plain.admits(m, now)
-            )
-        elif query.starts_after is None and query.starts_before is None:
-            info.total_count = total
-        else:
-            low = (
-                0
-                if query.starts_after is None
-                else await self._position(params, first, query.starts_after)
-            )
-            high = (
-                total
-                if query.starts_before is None
-                else await self._position(params, first, query.starts_before)
-            )
-            info.total_count = max(0, high - low)
-        return info
+            count = sum(1 for m in await self._everything(params) if plain.admits(m, now))
+            return MeetingTotals(count, aggregations)
+        if query.starts_after is None and query.starts_before is None:
+            return MeetingTotals(total, aggregations)
+        low = (
+            0
+            if query.starts_after is None
+            else await self._position(params, first, query.starts_after)
+        )
+        high = (
+            total
+            if query.starts_before is None
+            else await self._position(params, first, query.starts_before)
+        )
+        return MeetingTotals(max(0, high - low), aggregations)
 
     async def _position(
         self, params: dict[str, str], first: dict[str, Any], instant: datetime
@@ -255,13 +257,13 @@ class ThoughtIndustriesAdapter(Adapter):
         rest = await asyncio.gather(*(fetch(n) for n in range(2, _last_page(first) + 1)))
         return [self._meeting(row) for page in (first, *rest) for row in page.get("meetings") or []]
 
-    def _report(self, query: MeetingQuery, page: dict[str, Any], info: StreamInfo) -> None:
+    def _report(self, query: MeetingQuery, page: dict[str, Any], stream: MeetingStream) -> None:
         # Thought Industries' total is the list's only without time or ongoing filters.
-        if not query.want_total or info.total_count is not None:
+        if not query.want_total or stream.total_count is not None:
             return
-        info.aggregations = _aggregations(page.get("aggregations"))
+        stream.aggregations = _aggregations(page.get("aggregations"))
         if query.starts_after is None and query.starts_before is None and query.ongoing is None:
-            info.total_count = int((page.get("pageInfo") or {}).get("total") or 0)
+            stream.total_count = int((page.get("pageInfo") or {}).get("total") or 0)
 
     def _params(self, query: MeetingQuery) -> dict[str, str]:
         return {} if query.course_id is None else {"courseId": _course_id(query.course_id)}
@@ -278,6 +280,10 @@ class ThoughtIndustriesAdapter(Adapter):
             raise
         row = self._data(body).get("MeetingById")
         return None if row is None else self._meeting(row)
+
+    async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
+        """The attendees every meeting payload embeds (no upstream call)."""
+        return meeting.attendees or ()
 
     async def get_member(self, key: str) -> Member | None:
         """An attendee (``user:<id>``) or instructor (``instructor:<name>``) as its id says.
@@ -399,15 +405,15 @@ def _last_page(first: dict[str, Any]) -> int:
 
 
 def _starts(page: dict[str, Any]) -> list[datetime]:
-    return [parse_instant(r.get("startDate")) or EPOCH for r in page.get("meetings") or []]
+    return [parse_instant(r.get("startDate")) or EARLIEST for r in page.get("meetings") or []]
 
 
 def _has_more(page: dict[str, Any]) -> bool:
     return bool((page.get("pageInfo") or {}).get("hasMore"))
 
 
-def _anchor_page(anchor: Anchor | None) -> int | None:
-    page = (anchor or {}).get("page")
+def _anchor_page(anchor: Anchor) -> int | None:
+    page = anchor.get("page")
     return page if isinstance(page, int) and not isinstance(page, bool) and page >= 1 else None
 
 

@@ -1,4 +1,4 @@
-"""Root fields, the cross-provider merge, cursors and per-request context.
+"""Root and nested fields, the cross-provider merge, cursors, pages and per-request context.
 
 Resolvers take and return domain records; only ``meetingmesh/schema`` knows Strawberry.
 """

@@ -1,4 +1,9 @@
-"""Per-request context: the configured adapters, the clock, and partial failures.
+"""Per-request context: the configured adapters by capability, the clock, and failures.
+
+Resolvers ask the context for the adapters that can do something (``meeting_sources``,
+``course_catalogs``, ``member_directories``, ``member_calendars``, ``scheduler``),
+never for a provider by name. Each view lists providers in the ``Provider`` order, so
+merged answers (the provider facet) come in the same order whatever the configuration.
 
 A provider failure inside a field that merges several providers must not fail the
 field: the resolver reports it here and returns the other providers' data. The HTTP
@@ -15,10 +20,51 @@ from typing import Any
 from meetingmesh.domain import Provider
 from meetingmesh.errors import GatewayError
 from meetingmesh.metrics import Metrics
-from meetingmesh.providers.base import Adapter
+from meetingmesh.providers.base import (
+    Adapter,
+    CourseCatalog,
+    MeetingSource,
+    MemberCalendar,
+    MemberDirectory,
+    Scheduler,
+)
 from meetingmesh.resolvers.loaders import Loaders
 
 Path = list[str | int]
+
+
+#: The capabilities a context sorts adapters by.
+CAPABILITIES: tuple[Any, ...] = (
+    MeetingSource,
+    CourseCatalog,
+    MemberDirectory,
+    MemberCalendar,
+    Scheduler,
+)
+_ORDER = tuple(Provider)
+_CAPABILITIES_OF: dict[type, tuple[Any, ...]] = {}
+
+
+def _capabilities_of(kind: type) -> tuple[Any, ...]:
+    """The protocols an adapter class implements (checked once per class: it is slow)."""
+    found = _CAPABILITIES_OF.get(kind)
+    if found is None:
+        found = _CAPABILITIES_OF[kind] = tuple(c for c in CAPABILITIES if issubclass(kind, c))
+    return found
+
+
+def _by_capability(adapters: Mapping[Provider, Adapter]) -> dict[Any, dict[Provider, Any]]:
+    """Each capability's adapters, in ``Provider`` order.
+
+    (Typed ``Any``: mypy accepts no protocol class where a class object is expected.)
+    """
+    views: dict[Any, dict[Provider, Any]] = {c: {} for c in CAPABILITIES}
+    for provider in _ORDER:
+        adapter = adapters.get(provider)
+        if adapter is not None:
+            for capability in _capabilities_of(type(adapter)):
+                views[capability][provider] = adapter
+    return views
 
 
 @dataclass
@@ -31,13 +77,29 @@ class RequestContext:
     max_page_size: int = 100
     metrics: Metrics | None = None
     reported: list[tuple[GatewayError, Path]] = field(default_factory=list)
+    meeting_sources: Mapping[Provider, MeetingSource] = field(init=False)
+    course_catalogs: Mapping[Provider, CourseCatalog] = field(init=False)
+    member_directories: Mapping[Provider, MemberDirectory] = field(init=False)
+    member_calendars: Mapping[Provider, MemberCalendar] = field(init=False)
+    schedulers: Mapping[Provider, Scheduler] = field(init=False)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.adapters)
+        views = _by_capability(self.adapters)
+        self.meeting_sources = views[MeetingSource]
+        self.course_catalogs = views[CourseCatalog]
+        self.member_directories = views[MemberDirectory]
+        self.member_calendars = views[MemberCalendar]
+        self.schedulers = views[Scheduler]
+        self.loaders = Loaders(self.meeting_sources, self.course_catalogs, self.member_directories)
+
+    @property
+    def scheduler(self) -> Scheduler | None:
+        """The scheduler behind the scheduling fields, or None when none is configured."""
+        return next(iter(self.schedulers.values()), None)
 
     def adapter(self, provider: Provider) -> Adapter | None:
-        """The adapter of ``provider``, or None when it is not configured."""
+        """The adapter of ``provider`` (for its upstream client), or None when it is off."""
         return self.adapters.get(provider)
 
     def report(self, error: GatewayError, path: Path) -> None:

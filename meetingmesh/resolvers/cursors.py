@@ -2,11 +2,13 @@
 
 A meetings cursor records the sort key of its edge, (start time, provider, key), so
 any gateway process can continue from it: each provider resumes after that key. It
-also carries each provider's anchor (the provider page its next meeting is on) so the
-next page asks each provider for that same page; anchors are hints, the key decides. Lists
-that only page by position (attendees, a member's schedule) use offset cursors, and
-scheduling links wrap HubSpot's own ``after`` token. A cursor that does not decode is
-``BAD_USER_INPUT``.
+also carries each provider's ``ResumePoint`` (the anchor of the provider page its next
+meeting is on, and when that meeting starts) so the next page asks each provider for
+that same page; resume points are hints, the key decides. This module writes and
+reads resume points without opening their anchors. Lists that only page by position
+(attendees, a member's schedule) use offset cursors, and scheduling links wrap
+HubSpot's own ``after`` token. A cursor that does not decode, down to the last field
+of every resume point, is ``BAD_USER_INPUT`` naming the argument it came in.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from datetime import datetime
 
 import orjson
 
-from meetingmesh.domain import MeetingOrder, Provider
+from meetingmesh.domain import MeetingOrder, Provider, ResumePoint, SortKey
 from meetingmesh.errors import bad_input
-from meetingmesh.providers.base import Anchor, SortKey
 
-_PROVIDERS = {p.value for p in Provider}
+_PROVIDERS = {p.value: p for p in Provider}
+_WALKS = {"a": MeetingOrder.START_TIME_ASC, "d": MeetingOrder.START_TIME_DESC}
 
 
 def _pack(kind: str, payload: object) -> str:
@@ -43,24 +45,27 @@ def _unpack(kind: str, cursor: str, field: str) -> object:
 
 @dataclass(frozen=True, slots=True)
 class MeetingCursor:
-    """A position in a merged meetings list, with each provider's anchor there.
+    """A position in a merged meetings list, with each provider's resume point there.
 
-    ``anchors`` maps a provider to the anchor of its next meeting in ``walk`` order, or
-    to None when its stream had ended; a provider that is absent resumes by key alone.
+    ``resume`` maps a provider to the resume point of its next meeting in ``walk``
+    order, or to None when its stream had ended; a provider that is absent (it failed)
+    resumes by key alone.
     """
 
     key: SortKey
     walk: MeetingOrder
-    anchors: Mapping[str, Anchor | None] = field(default_factory=dict)
+    resume: Mapping[Provider, ResumePoint | None] = field(default_factory=dict)
 
 
 def encode_meeting_cursor(cursor: MeetingCursor) -> str:
     """The opaque form of a meetings cursor."""
     key = cursor.key
     walk = "a" if cursor.walk is MeetingOrder.START_TIME_ASC else "d"
-    return _pack(
-        "k", [key.start_time.isoformat(), key.provider, key.key, walk, dict(cursor.anchors)]
-    )
+    resume = {
+        provider.value: None if point is None else [point.next_start, point.anchor]
+        for provider, point in cursor.resume.items()
+    }
+    return _pack("k", [key.start_time, key.provider, key.key, walk, resume])
 
 
 def decode_meeting_cursor(cursor: str, field: str) -> MeetingCursor:
@@ -69,21 +74,35 @@ def decode_meeting_cursor(cursor: str, field: str) -> MeetingCursor:
     try:
         if not isinstance(payload, list) or len(payload) != 5:
             raise ValueError("shape")
-        start, provider, key, walk, anchors = payload
-        instant = datetime.fromisoformat(start)
-        if instant.tzinfo is None or provider not in _PROVIDERS or not isinstance(key, str):
-            raise ValueError("content")
-        if walk not in ("a", "d") or not isinstance(anchors, dict):
-            raise ValueError("walk")
-        if any(
-            p not in _PROVIDERS or not (a is None or isinstance(a, dict))
-            for p, a in anchors.items()
-        ):
-            raise ValueError("anchors")
-    except (TypeError, ValueError):
+        start, provider, key, walk, resume = payload
+        if provider not in _PROVIDERS or not isinstance(key, str) or walk not in _WALKS:
+            raise ValueError("key")
+        if not isinstance(resume, dict):
+            raise ValueError("resume")
+        points = {_PROVIDERS[name]: _resume_point(point) for name, point in resume.items()}
+        sort_key = SortKey(_instant(start), provider, key)
+    except (KeyError, TypeError, ValueError):
         raise bad_input(f"{field}: {cursor!r} is not a valid cursor", field=field) from None
-    order = MeetingOrder.START_TIME_ASC if walk == "a" else MeetingOrder.START_TIME_DESC
-    return MeetingCursor(SortKey(instant, provider, key), order, anchors)
+    return MeetingCursor(sort_key, _WALKS[walk], points)
+
+
+def _instant(value: object) -> datetime:
+    """An aware datetime from its ISO form, else ``ValueError``."""
+    if not isinstance(value, str):
+        raise ValueError("not a time")
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        raise ValueError("no offset")
+    return instant
+
+
+def _resume_point(value: object) -> ResumePoint | None:
+    """A resume point from its wire form ``[next start, anchor]``, None for an ended stream."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], dict):
+        raise ValueError("resume point")
+    return ResumePoint(anchor=value[1], next_start=_instant(value[0]))
 
 
 def encode_offset(offset: int) -> str:

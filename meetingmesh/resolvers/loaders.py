@@ -5,7 +5,9 @@ it, and collects the keys asked for in one tick into one batch. Providers withou
 batch endpoint get their single calls concurrently (the upstream client bounds the
 concurrency per provider). Lists prime the loaders with what their payloads embed
 (a Thought Industries meeting's course and attendees, a Daily session's participants),
-so nested fields over them cost nothing.
+so nested fields over them cost nothing. Each loader asks the adapters of one
+capability (meeting sources, course catalogs, member directories); a provider without
+it has no such node (or, for attendees, none beyond what the payload carried).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from aiodataloader import DataLoader
 
 from meetingmesh.domain import Attendee, Course, Meeting, Member, Provider
 from meetingmesh.errors import GatewayError
-from meetingmesh.providers.base import Adapter
+from meetingmesh.providers.base import CourseCatalog, MeetingSource, MemberDirectory
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -40,8 +42,15 @@ async def _each(keys: Sequence[K], load: Callable[[K], Awaitable[V]]) -> list[V 
 class Loaders:
     """The dataloaders of one request, keyed by (provider, provider key)."""
 
-    def __init__(self, adapters: Mapping[Provider, Adapter]) -> None:
-        self._adapters = adapters
+    def __init__(
+        self,
+        sources: Mapping[Provider, MeetingSource],
+        catalogs: Mapping[Provider, CourseCatalog],
+        directories: Mapping[Provider, MemberDirectory],
+    ) -> None:
+        self._sources = sources
+        self._catalogs = catalogs
+        self._directories = directories
         self._meetings_by_key: dict[Key, Meeting] = {}
         # A GatewayError in a batch result is raised by ``load`` for that key alone.
         self._meetings = DataLoader[Key, Meeting | None | GatewayError](self._load_meetings)
@@ -87,29 +96,29 @@ class Loaders:
         return found
 
     async def _one_meeting(self, key: Key) -> Meeting | None:
-        adapter = self._adapters.get(key[0])
-        return None if adapter is None else await adapter.get_meeting(key[1])
+        source = self._sources.get(key[0])
+        return None if source is None else await source.get_meeting(key[1])
 
     async def _load_courses(self, keys: list[Key]) -> list[Course | GatewayError | None]:
         async def one(key: Key) -> Course | None:
-            adapter = self._adapters.get(key[0])
-            return None if adapter is None else await adapter.get_course(key[1])
+            catalog = self._catalogs.get(key[0])
+            return None if catalog is None else await catalog.get_course(key[1])
 
         return await _each(keys, one)
 
     async def _load_members(self, keys: list[Key]) -> list[Member | GatewayError | None]:
         async def one(key: Key) -> Member | None:
-            adapter = self._adapters.get(key[0])
-            return None if adapter is None else await adapter.get_member(key[1])
+            directory = self._directories.get(key[0])
+            return None if directory is None else await directory.get_member(key[1])
 
         return await _each(keys, one)
 
     async def _load_attendees(self, keys: list[Key]) -> list[tuple[Attendee, ...] | GatewayError]:
         async def one(key: Key) -> tuple[Attendee, ...]:
-            adapter = self._adapters.get(key[0])
+            source = self._sources.get(key[0])
             meeting = self._meetings_by_key[key]
             return (
-                meeting.attendees or () if adapter is None else await adapter.get_attendees(meeting)
+                meeting.attendees or () if source is None else await source.get_attendees(meeting)
             )
 
         return await _each(keys, one)

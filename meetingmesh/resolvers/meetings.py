@@ -1,35 +1,36 @@
 """The ``meetings`` connection: every provider's stream merged into one ordered list.
 
-Each provider adapter yields its meetings already filtered and ordered by
-(start time, provider, key), strictly after the cursor's key. The merge is a k-way
-heap merge that pulls only as many meetings as the page needs, plus each provider's
-next one (to know whether there is a next page, and where each provider resumes: its
-anchor goes into the edge's cursor). A provider whose stream has ended is marked so
-in the cursor and not asked again for the following pages. ``last``/``before`` walk
-the opposite order and reverse the result. A provider that fails is reported and left
-out; the others' meetings still come back.
+Each meeting source (``ctx.meeting_sources``) answers with a ``MeetingStream``: its
+meetings already filtered and ordered by (start time, provider, key), strictly after
+the cursor's key, plus the list's total and facets as far as its pages told them
+(``count_meetings`` is asked for the rest, only when the client selected totals).
+``merge`` interleaves the streams and gives each edge the resume points its cursor
+carries. ``course_meetings`` is the same list kept to one course. A provider whose
+stream has ended is marked so in the cursor and not asked again for the following
+pages. ``last``/``before`` walk the opposite order and reverse the result. A provider
+that fails is reported and left out; the others' meetings still come back.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
-from meetingmesh.domain import Aggregation, AggregationBucket, Meeting, MeetingOrder, Provider
-from meetingmesh.errors import GatewayError, bad_input
-from meetingmesh.providers.base import (
-    EPOCH,
-    Adapter,
-    Anchor,
-    MeetingQuery,
-    Positioned,
+from meetingmesh.domain import (
+    EARLIEST,
+    LATEST,
+    Aggregation,
+    AggregationBucket,
+    Course,
+    Meeting,
+    MeetingOrder,
+    Provider,
     SortKey,
-    StreamInfo,
 )
+from meetingmesh.errors import GatewayError, bad_input
+from meetingmesh.providers.base import MeetingQuery, MeetingSource, MeetingTotals
 from meetingmesh.resolvers.context import Path, RequestContext
 from meetingmesh.resolvers.cursors import (
     MeetingCursor,
@@ -37,10 +38,9 @@ from meetingmesh.resolvers.cursors import (
     encode_meeting_cursor,
 )
 from meetingmesh.resolvers.ids import decode_id
-from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, check_size
+from meetingmesh.resolvers.merge import merge
+from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
 
-#: Providers that have meetings at all (HubSpot contributes scheduling links only).
-MEETING_PROVIDERS = (Provider.HEYPEERS, Provider.THOUGHT_INDUSTRIES, Provider.DAILY)
 _REVERSED = {
     MeetingOrder.START_TIME_ASC: MeetingOrder.START_TIME_DESC,
     MeetingOrder.START_TIME_DESC: MeetingOrder.START_TIME_ASC,
@@ -59,23 +59,11 @@ class MeetingFilter:
     ongoing: bool | None = None
 
 
-@dataclass(frozen=True)
-class MeetingEdge:
-    """A meeting and its cursor."""
+@dataclass(frozen=True, slots=True)
+class MeetingsPage(ListPage[Meeting]):
+    """One page of the merged list, with the facets of the whole list."""
 
-    cursor: str
-    meeting: Meeting
-
-
-@dataclass(frozen=True)
-class MeetingsPage:
-    """One page of the merged list and what is known about the whole list."""
-
-    edges: tuple[MeetingEdge, ...]
-    has_next_page: bool
-    has_previous_page: bool
-    total_count: int | None
-    aggregations: tuple[Aggregation, ...] = field(default=())
+    aggregations: tuple[Aggregation, ...] = ()
 
 
 def course_key(course_id: str) -> str:
@@ -148,21 +136,14 @@ async def list_meetings(
         fields=fields,
         want_total=want_total,
     )
-    # Anchors only describe the walk they were made in.
-    anchors = position.anchors if position is not None and position.walk is walk else {}
+    # Resume points only describe the walk they were made in.
+    resume = position.resume if position is not None and position.walk is walk else {}
     wanted = meeting_filter.providers
-    adapters = {
-        p: a
-        for p in MEETING_PROVIDERS
-        if (a := ctx.adapter(p)) is not None
-        and a.lists_meetings
-        and (wanted is None or p in wanted)
-    }
-    infos = {p: StreamInfo() for p in adapters}
-    ended = {p for p in adapters if p.value in anchors and anchors[p.value] is None}
+    sources = {p: s for p, s in ctx.meeting_sources.items() if wanted is None or p in wanted}
+    ended = frozenset(p for p in sources if p in resume and resume[p] is None)
     streams = {
-        p: a.stream_meetings(replace(query, anchor=anchors.get(p.value)), infos[p])
-        for p, a in adapters.items()
+        p: s.stream_meetings(replace(query, resume=resume.get(p)))
+        for p, s in sources.items()
         if p not in ended
     }
     failed: set[Provider] = set()
@@ -172,35 +153,51 @@ async def list_meetings(
         ctx.report(error, path)
 
     try:
-        taken, more = await merge(streams, walk, size, fail, ended)
+        taken, more = await merge({p: s.items for p, s in streams.items()}, walk, size, fail, ended)
     finally:
-        await asyncio.gather(*(_close(s) for s in streams.values()))
+        await asyncio.gather(*(s.aclose() for s in streams.values()))
+    totals = {p: streams[p].totals() if p in streams else MeetingTotals() for p in sources}
     if want_total:
-        await _count_missing(adapters, query, infos, failed, fail)
+        await _count_missing(sources, query, totals, failed, fail)
     if backwards:
         taken.reverse()
-    for meeting, _ in taken:
-        ctx.loaders.prime(meeting)
+    for merged in taken:
+        ctx.loaders.prime(merged.meeting)
     edges = tuple(
-        MeetingEdge(
-            encode_meeting_cursor(MeetingCursor(SortKey.of(meeting), walk, snapshot)), meeting
-        )
-        for meeting, snapshot in taken
+        Edge(encode_meeting_cursor(MeetingCursor(SortKey.of(m.meeting), walk, m.resume)), m.meeting)
+        for m in taken
     )
-    answered = [p for p in adapters if p not in failed]
-    totals = [infos[p].total_count for p in answered]
+    answered = [p for p in sources if p not in failed]
+    counts = [totals[p].total_count for p in answered]
     return MeetingsPage(
         edges=edges,
         has_next_page=more if not backwards else before is not None,
         has_previous_page=more if backwards else after is not None,
-        total_count=None if any(t is None for t in totals) else sum(t or 0 for t in totals),
-        aggregations=_aggregations(answered, infos),
+        total_count=None if any(t is None for t in counts) else sum(t or 0 for t in counts),
+        aggregations=_aggregations(answered, totals),
     )
 
 
-#: Bounds outside which no provider has meetings; filters are clamped into them.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2999, 12, 31, 23, 59, tzinfo=UTC)
+async def course_meetings(
+    ctx: RequestContext,
+    path: Path,
+    course: Course,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    fields: frozenset[str] | None = None,
+    want_total: bool = True,
+) -> MeetingsPage:
+    """``Course.meetings``: the merged list, kept to the course's provider and the course."""
+    return await list_meetings(
+        ctx,
+        path,
+        first=first,
+        after=after,
+        meeting_filter=MeetingFilter(providers=(course.provider,), course_id=course.provider_id),
+        fields=fields,
+        want_total=want_total,
+    )
 
 
 def _normalised(meeting_filter: MeetingFilter) -> MeetingFilter:
@@ -220,9 +217,9 @@ def _normalised(meeting_filter: MeetingFilter) -> MeetingFilter:
 
 
 async def _count_missing(
-    adapters: dict[Provider, Adapter],
+    sources: Mapping[Provider, MeetingSource],
     query: MeetingQuery,
-    infos: dict[Provider, StreamInfo],
+    totals: dict[Provider, MeetingTotals],
     failed: set[Provider],
     fail: Callable[[Provider, GatewayError], None],
 ) -> None:
@@ -230,105 +227,29 @@ async def _count_missing(
 
     async def count(provider: Provider) -> None:
         try:
-            counted = await adapters[provider].count_meetings(query.plain())
+            counted = await sources[provider].count_meetings(query.plain())
         except GatewayError as error:
             fail(provider, error)
             return
-        infos[provider].total_count = counted.total_count
-        infos[provider].aggregations = infos[provider].aggregations or counted.aggregations
+        read = totals[provider]
+        totals[provider] = MeetingTotals(
+            counted.total_count, read.aggregations or counted.aggregations
+        )
 
-    missing = [p for p in adapters if p not in failed and infos[p].total_count is None]
+    missing = [p for p in sources if p not in failed and totals[p].total_count is None]
     await asyncio.gather(*(count(p) for p in missing))
 
 
-class _Descending:
-    """Inverts a sort key's order so that ``heapq`` (a min-heap) yields largest first."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: SortKey) -> None:
-        self.key = key
-
-    def __lt__(self, other: _Descending) -> bool:
-        return other.key < self.key
-
-
-Snapshot = dict[str, Anchor | None]
-
-
-async def merge(
-    streams: dict[Provider, AsyncIterator[Positioned]],
-    order: MeetingOrder,
-    limit: int,
-    fail: Callable[[Provider, GatewayError], None],
-    ended: set[Provider] | None = None,
-) -> tuple[list[tuple[Meeting, Snapshot]], bool]:
-    """The first ``limit`` meetings of the ordered union of ``streams``, and whether more follow.
-
-    Each meeting comes with the anchors every provider would resume from right after
-    it (None for a provider whose stream has ended; a failed provider is left out).
-    """
-    heads: dict[Provider, Positioned] = {}
-    finished: set[Provider] = set(ended or ())
-
-    async def pull(provider: Provider) -> None:
-        try:
-            heads[provider] = await anext(streams[provider])
-        except StopAsyncIteration:
-            finished.add(provider)
-        except GatewayError as error:
-            fail(provider, error)
-
-    def entry(provider: Provider) -> tuple[Any, str]:
-        key = SortKey.of(heads[provider].meeting)
-        ascending = order is MeetingOrder.START_TIME_ASC
-        return (key if ascending else _Descending(key), provider.value)
-
-    # Every first pull runs to its end before anything else happens, even if one raised:
-    # a stream cannot be closed while its pull is still running.
-    outcomes = await asyncio.gather(*(pull(p) for p in streams), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    heap = [entry(p) for p in heads]
-    heapq.heapify(heap)
-    by_name = {p.value: p for p in streams}
-    taken: list[tuple[Meeting, Snapshot]] = []
-    while heap and len(taken) < limit:
-        _, name = heapq.heappop(heap)
-        provider = by_name[name]
-        meeting = heads.pop(provider).meeting
-        # The provider's next meeting: its anchor goes into this edge's cursor.
-        await pull(provider)
-        if provider in heads:
-            heapq.heappush(heap, entry(provider))
-        # Each anchor also names where its provider's next meeting starts, so the adapter
-        # can tell whether the anchored page still holds it.
-        snapshot: Snapshot = {
-            p.value: {**h.anchor, "s": (h.meeting.start_time or EPOCH).isoformat()}
-            for p, h in heads.items()
-        }
-        snapshot.update((p.value, None) for p in finished)
-        taken.append((meeting, snapshot))
-    return taken, bool(heap)
-
-
 def _aggregations(
-    providers: Sequence[Provider], infos: dict[Provider, StreamInfo]
+    providers: Sequence[Provider], totals: Mapping[Provider, MeetingTotals]
 ) -> tuple[Aggregation, ...]:
     facet = Aggregation(
         key="provider",
         label="Provider",
         buckets=tuple(
-            AggregationBucket(value=p.name, label=p.label, count=infos[p].total_count or 0)
+            AggregationBucket(value=p.name, label=p.label, count=totals[p].total_count or 0)
             for p in providers
         ),
     )
-    passed_through = tuple(a for p in providers for a in infos[p].aggregations)
+    passed_through = tuple(a for p in providers for a in totals[p].aggregations)
     return (facet, *passed_through)
-
-
-async def _close(stream: AsyncIterator[Positioned]) -> None:
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()

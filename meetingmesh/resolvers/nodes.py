@@ -2,7 +2,8 @@
 
 Lookups go through the request's dataloaders: twenty ids of ten meetings cost ten
 upstream calls at most, made concurrently, and none for meetings the request has
-already seen in a list.
+already seen in a list. A provider that is off, or lacks the capability the node type
+needs (a course of a provider without courses), has no such node.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ NodeRecord = Meeting | Member | Course | SchedulingLink
 
 async def find_node(ctx: RequestContext, global_id: GlobalId) -> NodeRecord | None:
     """The record behind a decoded id, or None when its provider is off or has no such node."""
-    adapter = ctx.adapter(global_id.provider)
-    if adapter is None:
-        return None
     loaders = ctx.loaders
     if global_id.type_name == "Meeting":
         return await loaders.meeting(global_id.provider, global_id.key)
@@ -29,7 +27,8 @@ async def find_node(ctx: RequestContext, global_id: GlobalId) -> NodeRecord | No
         return await loaders.member(global_id.provider, global_id.key)
     if global_id.type_name == "Course":
         return await loaders.course(global_id.provider, global_id.key)
-    return await adapter.get_link(global_id.key)
+    scheduler = ctx.schedulers.get(global_id.provider)
+    return None if scheduler is None else await scheduler.get_link(global_id.key)
 
 
 async def node(ctx: RequestContext, value: str) -> NodeRecord | None:

@@ -1,9 +1,12 @@
-"""HubSpot scheduling: links, booking information, availability and booking."""
+"""Scheduling: links, booking information, availability and booking.
+
+Every field asks the request's ``scheduler`` (HubSpot's adapter, the one provider of
+scheduling pages); without one, lists are empty, lookups null and booking refused.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from meetingmesh.domain import (
@@ -15,69 +18,46 @@ from meetingmesh.domain import (
     SchedulingLink,
 )
 from meetingmesh.errors import ErrorCode, GatewayError, bad_input
-from meetingmesh.providers.base import Adapter, LinkFilter
-from meetingmesh.resolvers.context import RequestContext
+from meetingmesh.providers.base import LinkFilter
+from meetingmesh.resolvers.context import Path, RequestContext
 from meetingmesh.resolvers.cursors import decode_token, encode_token
-from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, check_size
+from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass(frozen=True)
-class LinkEdge:
-    """A scheduling link and its cursor."""
-
-    cursor: str
-    link: SchedulingLink
-
-
-@dataclass(frozen=True)
-class LinksPage:
-    """One page of scheduling links."""
-
-    edges: tuple[LinkEdge, ...]
-    has_next_page: bool
-    has_previous_page: bool
-    total_count: int | None
-    end_cursor: str | None
-
-
-def _hubspot(ctx: RequestContext) -> Adapter | None:
-    return ctx.adapter(Provider.HUBSPOT)
-
-
 async def list_links(
     ctx: RequestContext, first: int | None, after: str | None, link_filter: LinkFilter
-) -> LinksPage:
+) -> ListPage[SchedulingLink]:
     """``schedulingLinks``: HubSpot's own paging, its ``after`` token inside our cursor.
 
     Every edge of a page carries the cursor of the page's end, because HubSpot can only
     continue from a page boundary.
     """
     size = check_size("first", first, ctx.max_page_size)
-    adapter = _hubspot(ctx)
-    if adapter is None:
-        return LinksPage((), False, False, 0, None)
+    scheduler = ctx.scheduler
+    if scheduler is None:
+        return ListPage((), False, False, 0)
     token = None if after is None else decode_token(after, "after")
     if after is not None and token is None:
-        return LinksPage((), False, True, None, None)  # the cursor past the last page
+        return ListPage((), False, True, None)  # the cursor past the last page
     wanted = DEFAULT_PAGE_SIZE if size is None else size
     # HubSpot needs a limit of 1 at least; with first: 0 it only says the total.
-    page = await adapter.list_links(max(1, wanted), token, link_filter)
+    page = await scheduler.list_links(max(1, wanted), token, link_filter)
     items = page.items[:wanted]
     if not items:
-        return LinksPage((), False, after is not None, page.total_count, None)
+        return ListPage((), False, after is not None, page.total_count)
     # HubSpot continues from page ends only: every edge carries the page end's cursor,
     # and the last page's end is a cursor past the end, never "from the start".
     end = encode_token(page.next_token or None)
-    edges = tuple(LinkEdge(end, link) for link in items)
-    return LinksPage(edges, page.has_more, after is not None, page.total_count, end)
+    edges = tuple(Edge(end, link) for link in items)
+    return ListPage(edges, page.has_more, after is not None, page.total_count)
 
 
 async def link(ctx: RequestContext, slug: str) -> SchedulingLink | None:
     """``schedulingLink(slug)``."""
-    adapter = _hubspot(ctx)
-    return None if adapter is None else await adapter.get_link(slug)
+    scheduler = ctx.scheduler
+    return None if scheduler is None else await scheduler.get_link(slug)
 
 
 def check_timezone(name: str, field: str = "timezone") -> str:
@@ -91,10 +71,10 @@ def check_timezone(name: str, field: str = "timezone") -> str:
 
 async def booking_info(ctx: RequestContext, slug: str, timezone: str) -> BookingInfo | None:
     """``SchedulingLink.bookingInfo``."""
-    adapter = _hubspot(ctx)
-    if adapter is None:
+    scheduler = ctx.scheduler
+    if scheduler is None:
         return None
-    return await adapter.booking_info(slug, check_timezone(timezone))
+    return await scheduler.booking_info(slug, check_timezone(timezone))
 
 
 async def availability(
@@ -103,16 +83,31 @@ async def availability(
     """``SchedulingLink.availability``."""
     if month_offset < 0:
         raise bad_input("monthOffset must not be negative", field="monthOffset")
-    adapter = _hubspot(ctx)
-    if adapter is None:
+    scheduler = ctx.scheduler
+    if scheduler is None:
         return ()
-    return await adapter.availability(slug, check_timezone(timezone), month_offset)
+    return await scheduler.availability(slug, check_timezone(timezone), month_offset)
 
 
-async def book(ctx: RequestContext, request: BookingRequest) -> Booking:
-    """``bookMeeting``: checked here first, so that a bad input costs no upstream call."""
-    adapter = _hubspot(ctx)
-    if adapter is None:
+async def book(ctx: RequestContext, path: Path, request: BookingRequest) -> Booking:
+    """``bookMeeting``: checked here first, so that a bad input costs no upstream call.
+
+    A refusal naming several fields raises the first; the others join the response's
+    errors beside it, at the same path.
+    """
+    try:
+        return await _book(ctx, request)
+    except GatewayError as error:
+        for related in error.related:
+            ctx.report(related, path)
+        error.related = ()
+        raise
+
+
+async def _book(ctx: RequestContext, request: BookingRequest) -> Booking:
+    scheduler = ctx.scheduler
+    if scheduler is None:
+        # The schema documents booking as HubSpot's: the refusal names it.
         raise GatewayError(
             ErrorCode.UPSTREAM_UNAVAILABLE, "HubSpot is not configured", provider=Provider.HUBSPOT
         )
@@ -134,4 +129,4 @@ async def book(ctx: RequestContext, request: BookingRequest) -> Booking:
         raise bad_input("startTime must carry a time zone offset", field="startTime")
     if request.start_time <= ctx.clock():
         raise bad_input("startTime must be in the future", field="startTime")
-    return await adapter.book(request)
+    return await scheduler.book(request)

@@ -1,15 +1,18 @@
-"""The root types: ``Query`` and ``Mutation``."""
+"""The root types: ``Query`` and ``Mutation``.
+
+Each root field decodes its arguments into domain values, calls its resolver module
+(``meetingmesh/resolvers``) and translates the answer; no field decides anything else.
+"""
 
 from __future__ import annotations
 
 import strawberry
 
 from meetingmesh import domain
-from meetingmesh.errors import GatewayError
 from meetingmesh.providers.base import LinkFilter
 from meetingmesh.resolvers import meetings as meeting_resolvers
+from meetingmesh.resolvers import members, scheduling
 from meetingmesh.resolvers import nodes as node_resolvers
-from meetingmesh.resolvers import scheduling
 from meetingmesh.resolvers.nodes import NodeRecord
 from meetingmesh.schema.enums import MeetingOrder, Provider
 from meetingmesh.schema.inputs import BookMeetingInput, MeetingFilter, SchedulingLinkFilter
@@ -23,7 +26,6 @@ from meetingmesh.schema.types import (
     MeetingConnection,
     Member,
     Node,
-    PageInfo,
     ProviderStatus,
     SchedulingLink,
     SchedulingLinkConnection,
@@ -103,7 +105,7 @@ class Query:
         description="A member by the provider's id (HeyPeers: the SSO idp_id); null when unknown."
     )
     async def member(self, info: Info, provider: Provider, id: str) -> Member | None:
-        found = await info.context.loaders.member(provider, id)
+        found = await members.member(info.context, provider, id)
         return None if found is None else Member.from_record(found)
 
     @strawberry.field(description="HubSpot scheduling pages, in HubSpot's order.")
@@ -122,20 +124,7 @@ class Query:
             )
         )
         page = await scheduling.list_links(info.context, first, after, link_filter)
-        edges = [
-            SchedulingLinkEdge(cursor=e.cursor, node=SchedulingLink.from_record(e.link))
-            for e in page.edges
-        ]
-        return SchedulingLinkConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=page.has_previous_page,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=page.end_cursor,
-            ),
-            total_count=page.total_count,
-        )
+        return SchedulingLinkConnection.of(page, SchedulingLinkEdge.from_edge)
 
     @strawberry.field(description="One HubSpot scheduling page by slug.")
     async def scheduling_link(self, info: Info, slug: str) -> SchedulingLink | None:
@@ -166,33 +155,18 @@ class Mutation:
         "is made once or an error says it was not made. Refusals name the input field."
     )
     async def book_meeting(self, info: Info, input: BookMeetingInput) -> BookMeetingPayload:
-        try:
-            booking = await scheduling.book(
-                info.context,
-                domain.BookingRequest(
-                    slug=input.slug,
-                    first_name=input.first_name,
-                    last_name=input.last_name,
-                    email=input.email,
-                    start_time=input.start_time,
-                    duration_minutes=input.duration_minutes,
-                    timezone=input.timezone,
-                    guest_emails=tuple(input.guest_emails or ()),
-                ),
-            )
-        except GatewayError as error:
-            # Extra refusals (one per field) join the response's errors beside this one.
-            for related in error.related:
-                info.context.report(related, list(info.path.as_list()))
-            error.related = ()
-            raise
-        return BookMeetingPayload(
-            booking=Booking(
-                calendar_event_id=booking.calendar_event_id,
-                start=booking.start,
-                end=booking.end,
-                subject=booking.subject,
-                timezone=booking.timezone,
-                web_conference_url=booking.web_conference_url,
-            )
+        booking = await scheduling.book(
+            info.context,
+            list(info.path.as_list()),
+            domain.BookingRequest(
+                slug=input.slug,
+                first_name=input.first_name,
+                last_name=input.last_name,
+                email=input.email,
+                start_time=input.start_time,
+                duration_minutes=input.duration_minutes,
+                timezone=input.timezone,
+                guest_emails=tuple(input.guest_emails or ()),
+            ),
         )
+        return BookMeetingPayload(booking=Booking.from_record(booking))

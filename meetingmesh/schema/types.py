@@ -1,7 +1,11 @@
 """GraphQL object types: each built from a domain record by its ``from_record``.
 
 Leaf fields are plain attributes filled at construction (no resolver per field);
-only fields that may need an upstream call have resolvers.
+only fields that may need an upstream call have resolvers, and those hand the work
+to a resolver module and translate its answer. Lists are ``Connection`` subclasses
+(``meetingmesh/schema/connection.py``). What a record embeds (a Thought Industries
+course, attendees) is translated synchronously: an async resolver would cost a task
+per meeting even with nothing to wait for.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ from typing import Annotated
 import strawberry
 
 from meetingmesh import domain
-from meetingmesh.resolvers import scheduling
+from meetingmesh.resolvers import members, pagination, scheduling
 from meetingmesh.resolvers.context import RequestContext
-from meetingmesh.resolvers.cursors import encode_offset
 from meetingmesh.resolvers.ids import encode_id
-from meetingmesh.resolvers.meetings import MeetingFilter, MeetingsPage, list_meetings
-from meetingmesh.resolvers.pagination import OffsetWindow, offset_window
+from meetingmesh.resolvers.meetings import MeetingsPage, course_meetings
+from meetingmesh.resolvers.pagination import OffsetWindow, offset_window, slice_page
+from meetingmesh.schema.connection import Connection, Edge
 from meetingmesh.schema.enums import (
     MeetingStatus,
     Provider,
@@ -37,26 +41,6 @@ def _path(info: Info) -> list[str | int]:
 class Node:
     id: strawberry.ID = strawberry.field(
         description="Opaque global id, stable across requests and gateway processes."
-    )
-
-
-@strawberry.type(
-    description="Relay page information of a connection. `hasPreviousPage` on a "
-    "forward page (and `hasNextPage` on a backward one) is true when a cursor was given."
-)
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="More items follow this page.")
-    has_previous_page: bool = strawberry.field(description="Items precede this page.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last edge.")
-
-
-def _page_info(cursors: list[str], has_next: bool, has_previous: bool) -> PageInfo:
-    return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=has_previous,
-        start_cursor=cursors[0] if cursors else None,
-        end_cursor=cursors[-1] if cursors else None,
     )
 
 
@@ -91,27 +75,8 @@ class Member(Node):
     async def upcoming_meetings(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> MemberMeetingConnection:
-        window = offset_window(first, after, info.context.max_page_size)
-        adapter = info.context.adapter(self.record.provider)
-        page = None
-        if adapter is not None:
-            page = await adapter.member_meetings(self.record.key, window.offset, window.limit)
-        items = page.items if page is not None else ()
-        for item in items:
-            info.context.loaders.prime(item.meeting)
-        edges = [
-            MemberMeetingEdge.from_record(encode_offset(window.offset + i), item)
-            for i, item in enumerate(items)
-        ]
-        return MemberMeetingConnection(
-            edges=edges,
-            page_info=_page_info(
-                [e.cursor for e in edges],
-                page is not None and page.has_more,
-                window.offset > 0,
-            ),
-            total_count=page.total_count if page is not None else 0,
-        )
+        page = await members.upcoming_meetings(info.context, self.record, first, after)
+        return MemberMeetingConnection.of(page, MemberMeetingEdge.from_edge)
 
 
 @strawberry.type(description="A Thought Industries course.")
@@ -122,6 +87,7 @@ class Course(Node):
     status: str | None = strawberry.field(description="Publication status (draft, published, ...).")
     start_date: datetime | None = strawberry.field(description="Course start.")
     end_date: datetime | None = strawberry.field(description="Course end.")
+    record: strawberry.Private[domain.Course]
 
     @classmethod
     def from_record(cls, record: domain.Course) -> Course:
@@ -134,6 +100,7 @@ class Course(Node):
             status=record.status,
             start_date=record.start_date,
             end_date=record.end_date,
+            record=record,
         )
 
     @strawberry.field(description="The course's meetings, in start-time order.")
@@ -141,16 +108,14 @@ class Course(Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> MeetingConnection:
         fields, want_total = meetings_projection(info.selected_fields)
-        page = await list_meetings(
+        page = await course_meetings(
             info.context,
             _path(info),
-            fields=fields,
-            want_total=want_total,
+            self.record,
             first=first,
             after=after,
-            meeting_filter=MeetingFilter(
-                providers=(domain.Provider.THOUGHT_INDUSTRIES,), course_id=self.provider_id
-            ),
+            fields=fields,
+            want_total=want_total,
         )
         return MeetingConnection.from_page(page)
 
@@ -182,16 +147,26 @@ class Attendee:
 
 
 @strawberry.type(description="An attendee and its cursor.")
-class AttendeeEdge:
-    cursor: str = strawberry.field(description="Opaque cursor of this edge.")
+class AttendeeEdge(Edge[Attendee]):
     node: Attendee = strawberry.field(description="The attendee.")
+
+    @classmethod
+    def from_edge(cls, edge: pagination.Edge[domain.Attendee]) -> AttendeeEdge:
+        """The GraphQL view of an attendee's edge."""
+        return cls(cursor=edge.cursor, node=Attendee.from_record(edge.node))
 
 
 @strawberry.type(description="A page of a meeting's attendees.")
-class AttendeeConnection:
+class AttendeeConnection(Connection[AttendeeEdge]):
     edges: list[AttendeeEdge] = strawberry.field(description="The attendees of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page lies.")
     total_count: int | None = strawberry.field(description="Attendees in all.")
+
+    @classmethod
+    def from_attendees(
+        cls, everyone: tuple[domain.Attendee, ...], window: OffsetWindow
+    ) -> AttendeeConnection:
+        """The page ``window`` cuts from a meeting's attendees."""
+        return cls.of(slice_page(everyone, window), AttendeeEdge.from_edge)
 
 
 @strawberry.type(description="A physical location of a Thought Industries meeting.")
@@ -364,36 +339,23 @@ class Meeting(Node):
     ) -> AttendeeConnection:
         window = offset_window(first, after, info.context.max_page_size)
         if self.record.attendees is not None:
-            return _attendee_page(self.record.attendees, window)
+            return AttendeeConnection.from_attendees(self.record.attendees, window)
         return self._load_attendees(info, window)  # type: ignore[return-value]  # awaited
 
     async def _load_attendees(self, info: Info, window: OffsetWindow) -> AttendeeConnection:
-        return _attendee_page(await info.context.loaders.attendees_of(self.record), window)
-
-
-def _attendee_page(
-    everyone: tuple[domain.Attendee, ...], window: OffsetWindow
-) -> AttendeeConnection:
-    chosen = everyone[window.offset : window.offset + window.limit]
-    edges = [
-        AttendeeEdge(cursor=encode_offset(window.offset + i), node=Attendee.from_record(a))
-        for i, a in enumerate(chosen)
-    ]
-    return AttendeeConnection(
-        edges=edges,
-        page_info=_page_info(
-            [e.cursor for e in edges],
-            window.offset + len(chosen) < len(everyone),
-            window.offset > 0,
-        ),
-        total_count=len(everyone),
-    )
+        everyone = await info.context.loaders.attendees_of(self.record)
+        return AttendeeConnection.from_attendees(everyone, window)
 
 
 @strawberry.type(description="A meeting and its cursor in a merged list.")
-class MeetingEdge:
+class MeetingEdge(Edge[Meeting]):
     cursor: str = strawberry.field(description="Opaque keyset cursor of this edge.")
     node: Meeting = strawberry.field(description="The meeting.")
+
+    @classmethod
+    def from_edge(cls, edge: pagination.Edge[domain.Meeting]) -> MeetingEdge:
+        """The GraphQL view of a meeting's edge."""
+        return cls(cursor=edge.cursor, node=Meeting.from_record(edge.node))
 
 
 @strawberry.type(description="One value of a facet and how many meetings have it.")
@@ -413,9 +375,8 @@ class Aggregation:
 
 
 @strawberry.type(description="A page of meetings merged across providers.")
-class MeetingConnection:
+class MeetingConnection(Connection[MeetingEdge]):
     edges: list[MeetingEdge] = strawberry.field(description="The meetings of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page lies.")
     total_count: int | None = strawberry.field(
         description="Meetings matching the filter, summed over the providers that answered."
     )
@@ -424,15 +385,9 @@ class MeetingConnection:
     @classmethod
     def from_page(cls, page: MeetingsPage) -> MeetingConnection:
         """The GraphQL view of a merged page."""
-        edges = [
-            MeetingEdge(cursor=e.cursor, node=Meeting.from_record(e.meeting)) for e in page.edges
-        ]
-        return cls(
-            edges=edges,
-            page_info=_page_info(
-                [e.cursor for e in edges], page.has_next_page, page.has_previous_page
-            ),
-            total_count=page.total_count,
+        return cls.of(
+            page,
+            MeetingEdge.from_edge,
             aggregations=[
                 Aggregation(
                     key=a.key,
@@ -448,8 +403,7 @@ class MeetingConnection:
 
 
 @strawberry.type(description="A meeting on a member's schedule, with the member's own state.")
-class MemberMeetingEdge:
-    cursor: str = strawberry.field(description="Opaque cursor of this edge.")
+class MemberMeetingEdge(Edge[Meeting]):
     node: Meeting = strawberry.field(description="The meeting.")
     registered: bool = strawberry.field(description="The member holds a confirmed seat.")
     registered_at: datetime | None = strawberry.field(description="When the member registered.")
@@ -458,10 +412,11 @@ class MemberMeetingEdge:
     )
 
     @classmethod
-    def from_record(cls, cursor: str, record: domain.MemberMeeting) -> MemberMeetingEdge:
+    def from_edge(cls, edge: pagination.Edge[domain.MemberMeeting]) -> MemberMeetingEdge:
         """The GraphQL view of a member's meeting."""
+        record = edge.node
         return cls(
-            cursor=cursor,
+            cursor=edge.cursor,
             node=Meeting.from_record(record.meeting),
             registered=record.registered,
             registered_at=record.registered_at,
@@ -470,9 +425,8 @@ class MemberMeetingEdge:
 
 
 @strawberry.type(description="A page of a member's upcoming meetings.")
-class MemberMeetingConnection:
+class MemberMeetingConnection(Connection[MemberMeetingEdge]):
     edges: list[MemberMeetingEdge] = strawberry.field(description="This page's meetings.")
-    page_info: PageInfo = strawberry.field(description="Where this page lies.")
     total_count: int | None = strawberry.field(description="Upcoming meetings in all.")
 
 
@@ -595,18 +549,22 @@ class SchedulingLink(Node):
 
 
 @strawberry.type(description="A scheduling link and its cursor.")
-class SchedulingLinkEdge:
+class SchedulingLinkEdge(Edge[SchedulingLink]):
     cursor: str = strawberry.field(
         description="Opaque cursor; HubSpot continues from page ends only, so a page's "
         "edges share the cursor of its end."
     )
     node: SchedulingLink = strawberry.field(description="The scheduling link.")
 
+    @classmethod
+    def from_edge(cls, edge: pagination.Edge[domain.SchedulingLink]) -> SchedulingLinkEdge:
+        """The GraphQL view of a scheduling link's edge."""
+        return cls(cursor=edge.cursor, node=SchedulingLink.from_record(edge.node))
+
 
 @strawberry.type(description="A page of scheduling links.")
-class SchedulingLinkConnection:
+class SchedulingLinkConnection(Connection[SchedulingLinkEdge]):
     edges: list[SchedulingLinkEdge] = strawberry.field(description="This page's links.")
-    page_info: PageInfo = strawberry.field(description="Where this page lies.")
     total_count: int | None = strawberry.field(description="Links matching the filter.")
 
 
@@ -618,6 +576,18 @@ class Booking:
     subject: str | None = strawberry.field(description="Calendar subject.")
     timezone: str | None = strawberry.field(description="The booking's time zone.")
     web_conference_url: str | None = strawberry.field(description="Video link, if any.")
+
+    @classmethod
+    def from_record(cls, record: domain.Booking) -> Booking:
+        """The GraphQL view of a booking."""
+        return cls(
+            calendar_event_id=record.calendar_event_id,
+            start=record.start,
+            end=record.end,
+            subject=record.subject,
+            timezone=record.timezone,
+            web_conference_url=record.web_conference_url,
+        )
 
 
 @strawberry.type(description="The result of `bookMeeting`.")

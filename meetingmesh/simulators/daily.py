@@ -45,11 +45,17 @@ sessions of one room; the simulator does, on purpose).
 - ``total_count`` counts the filtered set and ignores ``limit`` and the cursors.
 
 ``GET /meetings/{meeting_id}/participants``
-- Ordered by ``join_time`` then ``participant_id``, both ascending (join order).
+- Which participants: join order (``join_time`` then ``participant_id``, ascending)
+  decides. ``joined_after=<participant_id>`` means "joined after that participant"
+  (Daily's reference: "limit to participants who joined after the given participant",
+  https://docs.daily.co/reference/rest-api/meetings/get-participants): the ``limit``
+  participants that follow it in join order; ``joined_before`` the ``limit`` right
+  before it. A participant id not in this session, or both parameters, is a 400.
+- In which order they are printed: the ``participant_order`` switch (below). By
+  default join order; Daily's own example on that page is not in join order (the later
+  joiner first), so a client must page after the latest ``join_time`` on a page, not
+  after the last row.
 - ``limit``: default 100, an integer 1..100, else a 400 (same rule as ``/meetings``).
-- ``joined_after=<participant_id>``: the ``limit`` participants after that one;
-  ``joined_before=<participant_id>``: the ``limit`` participants right before it, still
-  in join order. A participant id not in this session, or both parameters, is a 400.
 - When no participant is left to return (a walk went past the last one, or the session
   recorded nobody) the answer is 404 ``not-found``, as the supplement says; an unknown
   session is a 404 too.
@@ -69,13 +75,42 @@ Common rules
   carries no ``Retry-After``: a client must back off on its own. The harness's
   ``retry_after`` setting is therefore ignored here.
 - The documents carry no example session records, so none are embedded in the data.
+  The oldest session has 250 participants (three pages; see ``daily_data``).
+
+Rate limits
+- Off by default. With ``rate_limits`` on, each API key may make 20 requests a second
+  and 100 in any 5 seconds (SUPPLEMENT.md; ``ratelimit.DAILY``); past that the answer is
+  429 ``{"error": "rate-limit-error", "info": ...}`` with no headers, as Daily sends
+  none. Refused requests are counted in the statistics but not against the limit.
+
+Behaviour switches (``DailyBehaviour``; ``PUT /_sim/behaviour``; defaults first)
+- ``participant_order``: ``join_order`` | ``newest_first`` (join order reversed) |
+  ``example`` (``participant_id`` descending, which matches the example in Daily's
+  participants reference: Lindsey, joined 1672786813, listed before Moishe, joined
+  1672786797). Applies to the participants endpoint's pages and to each session's
+  ``participants`` in ``GET /meetings``; which participants a page holds never changes.
+- ``tie_order``: ``id_desc`` | ``id_asc``: the secondary order of sessions sharing a
+  ``start_time`` (undocumented; the supplement only says "id secondary"). Cursors
+  follow the served order.
+- ``float_times``: ``false`` | ``true``: ``start_time``, ``duration`` and participants'
+  ``join_time``/``duration`` as JSON floats of the same value (Daily's OpenAPI types
+  them as ``number``).
+- ``rate_limits``: ``false`` | ``true``: see "Rate limits" below.
+- ``bad_row`` with ``bad_row_id`` (a session id): ``null_time`` = that session's
+  ``start_time`` is null (in the list and in ``GET /meetings/:id``);
+  ``member_without_id`` = its first participant lacks ``participant_id``;
+  ``null_in_list`` = its ``participants`` start with a null (list and participants
+  endpoint); ``unknown_enum`` changes nothing: Daily's session objects carry no enum.
+- ``echo_credentials``: every error body's ``info`` repeats the request's
+  ``Authorization`` header.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -83,6 +118,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.daily_data import (
     DEFAULT_CLOCK,
@@ -91,9 +127,10 @@ from meetingmesh.simulators.daily_data import (
     DailyParticipant,
 )
 from meetingmesh.simulators.faults import Faults
-from meetingmesh.simulators.harness import Harness, bearer_token, json_response
+from meetingmesh.simulators.harness import Handler, Harness, bearer_token, json_response
+from meetingmesh.simulators.ratelimit import DAILY, RateLimiter
 
-__all__ = ["TOKEN", "DailyData", "DailyMeeting", "DailyParticipant", "create_app"]
+__all__ = ["TOKEN", "DailyBehaviour", "DailyData", "DailyMeeting", "DailyParticipant", "create_app"]
 
 TOKEN = "sim-daily-token"
 MAX_LIMIT = 100
@@ -164,11 +201,11 @@ class _View:
 class MeetingIndex:
     """Sessions pre-split by every (room, ongoing) filter, so a request costs one bisect."""
 
-    def __init__(self, data: DailyData) -> None:
+    def __init__(self, meetings: Sequence[DailyMeeting]) -> None:
         self.by_id: dict[str, DailyMeeting] = {}
         self._views: dict[tuple[str | None, bool | None], _View] = {}
         self._participant_positions: dict[str, dict[str, int]] = {}
-        for meeting in data.meetings:  # already in list order
+        for meeting in meetings:  # in list order
             self.by_id[meeting.id] = meeting
             for room in (None, meeting.room):
                 for ongoing in (None, meeting.ongoing):
@@ -247,25 +284,73 @@ def _authenticate(request: Request, token: str) -> None:
         raise DailyError(401, "authentication-error", "the API key is not valid")
 
 
+@dataclass(frozen=True)
+class DailyBehaviour(Behaviour):
+    """Daily's switches (see "Behaviour switches" in the manual); defaults are today's answers."""
+
+    #: Order of ``/meetings/:id/participants`` and of each session's ``participants``.
+    participant_order: Literal["join_order", "newest_first", "example"] = "join_order"
+    #: Secondary order of sessions with the same ``start_time`` in ``GET /meetings``.
+    tie_order: Literal["id_desc", "id_asc"] = "id_desc"
+    #: ``start_time``, ``join_time`` and ``duration`` as JSON floats (``1716379200.0``).
+    float_times: bool = False
+    #: Enforce Daily's rate limits (20 requests/s and 100 per 5 s per API key).
+    rate_limits: bool = False
+    #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):
+    #: ``null_time``, ``member_without_id``, ``null_in_list`` or ``unknown_enum``; "" is off.
+    bad_row: Literal["", "null_time", "member_without_id", "null_in_list", "unknown_enum"] = ""
+    #: The id of the row ``bad_row`` applies to (the test picks it from the data).
+    bad_row_id: str = ""
+
+
 def create_app(
     data: DailyData,
     *,
     clock: Clock = DEFAULT_CLOCK,
     token: str = TOKEN,
     faults: Faults | None = None,
+    behaviour: DailyBehaviour | None = None,
 ) -> Starlette:
     """The Daily simulator: meeting sessions routes plus the harness's control routes."""
-    harness = Harness("daily", render_error, faults=faults or Faults())
-    index = MeetingIndex(data)
+    harness = Harness(
+        "daily",
+        render_error,
+        faults=faults or Faults(),
+        behaviour=behaviour or DailyBehaviour(),
+        message_key="info",
+    )
+    indexes = {"id_desc": MeetingIndex(data.meetings)}
 
-    def list_meetings(params: dict[str, str]) -> dict[str, Any]:
+    def index_for(switches: DailyBehaviour) -> MeetingIndex:
+        # Built on first use: most runs never ask for the other tie order.
+        if switches.tie_order not in indexes:
+            ordered = sorted(data.meetings, key=lambda m: (-m.start_time, m.id))
+            indexes[switches.tie_order] = MeetingIndex(ordered)
+        return indexes[switches.tie_order]
+
+    def switches() -> DailyBehaviour:
+        current = harness.behaviour
+        assert isinstance(current, DailyBehaviour)
+        return current
+
+    limiter = RateLimiter(DAILY)
+
+    def rate_limit(request: Request) -> Response | None:
+        if not switches().rate_limits or limiter.take(bearer_token(request) or "") == 0:
+            return None
+        # Daily sends no rate-limit headers (SUPPLEMENT.md), so no Retry-After either.
+        return error_response(429, "rate-limit-error", "too many requests: slow down")
+
+    harness.limiter = rate_limit
+
+    def list_meetings(params: dict[str, str], render: _Renderer) -> dict[str, Any]:
         limit = _limit(params)
         start = _int_param(params, "timeframe_start")
         end = _int_param(params, "timeframe_end")
         ongoing = _bool_param(params, "ongoing")
         no_participants = _bool_param(params, "no_participants") or False
         after_id, before_id = _cursors(params, "starting_after", "ending_before")
-        view = index.view(params.get("room"), ongoing)
+        view = index_for(render.switches).view(params.get("room"), ongoing)
         lo, hi = view.window(start, end)
         after = before = None
         if after_id is not None:
@@ -275,28 +360,32 @@ def create_app(
         elif before_id is not None:
             before = _cursor_position(view, lo, hi, before_id, "ending_before")
         page = _page(lo, hi, limit, after, before)
-        items = [
-            view.meetings[i].summary() if no_participants else view.meetings[i].to_json()
-            for i in page
-        ]
+        items = [render.meeting(view.meetings[i], not no_participants) for i in page]
         return {"total_count": hi - lo, "data": items}
 
     @harness.endpoint("GET /meetings")
+    @_in_daily_body
     async def meetings(request: Request) -> Response:
         """GET /meetings: filtered, newest-first sessions with id cursors."""
         _authenticate(request, token)
-        return json_response(list_meetings(_params(request)))
+        return json_response(list_meetings(_params(request), _Renderer(switches())))
 
     @harness.endpoint("GET /meetings/{meeting_id}")
+    @_in_daily_body
     async def meeting(request: Request) -> Response:
         """GET /meetings/:id: one session without its participants."""
         _authenticate(request, token)
-        return json_response(_find(index, request.path_params["meeting_id"]).summary())
+        render = _Renderer(switches())
+        found = _find(index_for(render.switches), request.path_params["meeting_id"])
+        return json_response(render.meeting(found, with_participants=False))
 
     @harness.endpoint("GET /meetings/{meeting_id}/participants")
+    @_in_daily_body
     async def participants(request: Request) -> Response:
-        """GET /meetings/:id/participants: join-ordered participants, 404 when none remain."""
+        """GET /meetings/:id/participants: one page of participants, 404 when none remain."""
         _authenticate(request, token)
+        render = _Renderer(switches())
+        index = index_for(render.switches)
         params = _params(request)
         limit = _limit(params)
         after_id, before_id = _cursors(params, "joined_after", "joined_before")
@@ -306,10 +395,13 @@ def create_app(
             after = _participant_cursor(index, session, after_id, "joined_after")
         if before_id is not None:
             before = _participant_cursor(index, session, before_id, "joined_before")
+        # Which participants: the ``limit`` after (or before) the cursor in join order;
+        # in what order: the ``participant_order`` switch's.
         page = _page(0, len(session.participants), limit, after, before)
         if not page:
             raise DailyError(404, "not-found", f"no participants remaining in meeting {session.id}")
-        return json_response({"data": [session.participants[i].to_json() for i in page]})
+        chosen = [session.participants[i] for i in page]
+        return json_response({"data": render.participants(session, chosen)})
 
     async def daily_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DailyError)
@@ -341,6 +433,62 @@ def create_app(
     app.state.data = data
     app.state.clock = clock
     return app
+
+
+class _Renderer:
+    """Session and participant objects as the current switches print them."""
+
+    def __init__(self, switches: DailyBehaviour) -> None:
+        self.switches = switches
+        self.number: Callable[[int], int | float] = float if switches.float_times else int
+
+    def meeting(self, meeting: DailyMeeting, with_participants: bool) -> dict[str, Any]:
+        """A session object (``GET /meetings`` item, or ``GET /meetings/:id`` without them)."""
+        item = meeting.summary()
+        item["start_time"] = self.number(meeting.start_time)
+        item["duration"] = self.number(meeting.duration)
+        bad = self.switches.bad_row if meeting.id == self.switches.bad_row_id else ""
+        if bad == "null_time":
+            item["start_time"] = None
+        if with_participants:
+            item["participants"] = self.participants(meeting, list(meeting.participants))
+        return item
+
+    def participants(
+        self, meeting: DailyMeeting, chosen: list[DailyParticipant]
+    ) -> list[dict[str, Any] | None]:
+        """``chosen`` (in join order) in the switch's order, as participant objects."""
+        order = self.switches.participant_order
+        if order == "newest_first":
+            chosen = chosen[::-1]
+        elif order == "example":
+            chosen = sorted(chosen, key=lambda p: p.participant_id, reverse=True)
+        rows: list[dict[str, Any] | None] = []
+        for participant in chosen:
+            row = participant.to_json()
+            row["join_time"] = self.number(participant.join_time)
+            row["duration"] = self.number(participant.duration)
+            rows.append(row)
+        bad = self.switches.bad_row if meeting.id == self.switches.bad_row_id else ""
+        if bad == "member_without_id" and rows and rows[0] is not None:
+            del rows[0]["participant_id"]
+        elif bad == "null_in_list":
+            rows.insert(0, None)
+        return rows
+
+
+def _in_daily_body(handler: Handler) -> Handler:
+    """``handler`` with its ``DailyError``s answered inside the harness (so faults see them)."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except DailyError as exc:
+            return error_response(exc.status, exc.error, exc.info)
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
 
 
 def _find(index: MeetingIndex, meeting_id: str) -> DailyMeeting:

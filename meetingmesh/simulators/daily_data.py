@@ -6,6 +6,11 @@ a few *ongoing* ones that started in the last two hours and are still running at
 Every timestamp and duration is a multiple of 15 s, as the document says Daily's are
 accurate to about 15 s. The data is a snapshot taken at ``clock.now()``.
 
+The oldest session (the last in list order) is a crowd: two hours long with
+``CROWD_SIZE`` (250) participants, drawn from a generator of its own so that every
+other session is the same as without it. Its participant list takes three pages of
+100, and many of them share a ``join_time``.
+
 See ``meetingmesh.simulators.daily`` for the HTTP contract and every choice written down.
 """
 
@@ -52,6 +57,10 @@ _PARTICIPANT_CUM_WEIGHTS = tuple(accumulate((8, 14, 16, 14, 11, 9, 7, 6, 5, 4, 3
 _MAX_PARTICIPANTS = 12
 #: Known users who join with a meeting token (user_id set); the rest are guests.
 _USER_POOL = 400
+#: Participants of the crowd session (the oldest one): several participant pages.
+CROWD_SIZE = 250
+#: The crowd's participants come from their own generator, named like a provider.
+CROWD_PROVIDER = "daily-crowd"
 #: Fraction of sessions that deliberately reuse an earlier session's start_time,
 #: so that the id tie-break of the ordering is exercised at every size.
 _TIE_RATE = 0.08
@@ -128,6 +137,8 @@ class DailyData:
             ongoing_rooms = rng.sample(ROOM_NAMES, ongoing_count)
             meetings += [_ongoing_session(rng, users, now, room) for room in ongoing_rooms]
             meetings.sort(key=_MEETING_ORDER, reverse=True)
+            # From its own generator, so the rest of the data set is what it always was.
+            meetings[-1] = _crowd(rng_for(seed, CROWD_PROVIDER), users, meetings[-1])
         return cls(now=now, meetings=tuple(meetings))
 
     def dump(self) -> bytes:
@@ -139,6 +150,19 @@ class DailyData:
 
 
 User = tuple[str, str]
+
+
+def _crowd(rng: random.Random, users: list[User], oldest: DailyMeeting) -> DailyMeeting:
+    """The oldest session again, now two hours long with ``CROWD_SIZE`` participants."""
+    duration = 480 * GRANULARITY
+    participants = _participants(
+        rng, users, oldest.start_time, oldest.start_time + duration, CROWD_SIZE, False
+    )
+    return oldest._replace(
+        duration=duration, max_participants=CROWD_SIZE + 3, participants=participants
+    )
+
+
 #: The participants endpoint's order: join_time, then participant_id.
 _PARTICIPANT_ORDER = attrgetter("join_time", "participant_id")
 #: The list order of GET /meetings, reversed: start_time, then id.

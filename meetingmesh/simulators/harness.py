@@ -1,9 +1,16 @@
-"""What every simulator shares: request statistics, fault injection and control routes.
+"""What every simulator shares: statistics, faults, behaviour switches and control routes.
 
 A simulator wraps each of its endpoint handlers with ``Harness.endpoint(name)``. The
-wrapper counts the request, then applies the injected faults in order (latency, hang,
-error, malformed body), and renders injected errors in the provider's own error body.
-Control routes live under ``{base}/_sim/`` and are neither counted nor authenticated.
+wrapper counts the request, asks the provider's rate limiter (when it has one and its
+switch is on), then applies the injected faults in order (latency, hang, error,
+malformed body), and renders injected errors in the provider's own error body. With the
+``echo_credentials`` switch on, every error body then repeats the request's credentials.
+Control routes live under ``{base}/_sim/`` (``stats``, ``faults``, ``behaviour``) and are
+neither counted nor authenticated.
+
+Statistics keep each request's parameters and body, except the values of ``access_key``,
+``client_secret`` and ``refresh_token``, which are recorded as ``"<redacted>"`` so that
+reading the statistics never shows a secret.
 """
 
 from __future__ import annotations
@@ -14,18 +21,30 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meetingmesh.simulators.behaviour import (
+    Behaviour,
+    BehaviourSettingsError,
+    as_dict,
+    from_mapping,
+)
 from meetingmesh.simulators.faults import Faults, FaultSettingsError
 from meetingmesh.simulators.stats import RequestStats
 
 Handler = Callable[[Request], Awaitable[Response]]
 #: Renders an error of a given status in a provider's own body (injected faults use it).
 ErrorRenderer = Callable[[int, int], Response]
+#: A provider's rate limiter: the 429 to answer, or None to let the request through.
+Limiter = Callable[[Request], Response | None]
+#: Body fields that carry secrets: redacted in statistics, repeated by ``echo_credentials``.
+SECRET_FIELDS = ("access_key", "client_secret", "refresh_token")
+REDACTED = "<redacted>"
 
 
 def json_response(
@@ -65,6 +84,10 @@ class Harness:
     render_error: ErrorRenderer
     faults: Faults = field(default_factory=Faults)
     stats: RequestStats = field(default_factory=RequestStats)
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    #: The error body's text field, where ``echo_credentials`` repeats the credentials.
+    message_key: str = "message"
+    limiter: Limiter | None = None
 
     def endpoint(self, name: str) -> Callable[[Handler], Handler]:
         """Decorate a handler so that it is counted under ``name`` and subject to faults."""
@@ -73,16 +96,13 @@ class Harness:
             async def run(request: Request) -> Response:
                 body = await _body_for_stats(request)
                 request_id = request.headers.get("x-request-id")
-                self.stats.record(name, query_params(request), body, request_id)
+                self.stats.record(name, query_params(request), _redacted(body), request_id)
                 try:
-                    injected = await self._inject(request)
-                    if injected is not None:
-                        return injected
-                    response = await handler(request)
+                    response = await self._answer(handler, request)
                 finally:
                     self.stats.finish(name)
-                if self.faults.roll(self.faults.malformed_rate):
-                    return _malformed(response)
+                if self.behaviour.echo_credentials and response.status_code >= 400:
+                    return _echo(response, request, body, self.message_key)
                 return response
 
             run.__name__ = handler.__name__
@@ -90,6 +110,19 @@ class Harness:
             return run
 
         return wrap
+
+    async def _answer(self, handler: Handler, request: Request) -> Response:
+        if self.limiter is not None:
+            limited = self.limiter(request)
+            if limited is not None:
+                return limited
+        injected = await self._inject(request)
+        if injected is not None:
+            return injected
+        response = await handler(request)
+        if self.faults.roll(self.faults.malformed_rate):
+            return _malformed(response)
+        return response
 
     async def _inject(self, request: Request) -> Response | None:
         faults = self.faults
@@ -123,9 +156,24 @@ class Harness:
                 self.faults = Faults()
             return json_response(self.faults.as_dict())
 
+        async def behaviour(request: Request) -> Response:
+            kind = type(self.behaviour)
+            if request.method == "PUT":
+                try:
+                    values = json.loads(await request.body() or b"{}")
+                    if not isinstance(values, dict):
+                        raise BehaviourSettingsError("the body must be a JSON object")
+                    self.behaviour = from_mapping(kind, values)
+                except ValueError as exc:
+                    return json_response({"error": str(exc)}, status_code=400)
+            elif request.method == "DELETE":
+                self.behaviour = kind()
+            return json_response(as_dict(self.behaviour))
+
         return [
             Route("/_sim/stats", stats, methods=["GET", "DELETE"]),
             Route("/_sim/faults", faults, methods=["GET", "PUT", "DELETE"]),
+            Route("/_sim/behaviour", behaviour, methods=["GET", "PUT", "DELETE"]),
         ]
 
 
@@ -133,10 +181,41 @@ async def _body_for_stats(request: Request) -> Any:
     if request.method in ("GET", "HEAD", "DELETE"):
         return None
     raw = await request.body()  # Starlette caches it, so the handler can read it again.
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     try:
         return json.loads(raw) if raw else None
     except ValueError:
         return raw.decode("utf-8", "replace")
+
+
+def _redacted(body: Any) -> Any:
+    if isinstance(body, dict) and any(k in body for k in SECRET_FIELDS):
+        return {k: REDACTED if k in SECRET_FIELDS else v for k, v in body.items()}
+    return body
+
+
+def _echo(response: Response, request: Request, body: Any, message_key: str) -> Response:
+    """The error with the request's credentials written into its text, as a careless API would."""
+    credentials = []
+    authorization = request.headers.get("authorization")
+    if authorization:
+        credentials.append(f"Authorization: {authorization}")
+    if isinstance(body, dict):
+        credentials += [f"{k}={body[k]}" for k in SECRET_FIELDS if isinstance(body.get(k), str)]
+    if not credentials:
+        return response
+    try:
+        content = json.loads(bytes(response.body)) if response.body else {}
+    except ValueError:
+        content = {}
+    if not isinstance(content, dict):
+        content = {}
+    text = content.get(message_key)
+    echoed = f"{text if isinstance(text, str) else 'request refused'} "
+    content[message_key] = echoed + f"(request credentials: {'; '.join(credentials)})"
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return json_response(content, status_code=response.status_code, headers=headers)
 
 
 async def _hang(request: Request, seconds: float) -> None:

@@ -10,7 +10,15 @@ plus the shared ``/_sim/stats`` and ``/_sim/faults`` control routes. Specified b
 section of ``SUPPLEMENT.md``. Where the documents are silent, this simulator does as follows.
 
 Authentication and errors
-  Every error body is ``{"error": "<message>"}``. ``TOKEN`` resolves to organization 5
+  ``POST /api/v2/authenticate`` with JSON ``{"access_key": "<ACCESS_KEY>"}`` answers 200
+  ``{"token": "<JWT>"}``; any other body is 401 ``{"error": "Invalid Access Key"}``
+  (HeyPeers' authentication page, https://developers.heypeers.com/docs/api/authentication:
+  a 24-character key; "The JWT expires after 24 hours"). The JWT is a real HS256 token
+  (three base64url parts) with ``organization_id``, ``iat``, ``jti`` and ``exp`` claims;
+  it is accepted as a bearer token until ``token_lifetime_seconds`` of wall-clock time
+  (``time.time()``, not the simulated clock: a gateway compares ``exp`` with its own
+  clock) have passed, then refused like any unknown token. The static ``TOKEN`` keeps
+  working. Every error body is ``{"error": "<message>"}``. ``TOKEN`` resolves to organization 5
   (the documents' example organization, which owns the whole data set) and
   ``OTHER_ORG_TOKEN`` to organization 6 (which owns nothing: its export is empty and its
   members all 404). A missing, malformed or unknown bearer token is 401 ``Unauthorized
@@ -54,8 +62,12 @@ Export meetings
   Monday 00:00 through Sunday 23:59:59 of the previous ISO week (any status);
   ``custom`` = starting within ``start_time``..``end_time`` (any status), both required
   (400 otherwise). Any other value is 400. ``start_time``/``end_time`` use
-  ``MM/DD/YYYY HH:MM AM/PM`` in UTC; both bounds are inclusive at minute resolution, i.e.
-  ``start_bound <= start < end_bound + 1 minute``; an unparsable value is 400 even when
+  ``MM/DD/YYYY HH:MM AM/PM`` read in the organization's time zone (switch
+  ``organization_time_zone``, default UTC; the documents name no zone, and HeyPeers shows
+  meeting times in the account's or organization's zone); the end bound is inclusive at
+  minute resolution (``start_bound <= start < end_bound + 1 minute``) or, with
+  ``custom_end=exclusive``, ``start_bound <= start < end_bound``. Rows' ``start_time``
+  stays ISO 8601 UTC either way; an unparsable value is 400 even when
   it would not be applied, while a blank one (or a JSON null) counts as absent. When
   both are given they narrow any preset; one alone only
   matters to ``custom`` (where it is a 400). A start bound after the end bound matches
@@ -69,13 +81,25 @@ Export meetings
   non-integer is 400, a page past the end is empty, and ``total_pages`` is 0 when nothing
   matches. In a JSON body, numbers may be JSON integers or integer strings.
 
+Behaviour switches (``HeyPeersBehaviour``; ``PUT /_sim/behaviour``; defaults first)
+  ``token_lifetime_seconds`` ``86400`` | any >= 1; ``token_exp_claim`` ``true`` | ``false``
+  (the JWT lacks ``exp`` but still expires); ``organization_time_zone`` ``UTC`` | any IANA
+  zone; ``custom_end`` ``inclusive`` | ``exclusive``; ``bad_row`` with ``bad_row_id`` (a
+  meeting id): ``null_time`` = its ``start_time`` is null, ``member_without_id`` = its
+  ``group_leader`` lacks ``id`` (member endpoint; export rows have no nested member),
+  ``null_in_list`` = its row is ``null`` in ``meetings``, ``unknown_enum`` = ``status``
+  ``postponed``, ``waiting_status`` ``pending_review`` and ``location`` ``teams`` (words no
+  document lists); ``echo_credentials`` (every error's ``error`` text repeats the bearer
+  token and a sent ``access_key``). HeyPeers documents no rate limit, so there is no
+  ``rate_limits`` switch.
+
 Data (``heypeers_data.py``)
   ``size`` meetings (at least the documents' three), starting on a 15-minute grid within
   180 days either side of the clock, lasting 15..120 minutes. Ended meetings are
   ``complete`` (about 8% ``cancel``), the others ``scheduled`` (about 5% ``cancel``).
   Generated ids are unique, drawn at random from 10001 up independently of start times.
   No generated meeting overlaps the span from now to 2026-05-23T15:00Z, so at the default
-  clock the documented meeting 9123 leads the paginated all_upcoming export. Meeting 9124
+  clock the documented meeting 9123 is the first upcoming meeting that has not started. Meeting 9124
   fills what the documents leave open with 60 minutes, topic "Addiction & Recovery", max
   15, registered 9, no wait list; 9131 is an EAP meeting. Generated names may repeat (and
   may equal an example's name): rows are identified by more than their name. Members
@@ -84,18 +108,28 @@ Data (``heypeers_data.py``)
   meetings and seats on about ``size // 80`` more (over 100 upcoming at size 10,000).
   Seats given to members never outnumber a meeting's ``registered_attendees``, and
   waitlist entries exist only on meetings with ``wait_list: true``. ``sso-user-abc123``
-  holds exactly the two documented entries.
+  holds exactly the two documented entries. Meeting 990001 "Midday Peer Check-in" is in
+  progress at the default now (11:30-12:30 on 2026-05-22) and takes the last generated
+  meeting's place; member ``sso-user-inprogress`` holds it and 9123, so the member
+  endpoint's "not yet ended" rule shows (the documents' member keeps its two entries,
+  which the gateway's tests pin). It leads the paginated ``all_upcoming`` export.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import math
 import re
+import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, available_timezones
 
 import orjson
 from starlette.applications import Starlette
@@ -104,6 +138,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Harness, bearer_token, json_response, query_params
@@ -116,19 +151,25 @@ from meetingmesh.simulators.heypeers_data import (
 )
 
 __all__ = [
+    "ACCESS_KEY",
     "OTHER_ORG_TOKEN",
     "TOKEN",
+    "HeyPeersBehaviour",
     "HeyPeersData",
     "create_app",
 ]
 
 #: Resolves to organization 5, the owner of the generated data.
 TOKEN = "sim-heypeers-token"
+#: The organization's access key (24 characters, as HeyPeers issues them): trade it for a
+#: JWT at ``POST /api/v2/authenticate``.
+ACCESS_KEY = "simHeyPeersAccessKey0005"
 #: Always known too; resolves to organization 6, which owns no meetings and no members.
 OTHER_ORG_TOKEN = "sim-heypeers-other-org-token"
 OTHER_ORGANIZATION_ID = 6
 DEFAULT_AVATAR = "https://ssl.gstatic.com/accounts/ui/avatar_2x.png"
 
+AUTHENTICATE_ROUTE = "/api/v2/authenticate"
 UPCOMING_ROUTE = "/api/v2/organizations/{org_id}/members/{idp_id}/upcoming_meetings"
 EXPORT_ROUTE = "/api/v2/organizations/{org_id}/export_meetings"
 
@@ -172,6 +213,50 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _MINUTE_MS = 60_000
 _INTEGER = re.compile(r"[+-]?\d{1,18}")
+
+
+class JwtIssuer:
+    """Mints HS256 JWTs for one organization and knows, on the wall clock, which still hold.
+
+    Expiry is kept here as well as in ``exp``, so a token minted without the claim still
+    expires; a token this issuer did not mint (or whose signature is off) holds nothing.
+    """
+
+    def __init__(self, organization_id: int) -> None:
+        self.organization_id = organization_id
+        self._secret = b"meetingmesh-heypeers-simulator"
+        self._expiry: dict[str, float] = {}
+        self._count = 0
+
+    def mint(self, lifetime_seconds: int, exp_claim: bool) -> str:
+        """A fresh token valid for ``lifetime_seconds`` of real time from now."""
+        now = time.time()
+        self._count += 1
+        claims: dict[str, Any] = {
+            "organization_id": self.organization_id,
+            "iat": int(now),
+            "jti": f"sim-{self._count}",
+        }
+        if exp_claim:
+            claims["exp"] = math.ceil(now + lifetime_seconds)
+        signing_input = (
+            _b64(orjson.dumps({"alg": "HS256", "typ": "JWT"})) + "." + _b64(orjson.dumps(claims))
+        )
+        signature = hmac.new(self._secret, signing_input.encode(), hashlib.sha256).digest()
+        token = f"{signing_input}.{_b64(signature)}"
+        self._expiry[token] = now + lifetime_seconds
+        return token
+
+    def organization(self, token: str) -> int | None:
+        """The organization of a token this issuer minted that has not expired, else None."""
+        expires = self._expiry.get(token)
+        if expires is None or time.time() >= expires:
+            return None
+        return self.organization_id
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 class BadRequest(Exception):
@@ -292,11 +377,11 @@ def _text(name: str, value: object) -> str | None:
     return value
 
 
-def _custom_time(name: str, value: str | None) -> int | None:
+def _custom_time(name: str, value: str | None, zone: str) -> int | None:
     if value is None or not value.strip():
         return None
     try:
-        instant = datetime.strptime(value.strip(), CUSTOM_FORMAT).replace(tzinfo=UTC)
+        instant = datetime.strptime(value.strip(), CUSTOM_FORMAT).replace(tzinfo=ZoneInfo(zone))
     except ValueError:
         raise BadRequest(f"invalid {name} {value!r}: expected MM/DD/YYYY HH:MM AM/PM") from None
     return _ms(instant)
@@ -362,10 +447,32 @@ def render_error(status: int, retry_after: int) -> Response:
 class _HeyPeers:
     """The endpoint handlers over one data set."""
 
-    def __init__(self, data: HeyPeersData, clock: Clock, token: str) -> None:
+    def __init__(self, data: HeyPeersData, clock: Clock, token: str, harness: Harness) -> None:
         self.index = _Index(data)
         self.clock = clock
+        self.harness = harness
         self.tokens = {token: data.organization_id, OTHER_ORG_TOKEN: OTHER_ORGANIZATION_ID}
+        self.jwts = JwtIssuer(data.organization_id)
+
+    @property
+    def switches(self) -> HeyPeersBehaviour:
+        """The behaviour switches in force for this request."""
+        current = self.harness.behaviour
+        assert isinstance(current, HeyPeersBehaviour)
+        return current
+
+    async def authenticate(self, request: Request) -> Response:
+        """``POST /api/v2/authenticate``: the access key for a JWT."""
+        try:
+            body = orjson.loads(await request.body() or b"null")
+        except orjson.JSONDecodeError:
+            body = None
+        key = body.get("access_key") if isinstance(body, dict) else None
+        if not isinstance(key, str) or not hmac.compare_digest(key.encode(), ACCESS_KEY.encode()):
+            return _error(401, "Invalid Access Key")
+        switches = self.switches
+        token = self.jwts.mint(switches.token_lifetime_seconds, switches.token_exp_claim)
+        return json_response({"token": token})
 
     def _now_ms(self) -> int:
         return _ms(self.clock.now())
@@ -373,7 +480,9 @@ class _HeyPeers:
     def authorize(self, request: Request) -> Response | None:
         """None when the bearer token resolves to the URL's organization, else the 401."""
         token = bearer_token(request)
-        organization = self.tokens.get(token) if token is not None else None
+        organization = None
+        if token is not None:
+            organization = self.tokens.get(token) or self.jwts.organization(token)
         if organization is None:
             return _error(401, "Unauthorized Access")
         if str(organization) != request.path_params["org_id"]:
@@ -412,12 +521,16 @@ class _HeyPeers:
                 "total_items": len(listed),
                 "total_pages": -(-len(listed) // items),
                 "meetings": [
-                    {
-                        **self._display(row.meeting),
-                        "waiting_status": registration.waiting_status,
-                        "registered": registration.registered,
-                        "registered_at": registration.registered_at,
-                    }
+                    _spoiled(
+                        {
+                            **self._display(row.meeting),
+                            "waiting_status": registration.waiting_status,
+                            "registered": registration.registered,
+                            "registered_at": registration.registered_at,
+                        },
+                        row.meeting.id,
+                        self.switches,
+                    )
                     for row, registration in chunk
                 ],
             }
@@ -494,7 +607,7 @@ class _HeyPeers:
         keys = [(EXPORT_COLUMNS[c], c) for c in wanted]
         if not paginated:
             rows.sort(key=lambda r: r.meeting.id)
-            return json_response({"success": True, "meetings": _project(rows, keys)})
+            return json_response({"success": True, "meetings": _project(rows, keys, self.switches)})
         chunk = rows[(page - 1) * per_page : page * per_page]
         return json_response(
             {
@@ -505,7 +618,7 @@ class _HeyPeers:
                     "total_pages": -(-len(rows) // per_page),
                     "total_count": len(rows),
                 },
-                "meetings": _project(chunk, keys),
+                "meetings": _project(chunk, keys, self.switches),
             }
         )
 
@@ -517,8 +630,10 @@ class _HeyPeers:
         report_type = _text("report_type", params.get("report_type")) or "all_meetings"
         if report_type not in REPORT_TYPES:
             raise BadRequest(f"unknown report_type {report_type!r}")
-        start = _custom_time("start_time", _text("start_time", params.get("start_time")))
-        end = _custom_time("end_time", _text("end_time", params.get("end_time")))
+        switches = self.switches
+        zone = switches.organization_time_zone
+        start = _custom_time("start_time", _text("start_time", params.get("start_time")), zone)
+        end = _custom_time("end_time", _text("end_time", params.get("end_time")), zone)
         if reporting == "custom" and (start is None or end is None):
             raise BadRequest("reporting_days=custom requires both start_time and end_time")
         now_dt = self.clock.now()
@@ -528,7 +643,7 @@ class _HeyPeers:
         if start is not None and end is not None:
             # Minute resolution, both ends inclusive: the end bound covers its whole minute.
             lo = _narrow(lo, start, max)
-            hi = _narrow(hi, end + _MINUTE_MS, min)
+            hi = _narrow(hi, end + _MINUTE_MS if switches.custom_end == "inclusive" else end, min)
         scope = self.index.scopes[report_type == "eap_meetings", preset.status]
         if preset.ended is None:
             return scope.starting(lo, hi, lambda r: True, (0, 0))
@@ -540,8 +655,35 @@ class _HeyPeers:
         return scope.starting(_narrow(lo, band[0], max), hi, lambda r: r.end_ms > now, band)
 
 
-def _project(rows: list[_Row], keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    return [{key: getattr(r.meeting, field) for key, field in keys} for r in rows]
+def _project(
+    rows: list[_Row], keys: list[tuple[str, str]], switches: HeyPeersBehaviour
+) -> list[dict[str, Any] | None]:
+    return [
+        _spoiled({key: getattr(r.meeting, field) for key, field in keys}, r.meeting.id, switches)
+        for r in rows
+    ]
+
+
+def _spoiled(
+    row: dict[str, Any], meeting_id: int, switches: HeyPeersBehaviour
+) -> dict[str, Any] | None:
+    """``row`` made malformed as ``bad_row`` says when it names this meeting; else as is."""
+    if not switches.bad_row or switches.bad_row_id != str(meeting_id):
+        return row
+    how = switches.bad_row
+    if how == "null_in_list":
+        return None
+    if how == "null_time" and "start_time" in row:
+        row["start_time"] = None
+    elif how == "member_without_id" and isinstance(row.get("group_leader"), dict):
+        del row["group_leader"]["id"]
+    elif how == "unknown_enum":
+        for key, word in (("status", "postponed"), ("waiting_status", "pending_review")):
+            if key in row:
+                row[key] = word
+        if "location" in row:
+            row["location"] = "teams"
+    return row
 
 
 async def _routing_error(request: Request, exc: Exception) -> Response:
@@ -550,16 +692,50 @@ async def _routing_error(request: Request, exc: Exception) -> Response:
     return _error(exc.status_code, HTTPStatus(exc.status_code).phrase, exc.headers)
 
 
+@dataclass(frozen=True)
+class HeyPeersBehaviour(Behaviour):
+    """HeyPeers' switches (see "Behaviour switches" in the manual); defaults are today's answers."""
+
+    #: Lifetime of the JWTs ``POST /api/v2/authenticate`` mints, in wall-clock seconds.
+    token_lifetime_seconds: int = 86_400
+    #: Whether minted JWTs carry an ``exp`` claim.
+    token_exp_claim: bool = True
+    #: The organization's IANA time zone, in which custom export ranges are read.
+    organization_time_zone: str = "UTC"
+    #: Whether a custom export range's ``end_time`` is included (to the minute) or excluded.
+    custom_end: Literal["inclusive", "exclusive"] = "inclusive"
+    #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):
+    #: ``null_time``, ``member_without_id``, ``null_in_list`` or ``unknown_enum``; "" is off.
+    bad_row: Literal["", "null_time", "member_without_id", "null_in_list", "unknown_enum"] = ""
+    #: The id of the row ``bad_row`` applies to (the test picks it from the data).
+    bad_row_id: str = ""
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for a lifetime below 1 s or an unknown time zone."""
+        if self.token_lifetime_seconds < 1:
+            raise ValueError("token_lifetime_seconds must be at least 1")
+        if self.organization_time_zone not in available_timezones():
+            raise ValueError(f"organization_time_zone {self.organization_time_zone!r} is unknown")
+
+
 def create_app(
     data: HeyPeersData,
     *,
     clock: Clock = DEFAULT_CLOCK,
     token: str = TOKEN,
     faults: Faults | None = None,
+    behaviour: HeyPeersBehaviour | None = None,
 ) -> Starlette:
     """The HeyPeers simulator over ``data``; ``app.state.harness`` holds stats and faults."""
-    heypeers = _HeyPeers(data, clock, token)
-    harness = Harness("heypeers", render_error, faults=faults or Faults())
+    harness = Harness(
+        "heypeers",
+        render_error,
+        faults=faults or Faults(),
+        behaviour=behaviour or HeyPeersBehaviour(),
+        message_key="error",
+    )
+    heypeers = _HeyPeers(data, clock, token, harness)
+    authenticate = harness.endpoint(f"POST {AUTHENTICATE_ROUTE}")(heypeers.authenticate)
     upcoming = harness.endpoint(f"GET {UPCOMING_ROUTE}")(heypeers.upcoming_meetings)
     export_get = harness.endpoint(f"GET {EXPORT_ROUTE}")(heypeers.export_get)
     export_post = harness.endpoint(f"POST {EXPORT_ROUTE}")(heypeers.export_post)
@@ -571,6 +747,7 @@ def create_app(
 
     app = Starlette(
         routes=[
+            Route(AUTHENTICATE_ROUTE, authenticate, methods=["POST"]),
             Route(UPCOMING_ROUTE, upcoming, methods=["GET"]),
             Route(EXPORT_ROUTE, export, methods=["GET", "POST"]),
             *harness.control_routes(),

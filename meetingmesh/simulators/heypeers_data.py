@@ -234,6 +234,44 @@ EXAMPLE_MEMBER = Member(
         Registration(9131, False, None, "waiting"),
     ),
 )
+#: Not in the documents: a meeting in progress at the default simulated now (it started
+#: at 11:30 and ends at 12:30 on 2026-05-22), held by a member of its own so that the
+#: documents' member keeps exactly its two documented entries.
+#: Above every generated id, so the documents' rows still lead the unpaginated export.
+IN_PROGRESS_MEETING_ID = 990_001
+IN_PROGRESS_MEETING = Meeting(
+    id=IN_PROGRESS_MEETING_ID,
+    name="Midday Peer Check-in",
+    meeting_type="Group",
+    start_time="2026-05-22T11:30:00.000Z",
+    end_time="2026-05-22T12:30:00.000Z",
+    duration=60,
+    status="scheduled",
+    topic="Workplace Stress",
+    special_focus="General",
+    host="HeyPeers",
+    location="heypeers",
+    price=0,
+    max_attendees=10,
+    registered_attendees=4,
+    meeting_description="A lunchtime drop-in for anyone feeling the pressure at work.",
+    group_leader_id=4501,
+    privacy=False,
+    eap=False,
+    allow_meeting_donation=False,
+    invitation_only=False,
+    wait_list=False,
+)
+IN_PROGRESS_IDP_ID = "sso-user-inprogress"
+IN_PROGRESS_MEMBER = Member(
+    idp_id=IN_PROGRESS_IDP_ID,
+    user_id=69_999,
+    name="Robin K.",
+    registrations=(
+        Registration(IN_PROGRESS_MEETING_ID, True, "2026-05-21T09:15:00.000Z", None),
+        Registration(9123, True, "2026-05-21T09:16:00.000Z", None),
+    ),
+)
 #: Generated meetings keep clear of (now, this instant): at the default clock the
 #: documents' 9123 is then the first meeting of the all_upcoming export, as documented.
 _FIRST_EXAMPLE_START = datetime(2026, 5, 23, 15, 0, tzinfo=UTC)
@@ -251,17 +289,21 @@ class _Generator:
             (now - datetime(2000, 1, 1, tzinfo=UTC)) // _SLOT * _SLOT
         )
         # Seats already taken by generated members, so they never exceed the counts.
-        self.seated: dict[int, int] = {9123: 1}
+        self.seated: dict[int, int] = {9123: 2, IN_PROGRESS_MEETING_ID: 1}
 
     def run(self) -> HeyPeersData:
         leaders = self.leaders()
         meetings = self.meetings([leader.id for leader in leaders])
+        if len(meetings) > len(EXAMPLE_MEETINGS):
+            # The meeting in progress takes the last drawn one's place: ``size`` stays the
+            # count, and every other meeting is drawn as it always was.
+            meetings[-1] = IN_PROGRESS_MEETING
         members = self.members(meetings)
         return HeyPeersData(
             organization_id=ORGANIZATION_ID,
             meetings=tuple(sorted(meetings, key=lambda m: m.id)),
             group_leaders=EXAMPLE_LEADERS + tuple(leaders),
-            members=(EXAMPLE_MEMBER, *members),
+            members=(EXAMPLE_MEMBER, IN_PROGRESS_MEMBER, *members),
         )
 
     def leaders(self) -> list[GroupLeader]:

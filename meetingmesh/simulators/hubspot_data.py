@@ -27,6 +27,13 @@ The data is a snapshot taken at ``clock.now()``. Choices the documents leave ope
   up to 2 guests, Google Meet. Everything not in the documents (id, profile, settings)
   is invented and fixed.
 
+Team links: the last two generated links are replaced (same ids and times) by a
+personal link ``<handle>/intro`` and the round robin ``sales/round-robin`` (organizer
+plus up to three users). Both ask the required custom questions (company, a select of
+topics) and the round robin also requires legal consent (one checkbox,
+``sim-meeting-communications``). ``menelson`` stays as documented: the standard
+questions only, no consent.
+
 Bookings made through the API are not part of the data set (they live in the app), so
 ``dump()`` never changes after generation. See ``meetingmesh.simulators.hubspot`` for
 the HTTP contract.
@@ -35,7 +42,7 @@ the HTTP contract.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate
@@ -248,6 +255,8 @@ class LinkSettings:
     work_days: tuple[int, ...]
     form_fields: tuple[FormField, ...]
     owner_prioritized: bool
+    #: The communication consent checkboxes a booking must tick (empty: no legal consent).
+    consent_checkboxes: tuple[str, ...] = ()
     locale: str = "en-us"
     language: str = "en"
 
@@ -264,7 +273,7 @@ class LinkSettings:
             "availability": {WEEKDAY_NAMES[day]: dict(window) for day in self.work_days},
             "durations": list(self.durations_ms),
             "formFields": [f.to_json() for f in self.form_fields],
-            "legalConsentEnabled": False,
+            "legalConsentEnabled": bool(self.consent_checkboxes),
             "meetingBufferTime": self.buffer_ms,
             "ownerPrioritized": self.owner_prioritized,
             "startTimeIncrementMinutes": self.increment,
@@ -278,7 +287,33 @@ class LinkSettings:
         }
         if self.location is not None:
             params["location"] = self.location
+        if self.consent_checkboxes:
+            params["legalConsentOptions"] = _consent_options(self.consent_checkboxes)
         return params
+
+
+def _consent_options(checkboxes: tuple[str, ...]) -> dict[str, Any]:
+    """HubSpot's ``ExternalLegalConsentOptions`` with one required checkbox per id."""
+    return {
+        "communicationConsentCheckboxes": [
+            {"communicationTypeId": c, "label": CONSENT_LABELS.get(c, c), "required": True}
+            for c in checkboxes
+        ],
+        "communicationConsentText": "Example Co would like to contact you about this meeting.",
+        "isLegitimateInterest": False,
+        "legitimateInterestSubscriptionTypes": [],
+        "privacyPolicyText": "See our privacy policy at https://example.com/privacy.",
+        "processingConsentCheckboxLabel": "I agree to allow Example Co to store my data.",
+        "processingConsentFooterText": "You can unsubscribe at any time.",
+        "processingConsentText": "Example Co needs the details you give to book this meeting.",
+        "processingConsentType": "IMPLICIT",
+    }
+
+
+#: Communication types a consent checkbox can name, with their labels.
+CONSENT_LABELS = {"sim-meeting-communications": "I agree to receive meeting communications."}
+#: The team links (slugs with "/") replace the last generated links, keeping their ids.
+TEAM_ROUND_ROBIN_SLUG = "sales/round-robin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +434,41 @@ def local_ms(day: date, minute: int, tz: ZoneInfo) -> int:
     return to_ms(datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz))
 
 
+def _team_links(
+    first: MeetingLink, second: MeetingLink, users: list[HubSpotUser]
+) -> list[MeetingLink]:
+    """Two links with "/" in their slugs, in the places (and ids) of ``first`` and ``second``.
+
+    A personal link ``<handle>/intro`` that asks a required company and a select, and the
+    team round robin ``sales/round-robin`` that also requires legal consent.
+    """
+    organizer = next(u for u in users if u.user_id == first.organizer_user_id)
+    handle = f"{organizer.first_name[:2]}{organizer.last_name}".lower()
+    required = STANDARD_FIELDS + _CUSTOM_FIELDS
+    personal = replace(
+        first,
+        slug=f"{handle}/intro",
+        name=f"Intro call with {organizer.first_name}",
+        type="PERSONAL_LINK",
+        member_user_ids=(first.organizer_user_id,),
+        settings=replace(first.settings, form_fields=required, owner_prioritized=False),
+    )
+    members = tuple(dict.fromkeys([second.organizer_user_id, *(u.user_id for u in users[1:4])]))
+    team = replace(
+        second,
+        slug=TEAM_ROUND_ROBIN_SLUG,
+        name="Talk to sales",
+        type="ROUND_ROBIN_CALENDAR",
+        member_user_ids=members,
+        settings=replace(
+            second.settings,
+            form_fields=required,
+            consent_checkboxes=tuple(CONSENT_LABELS),
+        ),
+    )
+    return [personal, team]
+
+
 class _Generator:
     """One generation run: all draws come from one seeded generator, in a fixed order."""
 
@@ -424,6 +494,8 @@ class _Generator:
         for n in range(user_total, self.link_total):
             kind = self._other_type(n - user_total)
             links.append(self._other_link(n, kind, users, created[n]))
+        # After every draw of the main generator, so the other links stay as they were.
+        links[-2:] = _team_links(links[-2], links[-1], users)
         return HubSpotData(users=by_id, links=links)
 
     def _creation_times(self) -> list[tuple[str, str]]:

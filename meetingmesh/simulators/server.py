@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,23 +20,78 @@ from starlette.types import Receive, Scope, Send
 from meetingmesh.config import ServerSettings, Settings, provider_settings
 from meetingmesh.domain import Provider
 from meetingmesh.simulators import daily, heypeers, hubspot, thoughtindustries
+from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Harness, json_response
 
+
+class _Generate(Protocol):
+    def __call__(self, *, seed: int, size: int, clock: Clock) -> Any: ...
+
+
+class _CreateApp(Protocol):
+    def __call__(
+        self, data: Any, *, clock: Clock, faults: Faults | None, behaviour: Any
+    ) -> Starlette: ...
+
+
+@dataclass(frozen=True)
+class ProviderSimulator:
+    """One row of the table: where a provider is mounted and how its simulator is built."""
+
+    name: str
+    #: Mount path relative to the server's address: the part before the documents' paths.
+    mount: str
+    #: The static credential the simulator accepts (and the gateway is configured with).
+    token: str
+    generate: _Generate
+    create_app: _CreateApp
+    #: The simulator's behaviour switches (``/_sim/behaviour``, ``--behaviour``).
+    behaviour: type[Behaviour]
+
+
+#: Every simulated provider, in the order they are served and listed.
+PROVIDERS: tuple[ProviderSimulator, ...] = (
+    ProviderSimulator(
+        "heypeers",
+        "/heypeers",
+        heypeers.TOKEN,
+        heypeers.HeyPeersData.generate,
+        heypeers.create_app,
+        heypeers.HeyPeersBehaviour,
+    ),
+    ProviderSimulator(
+        "thoughtindustries",
+        "/thoughtindustries",
+        thoughtindustries.TOKEN,
+        thoughtindustries.ThoughtIndustriesData.generate,
+        thoughtindustries.create_app,
+        thoughtindustries.ThoughtIndustriesBehaviour,
+    ),
+    ProviderSimulator(
+        "hubspot",
+        "/hubspot",
+        hubspot.TOKEN,
+        hubspot.HubSpotData.generate,
+        hubspot.create_app,
+        hubspot.HubSpotBehaviour,
+    ),
+    ProviderSimulator(
+        "daily",
+        "/daily/v1",
+        daily.TOKEN,
+        daily.DailyData.generate,
+        daily.create_app,
+        daily.DailyBehaviour,
+    ),
+)
 #: Provider name -> mount path (relative to the server's address).
-MOUNTS: dict[str, str] = {
-    "heypeers": "/heypeers",
-    "thoughtindustries": "/thoughtindustries",
-    "hubspot": "/hubspot",
-    "daily": "/daily/v1",
-}
-TOKENS: dict[str, str] = {
-    "heypeers": heypeers.TOKEN,
-    "thoughtindustries": thoughtindustries.TOKEN,
-    "hubspot": hubspot.TOKEN,
-    "daily": daily.TOKEN,
-}
+MOUNTS: dict[str, str] = {p.name: p.mount for p in PROVIDERS}
+TOKENS: dict[str, str] = {p.name: p.token for p in PROVIDERS}
+#: Provider name -> its behaviour switches' type.
+BEHAVIOURS: dict[str, type[Behaviour]] = {p.name: p.behaviour for p in PROVIDERS}
+
 #: HeyPeers' organization id in the simulated data (the documents' example org).
 HEYPEERS_ORGANIZATION_ID = 5
 
@@ -63,38 +119,41 @@ class Simulators:
         """The base URL a gateway uses for ``provider`` when this app runs at ``server_url``."""
         return server_url.rstrip("/") + MOUNTS[provider]
 
+    def reset(self) -> None:
+        """Every simulator back to a quiet start: statistics, faults and behaviour reset."""
+        for harness in self.harnesses.values():
+            harness.stats.reset()
+            harness.faults = Faults()
+            harness.behaviour = type(harness.behaviour)()
+
     def reseed(self, *, seed: int, size: int) -> None:
-        """Serve freshly generated worlds at the same addresses (statistics and faults reset).
+        """Serve freshly generated worlds at the same addresses (stats, faults, behaviour reset).
 
         Tests use it to try many data sets against one running server.
         """
-        for name, app in _apps(seed, size, self.clock, {}).items():
+        for name, app in _apps(seed, size, self.clock, {}, {}).items():
             self._mounted[name].app = app
             self.harnesses[name] = app.state.harness
 
 
-def _apps(seed: int, size: int, clock: Clock, faults: Mapping[str, Faults]) -> dict[str, Starlette]:
+def _apps(
+    seed: int,
+    size: int,
+    clock: Clock,
+    faults: Mapping[str, Faults],
+    behaviour: Mapping[str, Behaviour],
+) -> dict[str, Starlette]:
+    for name, switches in behaviour.items():
+        if name not in BEHAVIOURS or not isinstance(switches, BEHAVIOURS[name]):
+            raise TypeError(f"behaviour[{name!r}] must be a {BEHAVIOURS.get(name, Behaviour)}")
     return {
-        "heypeers": heypeers.create_app(
-            heypeers.HeyPeersData.generate(seed=seed, size=size, clock=clock),
+        p.name: p.create_app(
+            p.generate(seed=seed, size=size, clock=clock),
             clock=clock,
-            faults=faults.get("heypeers"),
-        ),
-        "thoughtindustries": thoughtindustries.create_app(
-            thoughtindustries.ThoughtIndustriesData.generate(seed=seed, size=size, clock=clock),
-            clock=clock,
-            faults=faults.get("thoughtindustries"),
-        ),
-        "hubspot": hubspot.create_app(
-            hubspot.HubSpotData.generate(seed=seed, size=size, clock=clock),
-            clock=clock,
-            faults=faults.get("hubspot"),
-        ),
-        "daily": daily.create_app(
-            daily.DailyData.generate(seed=seed, size=size, clock=clock),
-            clock=clock,
-            faults=faults.get("daily"),
-        ),
+            faults=faults.get(p.name),
+            behaviour=behaviour.get(p.name),
+        )
+        for p in PROVIDERS
     }
 
 
@@ -104,12 +163,16 @@ def create_simulators(
     size: int = 200,
     clock: Clock | None = None,
     faults: Mapping[str, Faults] | None = None,
+    behaviour: Mapping[str, Behaviour] | None = None,
 ) -> Simulators:
-    """Generate every provider's data set and mount its simulator under one Starlette app."""
+    """Generate every provider's data set and mount its simulator under one Starlette app.
+
+    ``faults`` and ``behaviour`` are keyed by provider name (``"daily"``...); a
+    provider's behaviour must be its own type (``daily.DailyBehaviour``...).
+    """
     clock = clock or Clock()
-    mounted = {
-        name: _Swappable(app) for name, app in _apps(seed, size, clock, faults or {}).items()
-    }
+    apps = _apps(seed, size, clock, faults or {}, behaviour or {})
+    mounted = {name: _Swappable(app) for name, app in apps.items()}
     harnesses: dict[str, Harness] = {
         name: mount.app.state.harness for name, mount in mounted.items()
     }
@@ -128,8 +191,8 @@ def create_simulators(
 def gateway_settings(server_url: str, *, graphiql: bool = True) -> Settings:
     """Gateway settings that point every provider at simulators served at ``server_url``.
 
-    The simulators enforce no rate limits, so the client-side ones are off here; every
-    other setting keeps its production default.
+    The simulators enforce no rate limits unless their ``rate_limits`` switch is on, so the
+    client-side ones are off here; every other setting keeps its production default.
     """
     root = server_url.rstrip("/")
     return Settings(

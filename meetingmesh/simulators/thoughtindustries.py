@@ -6,7 +6,13 @@ Routes (relative to the instance URL; the gateway's ``base_url`` is the instance
     ``{"data": {"Meetings": {"pageInfo": {perPage, currentPage, total, hasMore},
     "aggregations": [...], "meetings": [...]}}}``.
 
-    - Page size is fixed by the server at **50** (the documents give no per-page parameter).
+    - Page size: by default fixed by the server at **50** whatever ``perPage`` says (the
+      meetings document lists only ``page``). With the ``per_page=honoured`` switch,
+      ``perPage`` is read as Thought Industries' general pagination reference documents it
+      (https://developer.thoughtindustries.com/docs/rest/pagination/: default 25, maximum
+      100): a larger value is served as 100, a value that is not a positive integer is a
+      GraphQL-style error in a 200 like a bad ``page``. ``pageInfo.perPage`` always tells
+      the size served.
     - ``page`` is 1-indexed and defaults to 1. A page past the end answers an empty ``meetings``
       list with the real ``total`` and ``hasMore: false``.
     - Order (not documented): ``startDate`` ascending, then ``id`` ascending. It is stable, so
@@ -49,14 +55,30 @@ answer **status 200** with GraphQL-style errors inside the body:
 query parameters are ignored; a repeated parameter counts with its last value.
 
 Rate limits: every response from the routes above carries ``X-RateLimit-Limit: 120``,
-``X-RateLimit-Remaining: 119`` and ``X-RateLimit-Reset: 60`` (seconds until the window resets).
-They are constant on purpose: the simulator never limits, and a client honouring the headers
-must not throttle itself. Only injected faults produce 429:
-``{"error": "rate_limit_exceeded", "message": "...", "retryAfter": N}`` with ``Retry-After: N``
-and ``X-RateLimit-Remaining: 0``. Other injected statuses answer
+``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``. With the ``rate_limits`` switch off (the
+default) they are constant (``119`` and ``60``) and nothing is limited, so a client honouring
+them must not throttle itself. With it on, each API key gets 120 requests per minute with a
+burst allowance of 20 (TI's rate-limit reference,
+https://developer.thoughtindustries.com/docs/rest/rate-limits/; ``ratelimit.THOUGHT_INDUSTRIES``:
+a bucket of 20 refilled at 2 a second, inside the 120-a-minute window): Remaining is what
+the key has left and Reset the Unix time the minute window resets; past the limit the
+answer is 429 ``{"error": "rate_limit_exceeded", "message": "...", "retryAfter": N}`` with
+``Retry-After: N`` and ``X-RateLimit-Remaining: 0``. Injected 429s have the same body.
+Other injected statuses answer
 ``{"error": "<snake_case reason>", "message": "..."}`` (e.g. ``internal_server_error``), except
 an injected 401, which has the provider's empty body. Unknown paths are 404 and wrong methods
 405 with the same ``{"error", "message"}`` body.
+
+Behaviour switches (``ThoughtIndustriesBehaviour``; ``PUT /_sim/behaviour``; defaults first):
+``per_page`` ``ignored`` | ``honoured`` (above); ``out_of_order_page`` ``0`` | a page number
+whose meetings come in reverse order (the same meetings, so a client that trusts the order
+of a page misreads it; the others stay in order); ``rate_limits`` ``false`` | ``true`` (see
+"Rate limits" above); ``bad_row`` with ``bad_row_id`` (a meeting id), in the list and in
+``MeetingById``: ``null_time`` = ``startDate`` null, ``member_without_id`` = its first
+attendee lacks ``id``, ``null_in_list`` = a null first in ``attendees`` and in
+``instructors``, ``unknown_enum`` = its course's ``status`` is ``under_review`` and
+``kind`` ``hologram`` (words no document lists); ``echo_credentials`` (every error body's
+``message`` repeats the request's ``Authorization`` header; the 401 then has that body).
 
 Data (see ``thoughtindustries_data``): ``size`` meetings starting between 180 days before and
 180 days after ``clock.now()``, ``max(3, size // 10)`` courses of skewed popularity (every course
@@ -71,11 +93,14 @@ and ``GET /incoming/v2/ping``; they count every request, including rejected ones
 from __future__ import annotations
 
 import hmac
+import math
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -83,16 +108,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Harness, bearer_token, json_response
+from meetingmesh.simulators.ratelimit import THOUGHT_INDUSTRIES, RateLimiter
 from meetingmesh.simulators.thoughtindustries_data import Meeting, ThoughtIndustriesData
 
-__all__ = ["PAGE_SIZE", "TOKEN", "ThoughtIndustriesData", "create_app"]
+__all__ = [
+    "PAGE_SIZE",
+    "TOKEN",
+    "ThoughtIndustriesBehaviour",
+    "ThoughtIndustriesData",
+    "create_app",
+]
 
 TOKEN = "sim-thoughtindustries-token"
-#: Meetings per page; fixed by the server, the API has no parameter for it.
+#: Meetings per page while ``perPage`` is ignored (the meetings document lists no such
+#: parameter).
 PAGE_SIZE = 50
+#: ``perPage`` when honoured: default and maximum, from TI's pagination reference.
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 100
 RATE_LIMIT = 120
 RATE_LIMIT_HEADERS = {
     "X-RateLimit-Limit": str(RATE_LIMIT),
@@ -104,17 +141,78 @@ _GRAPHQL_INT_MAX = 2**31 - 1
 _DEFAULT_CLOCK = Clock()
 
 
+@dataclass(frozen=True)
+class ThoughtIndustriesBehaviour(Behaviour):
+    """Thought Industries' switches (see "Behaviour switches" in the manual)."""
+
+    #: ``ignored``: fixed pages of 50 whatever ``perPage`` says (today's answers);
+    #: ``honoured``: ``perPage`` is read (default 25, at most 100), as TI's pagination page says.
+    per_page: Literal["ignored", "honoured"] = "ignored"
+    #: A page number (1-based) whose meetings come in reverse order; 0 is off.
+    out_of_order_page: int = 0
+    #: Enforce Thought Industries' rate limit (120 per minute, bursts of 20, per API key).
+    rate_limits: bool = False
+    #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):
+    #: ``null_time``, ``member_without_id``, ``null_in_list`` or ``unknown_enum``; "" is off.
+    bad_row: Literal["", "null_time", "member_without_id", "null_in_list", "unknown_enum"] = ""
+    #: The id of the row ``bad_row`` applies to (the test picks it from the data).
+    bad_row_id: str = ""
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for a negative page number."""
+        if self.out_of_order_page < 0:
+            raise ValueError("out_of_order_page must be 0 (off) or a page number")
+
+
 def create_app(
     data: ThoughtIndustriesData,
     *,
     clock: Clock = _DEFAULT_CLOCK,
     token: str = TOKEN,
     faults: Faults | None = None,
+    behaviour: ThoughtIndustriesBehaviour | None = None,
 ) -> Starlette:
     """The simulator app for ``data``; ``app.state.harness`` holds its stats and faults."""
-    harness = Harness("thoughtindustries", render_error, faults=faults or Faults())
+    harness = Harness(
+        "thoughtindustries",
+        render_error,
+        faults=faults or Faults(),
+        behaviour=behaviour or ThoughtIndustriesBehaviour(),
+        message_key="message",
+    )
     catalog = _Catalog(data)
     expected = token.encode()
+
+    def current() -> ThoughtIndustriesBehaviour:
+        switches = harness.behaviour
+        assert isinstance(switches, ThoughtIndustriesBehaviour)
+        return switches
+
+    limiter = RateLimiter(THOUGHT_INDUSTRIES)
+
+    def rate_headers(request: Request) -> dict[str, str]:
+        """The X-RateLimit headers: constant while limits are off, the real count when on."""
+        if not current().rate_limits:
+            return RATE_LIMIT_HEADERS
+        key = bearer_token(request) or ""
+        return {
+            "X-RateLimit-Limit": str(RATE_LIMIT),
+            "X-RateLimit-Remaining": str(limiter.remaining(key)),
+            "X-RateLimit-Reset": str(math.ceil(time.time() + limiter.window_resets_in(key))),
+        }
+
+    def rate_limit(request: Request) -> Response | None:
+        if not current().rate_limits:
+            return None
+        wait = limiter.take(bearer_token(request) or "")
+        if wait == 0:
+            return None
+        retry_after = max(1, math.ceil(wait))
+        return render_error(
+            429, retry_after, {**rate_headers(request), "X-RateLimit-Remaining": "0"}
+        )
+
+    harness.limiter = rate_limit
 
     def authorized(request: Request) -> bool:
         given = bearer_token(request)
@@ -139,24 +237,41 @@ def create_app(
             return _graphql_error(
                 f'Variable "$courseId" got invalid value "{course_id}"; expected a UUID.'
             )
+        switches = current()
+        per_page = PAGE_SIZE
+        if switches.per_page == "honoured":
+            per_page_text = request.query_params.get("perPage")
+            per_page = DEFAULT_PER_PAGE
+            if per_page_text is not None:
+                parsed = _positive_int(per_page_text)
+                if parsed is None:
+                    return _graphql_error(
+                        f'Variable "$perPage" got invalid value "{per_page_text}"; '
+                        "expected a positive 32-bit integer."
+                    )
+                per_page = min(parsed, MAX_PER_PAGE)
         selection = catalog.select(course_id.lower() if course_id is not None else None)
-        offset = (page - 1) * PAGE_SIZE
-        rows = selection.meetings[offset : offset + PAGE_SIZE] if offset < selection.total else ()
+        offset = (page - 1) * per_page
+        rows = (
+            list(selection.meetings[offset : offset + per_page]) if offset < selection.total else []
+        )
+        if page == switches.out_of_order_page:
+            rows.reverse()
         body = {
             "data": {
                 "Meetings": {
                     "pageInfo": {
-                        "perPage": PAGE_SIZE,
+                        "perPage": per_page,
                         "currentPage": page,
                         "total": selection.total,
-                        "hasMore": offset + PAGE_SIZE < selection.total,
+                        "hasMore": offset + per_page < selection.total,
                     },
                     "aggregations": selection.aggregations,
-                    "meetings": [catalog.render(meeting) for meeting in rows],
+                    "meetings": [catalog.render(meeting, switches) for meeting in rows],
                 }
             }
         }
-        return json_response(body, headers=RATE_LIMIT_HEADERS)
+        return json_response(body, headers=rate_headers(request))
 
     @harness.endpoint("GET /incoming/v2/meetings/{meeting_id}")
     async def meeting_by_id(request: Request) -> Response:
@@ -171,14 +286,15 @@ def create_app(
         if meeting is None:
             return _error(404, f"Meeting {meeting_id} not found")
         return json_response(
-            {"data": {"MeetingById": catalog.render(meeting)}}, headers=RATE_LIMIT_HEADERS
+            {"data": {"MeetingById": catalog.render(meeting, current())}},
+            headers=rate_headers(request),
         )
 
     @harness.endpoint("GET /incoming/v2/ping")
     async def ping(request: Request) -> Response:
         if not authorized(request):
             return _unauthorized()
-        return json_response({"valid": True}, headers=RATE_LIMIT_HEADERS)
+        return json_response({"valid": True}, headers=rate_headers(request))
 
     routes = [
         Route("/incoming/v2/meetings", list_meetings, methods=["GET"]),
@@ -196,8 +312,8 @@ def create_app(
     return app
 
 
-def render_error(status: int, retry_after: int) -> Response:
-    """An injected error in Thought Industries' own shape (401 has an empty body)."""
+def render_error(status: int, retry_after: int, headers: dict[str, str] | None = None) -> Response:
+    """An error in Thought Industries' own shape (401 has an empty body)."""
     if status == 401:
         return _unauthorized()
     if status == 429:
@@ -208,7 +324,7 @@ def render_error(status: int, retry_after: int) -> Response:
             "retryAfter": retry_after,
         }
         headers = {
-            **RATE_LIMIT_HEADERS,
+            **(headers or RATE_LIMIT_HEADERS),
             "X-RateLimit-Remaining": "0",
             "Retry-After": str(retry_after),
         }
@@ -257,8 +373,14 @@ class _Catalog:
             )
         return selection
 
-    def render(self, meeting: Meeting) -> dict[str, Any]:
-        """The documented Meeting object."""
+    def render(self, meeting: Meeting, switches: ThoughtIndustriesBehaviour) -> dict[str, Any]:
+        """The documented Meeting object (with ``bad_row`` applied when it names it)."""
+        rendered = self._render(meeting)
+        if switches.bad_row and meeting.id == switches.bad_row_id.lower():
+            _spoil(rendered, switches.bad_row)
+        return rendered
+
+    def _render(self, meeting: Meeting) -> dict[str, Any]:
         location_id = meeting.location_id
         return {
             "id": meeting.id,
@@ -292,6 +414,21 @@ class _Catalog:
             {"key": "course", "label": "Course", "buckets": _by_count(course_buckets)},
             {"key": "timeZone", "label": "Time Zone", "buckets": _by_count(zone_buckets)},
         ]
+
+
+def _spoil(meeting: dict[str, Any], how: str) -> None:
+    """Make one rendered meeting malformed the way ``bad_row`` says."""
+    if how == "null_time":
+        meeting["startDate"] = None
+    elif how == "member_without_id":
+        meeting["attendees"] = [
+            {k: v for k, v in a.items() if k != "id"} for a in meeting["attendees"][:1]
+        ] + meeting["attendees"][1:]
+    elif how == "null_in_list":
+        meeting["attendees"] = [None, *meeting["attendees"]]
+        meeting["instructors"] = [None, *meeting["instructors"]]
+    elif how == "unknown_enum":
+        meeting["course"] = {**meeting["course"], "status": "under_review", "kind": "hologram"}
 
 
 def _by_count(buckets: list[dict[str, Any]]) -> list[dict[str, Any]]:

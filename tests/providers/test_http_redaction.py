@@ -1,4 +1,8 @@
-"""A provider that repeats its credential in every error never leaks it to anyone."""
+"""A provider that repeats its credential in every error never leaks it to anyone.
+
+Tried twice: against a fake provider that echoes its bearer token in every answer, and
+against the real simulators with their ``echo_credentials`` switch on.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from meetingmesh.app import create_app
 from meetingmesh.config import Settings, provider_settings
 from meetingmesh.domain import Provider
 from meetingmesh.redaction import REDACTED
-from tests.conftest import SECRETS
+from meetingmesh.simulators.server import TOKENS as SIMULATED_TOKENS
+from tests.conftest import SECRETS, Stack
 
 TOKENS = {
     Provider.HEYPEERS: "echoed-heypeers-5c1d9e",
@@ -26,6 +31,14 @@ TOKENS = {
     Provider.DAILY: "echoed-daily-3e8c6b",
 }
 SECRETS.update(TOKENS.values())
+#: The real simulators, with their ``echo_credentials`` switch on.
+SIMULATED = tuple(SIMULATED_TOKENS)
+NAMES = {
+    "heypeers": "HEYPEERS",
+    "thoughtindustries": "THOUGHT_INDUSTRIES",
+    "hubspot": "HUBSPOT",
+    "daily": "DAILY",
+}
 
 
 def _echoing_provider() -> Starlette:
@@ -109,3 +122,41 @@ def test_configured_secrets_are_redacted_in_their_url_encoded_form_too() -> None
     redactor.register("a/b+c", "")
     assert redactor.redact("x a/b+c y a%2Fb%2Bc z") == f"x {REDACTED} y {REDACTED} z"
     assert redactor.redact_json({"k": ["a/b+c", 1]}) == {"k": [REDACTED, 1]}
+
+
+def test_simulators_that_echo_credentials_have_them_redacted_everywhere(
+    gateway: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    for provider in SIMULATED:
+        url = gateway.provider_url(provider)
+        switched = gateway.http.put(f"{url}/_sim/behaviour", json={"echo_credentials": True})
+        assert switched.status_code == 200, switched.text
+        gateway.fault(provider, error_rate=1, error_status=401)
+    with caplog.at_level(logging.INFO, logger="meetingmesh"):
+        meetings = gateway.post("{ meetings(first: 5) { totalCount } }")
+        links = gateway.post("{ schedulingLinks(first: 2) { edges { node { slug } } } }")
+        status = gateway.post("{ providers { provider lastError } }")
+        readiness = gateway.http.get(f"{gateway.gateway_url}/readyz")
+    texts = [r.text for r in (meetings, links, status, readiness)]
+    texts.append("\n".join(r.getMessage() for r in caplog.records))
+    assert [t for t in SIMULATED_TOKENS.values() if any(t in text for text in texts)] == []
+    errors = meetings.json()["errors"] + links.json()["errors"]
+    assert sorted(e["extensions"]["provider"] for e in errors) == sorted(NAMES.values())
+    assert all(f"Authorization: Bearer {REDACTED}" in e["message"] for e in errors), errors
+    last_errors = {s["provider"]: s["lastError"] for s in status.json()["data"]["providers"]}
+    assert all(f"Bearer {REDACTED}" in last_errors[name] for name in NAMES.values()), last_errors
+
+
+def test_a_booking_refused_by_an_echoing_simulator_has_the_token_redacted(gateway: Stack) -> None:
+    hubspot = gateway.provider_url("hubspot")
+    gateway.http.put(f"{hubspot}/_sim/behaviour", json={"echo_credentials": True})
+    booking = (
+        'mutation { bookMeeting(input: {slug: "no-such-link", firstName: "A", lastName: "B", '
+        'email: "a@example.com", startTime: "2030-06-01T14:00:00Z", durationMinutes: 30, '
+        'timezone: "UTC"}) { booking { start } } }'
+    )
+    answer = gateway.post(booking)
+    assert SIMULATED_TOKENS["hubspot"] not in answer.text
+    error = answer.json()["errors"][0]
+    assert error["extensions"]["provider"] == "HUBSPOT"
+    assert f"Authorization: Bearer {REDACTED}" in error["message"]

@@ -354,7 +354,9 @@ def test_an_unknown_session_is_not_found(client: httpx.Client) -> None:
 
 
 def crowded(data: DailyData) -> DailyMeeting:
-    return max(data.meetings, key=lambda m: (len(m.participants), m.id))
+    """The session with the most participants that still fit on one page of 100."""
+    fits = [m for m in data.meetings if len(m.participants) <= 100]
+    return max(fits, key=lambda m: (len(m.participants), m.id))
 
 
 def test_participants_come_in_join_order(client: httpx.Client, data: DailyData) -> None:
@@ -655,14 +657,230 @@ def test_sessions_are_past_or_ongoing_and_consistent(size: int) -> None:
         assert data.now - 181 * DAY <= m.start_time <= data.now
         assert end == data.now if m.ongoing else end < data.now
         assert m.max_participants >= max(1, len(m.participants))
-        assert len(m.participants) <= 12
+        assert len(m.participants) <= 12 or m is data.meetings[-1]
         for p in m.participants:
             assert m.start_time <= p.join_time and p.join_time + p.duration <= end
             assert p.join_time % 15 == 0 and p.duration >= 15
     guests = [p for m in data.meetings for p in m.participants if p.user_id is None]
     assert guests or size < 200
+    assert len(data.meetings[-1].participants) == 250
 
 
 def test_the_module_exposes_the_interface_the_combined_server_uses() -> None:
     assert daily.TOKEN == "sim-daily-token"
     assert callable(daily.create_app) and hasattr(daily.DailyData, "generate")
+
+
+# --- behaviour switches -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def switchable_app(data: DailyData) -> Iterator[str]:
+    """A simulator over ``data`` whose switches the tests set (the URL)."""
+    handle = start_in_thread(create_app(data))
+    yield handle.url
+    handle.stop()
+
+
+@pytest.fixture
+def switch(switchable_app: str) -> Iterator[Callable[..., httpx.Client]]:
+    """Set switches over the control API; returns a client. Reset after the test."""
+    with http_client(switchable_app) as http:
+
+        def set_switches(**values: Any) -> httpx.Client:
+            response = http.put("/_sim/behaviour", json=values)
+            assert response.status_code == 200, response.text
+            return http
+
+        yield set_switches
+        http.delete("/_sim/behaviour")
+
+
+def the_crowd(data: DailyData) -> DailyMeeting:
+    crowd = data.meetings[-1]
+    assert len(crowd.participants) == 250
+    return crowd
+
+
+def walk_participants(http: httpx.Client, meeting_id: str) -> list[str]:
+    """Participant ids of every page, paging after the latest joiner of each page."""
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 100}
+    for _ in range(10):
+        response = http.get(f"/meetings/{meeting_id}/participants", params=params)
+        if response.status_code == 404:
+            return seen
+        rows = response.json()["data"]
+        seen += [row["participant_id"] for row in rows]
+        anchor = max(rows, key=lambda r: (r["join_time"], r["participant_id"]))
+        params["joined_after"] = anchor["participant_id"]
+    raise AssertionError("the walk did not end")
+
+
+@pytest.mark.parametrize("order", ["join_order", "newest_first", "example"])
+def test_paging_after_the_latest_joiner_reads_every_participant_once_in_any_order(
+    switch: Callable[..., httpx.Client], data: DailyData, order: str
+) -> None:
+    crowd = the_crowd(data)
+    seen = walk_participants(switch(participant_order=order), crowd.id)
+    assert sorted(seen) == sorted(p.participant_id for p in crowd.participants)
+
+
+def test_newest_first_serves_each_page_of_the_earliest_joiners_newest_first(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    crowd = the_crowd(data)
+    http = switch(participant_order="newest_first")
+    rows = http.get(f"/meetings/{crowd.id}/participants", params={"limit": 100}).json()["data"]
+    keys = [(r["join_time"], r["participant_id"]) for r in rows]
+    assert keys == sorted(keys, reverse=True)
+    assert {r["participant_id"] for r in rows} == {
+        p.participant_id for p in crowd.participants[:100]
+    }
+
+
+def test_paging_after_the_last_row_repeats_rows_when_they_are_not_in_join_order(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    crowd = the_crowd(data)
+    http = switch(participant_order="newest_first")
+    url = f"/meetings/{crowd.id}/participants"
+    first = http.get(url, params={"limit": 100}).json()["data"]
+    after_last_row = {"limit": 100, "joined_after": first[-1]["participant_id"]}
+    second = http.get(url, params=after_last_row).json()["data"]
+    repeated = {r["participant_id"] for r in first} & {r["participant_id"] for r in second}
+    assert len(repeated) == 99
+
+
+def test_example_order_serves_participants_by_descending_id(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    meeting = crowded(data)
+    http = switch(participant_order="example")
+    rows = http.get(f"/meetings/{meeting.id}/participants").json()["data"]
+    ids = [r["participant_id"] for r in rows]
+    assert ids == sorted(ids, reverse=True)
+    assert [r["join_time"] for r in rows] != sorted(r["join_time"] for r in rows)
+
+
+def test_the_participant_order_applies_to_sessions_listed_with_their_participants(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    meeting = crowded(data)
+    http = switch(participant_order="newest_first")
+    listed = http.get("/meetings", params={"limit": 100}).json()["data"]
+    listed += http.get("/meetings", params={"ending_before": "OLDEST"}).json()["data"]
+    item = next(m for m in listed if m["id"] == meeting.id)
+    assert item["participants"] == [p.to_json() for p in reversed(meeting.participants)]
+
+
+def test_a_walk_past_the_last_participant_is_still_a_404_in_any_order(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    meeting = crowded(data)
+    latest = meeting.participants[-1].participant_id
+    http = switch(participant_order="newest_first")
+    response = http.get(f"/meetings/{meeting.id}/participants", params={"joined_after": latest})
+    assert response.status_code == 404
+
+
+def tied_ids(listed: list[dict[str, Any]]) -> list[list[str]]:
+    """Ids of sessions sharing a start_time, in listed order, for every tie."""
+    groups: dict[int, list[str]] = {}
+    for item in listed:
+        groups.setdefault(item["start_time"], []).append(item["id"])
+    return [ids for ids in groups.values() if len(ids) > 1]
+
+
+def list_all(http: httpx.Client) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100, "no_participants": "true"}
+    while True:
+        page = http.get("/meetings", params=params).json()["data"]
+        if not page:
+            return listed
+        listed += page
+        params["starting_after"] = page[-1]["id"]
+
+
+@pytest.mark.parametrize(("tie_order", "descending"), [("id_desc", True), ("id_asc", False)])
+def test_sessions_that_start_together_are_ordered_by_the_tie_order_switch(
+    switch: Callable[..., httpx.Client], tie_order: str, descending: bool
+) -> None:
+    listed = list_all(switch(tie_order=tie_order))
+    ties = tied_ids(listed)
+    assert ties, "the data set must have ties"
+    for ids in ties:
+        assert ids == sorted(ids, reverse=descending)
+    starts = [item["start_time"] for item in listed]
+    assert starts == sorted(starts, reverse=True)
+
+
+def test_both_tie_orders_list_the_same_sessions_and_walk_without_loss(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    ascending = [item["id"] for item in list_all(switch(tie_order="id_asc"))]
+    assert sorted(ascending) == sorted(m.id for m in data.meetings)
+    assert ascending != [m.id for m in data.meetings]
+
+
+def test_float_times_answers_every_time_and_duration_as_a_json_float(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    meeting = crowded(data)
+    http = switch(float_times=True)
+    listed = http.get("/meetings", params={"limit": 5}).json()["data"]
+    assert all(isinstance(m["start_time"], float) for m in listed)
+    assert all(isinstance(m["duration"], float) for m in listed)
+    one = http.get(f"/meetings/{meeting.id}").json()
+    assert one["start_time"] == float(meeting.start_time)
+    assert isinstance(one["start_time"], float) and isinstance(one["duration"], float)
+    rows = http.get(f"/meetings/{meeting.id}/participants").json()["data"]
+    assert all(isinstance(r["join_time"], float) and isinstance(r["duration"], float) for r in rows)
+    assert b"." in http.get(f"/meetings/{meeting.id}").content
+
+
+def test_without_float_times_times_are_integers(client: httpx.Client) -> None:
+    listed = client.get("/meetings", params={"limit": 5}).json()["data"]
+    assert all(isinstance(m["start_time"], int) for m in listed)
+
+
+def test_bad_row_null_time_nulls_only_the_chosen_session_s_start_time(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    chosen = data.meetings[2]
+    http = switch(bad_row="null_time", bad_row_id=chosen.id)
+    listed = http.get("/meetings", params={"limit": 10}).json()["data"]
+    assert [m["id"] for m in listed if m["start_time"] is None] == [chosen.id]
+    assert http.get(f"/meetings/{chosen.id}").json()["start_time"] is None
+
+
+def test_bad_row_member_without_id_drops_one_participant_id_of_the_chosen_session(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    chosen = crowded(data)
+    http = switch(bad_row="member_without_id", bad_row_id=chosen.id)
+    rows = http.get(f"/meetings/{chosen.id}/participants").json()["data"]
+    assert [r for r in rows if "participant_id" not in r] == [rows[0]]
+    assert len(rows) == len(chosen.participants)
+
+
+def test_bad_row_null_in_list_puts_a_null_among_the_chosen_session_s_participants(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    chosen = data.meetings[0]
+    http = switch(bad_row="null_in_list", bad_row_id=chosen.id)
+    listed = http.get("/meetings", params={"limit": 3}).json()["data"]
+    assert listed[0]["participants"][0] is None
+    assert all(None not in m["participants"] for m in listed[1:])
+
+
+def test_bad_row_unknown_enum_changes_nothing_as_daily_has_no_enum(
+    switch: Callable[..., httpx.Client], data: DailyData, client: httpx.Client
+) -> None:
+    chosen = data.meetings[0]
+    http = switch(bad_row="unknown_enum", bad_row_id=chosen.id)
+    assert (
+        http.get("/meetings", params={"limit": 3}).json()
+        == client.get("/meetings", params={"limit": 3}).json()
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
@@ -16,6 +18,7 @@ import pytest
 from meetingmesh.serving import start_in_thread
 from meetingmesh.simulators.clock import DEFAULT_NOW, Clock
 from meetingmesh.simulators.heypeers import (
+    ACCESS_KEY,
     OTHER_ORG_TOKEN,
     TOKEN,
     HeyPeersData,
@@ -502,9 +505,11 @@ def test_export_post_example_equals_the_get_answer(api: httpx.Client) -> None:
 
 
 def test_export_paginated_example_starts_with_the_documented_row(api: httpx.Client) -> None:
+    # Only the meeting in progress at now (not in the documents) comes before it.
     body = export(api, page=1, per_page=100, **DOCUMENTED_EXPORT_PARAMS)
     assert list(body) == ["success", "metadata", "meetings"]
-    assert body["meetings"][0] == DOCUMENTED_EXPORT_ROWS[0]
+    assert body["meetings"][0]["name"] == "Midday Peer Check-in"
+    assert body["meetings"][1] == DOCUMENTED_EXPORT_ROWS[0]
     assert body["metadata"]["page"] == 1
     assert body["metadata"]["per_page"] == 100
 
@@ -1152,3 +1157,244 @@ def test_waiting_statuses_only_on_meetings_with_a_wait_list(big_data: HeyPeersDa
     entries = [r for m in big_data.members for r in m.registrations if r.waiting_status]
     assert {r.waiting_status for r in entries} == WAITING_STATUSES
     assert all(r.meeting_id in wait_list for r in entries)
+
+
+# --- behaviour switches: access-key authentication --------------------------------------
+
+
+AUTHENTICATE = "/api/v2/authenticate"
+
+
+@pytest.fixture
+def switched(small: Server) -> Iterator[Callable[..., Server]]:
+    """The small simulator; call with switches to set them. Everything reset afterwards."""
+
+    def set_switches(**values: Any) -> Server:
+        response = small.anonymous.put("/_sim/behaviour", json=values)
+        assert response.status_code == 200, response.text
+        return small
+
+    yield set_switches
+    for route in ("/_sim/behaviour", "/_sim/faults", "/_sim/stats"):
+        small.anonymous.delete(route)
+
+
+def mint(server: Server) -> str:
+    response = server.anonymous.post(AUTHENTICATE, json={"access_key": ACCESS_KEY})
+    assert response.status_code == 200, response.text
+    assert set(response.json()) == {"token"}
+    token: str = response.json()["token"]
+    return token
+
+
+def claims(token: str) -> dict[str, Any]:
+    header, payload, signature = token.split(".")
+    assert signature
+    assert orjson.loads(base64.urlsafe_b64decode(header + "==")) == {"alg": "HS256", "typ": "JWT"}
+    decoded: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(payload + "=="))
+    return decoded
+
+
+def as_bearer(server: Server, token: str) -> httpx.Response:
+    return server.anonymous.get(EXAMPLE_UPCOMING, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_the_documented_access_key_has_24_characters() -> None:
+    assert len(ACCESS_KEY) == 24
+
+
+def test_the_access_key_buys_a_three_part_jwt_that_expires_in_24_hours(
+    switched: Callable[..., Server],
+) -> None:
+    token = mint(switched())
+    found = claims(token)
+    assert found["exp"] - found["iat"] in (86_400, 86_401)
+    assert abs(found["iat"] - time.time()) < 60
+
+
+def test_a_minted_jwt_is_accepted_as_a_bearer_token(switched: Callable[..., Server]) -> None:
+    server = switched()
+    response = as_bearer(server, mint(server))
+    assert response.status_code == 200
+    assert response.json()["total_items"] == 2
+
+
+@pytest.mark.parametrize("body", [{"access_key": "x" * 24}, {}, {"access_key": None}, []])
+def test_a_wrong_or_missing_access_key_is_401_invalid_access_key(
+    switched: Callable[..., Server], body: Any
+) -> None:
+    response = switched().anonymous.post(AUTHENTICATE, json=body)
+    assert response.status_code == 401
+    assert response.json() == {"error": "Invalid Access Key"}
+
+
+def test_a_jwt_is_refused_once_its_lifetime_has_passed_on_the_wall_clock(
+    switched: Callable[..., Server],
+) -> None:
+    server = switched(token_lifetime_seconds=2)
+    token = mint(server)
+    expires = claims(token)["exp"]
+    assert as_bearer(server, token).status_code == 200
+    time.sleep(max(0.0, expires - time.time()) + 0.2)
+    refused = as_bearer(server, token)
+    assert refused.status_code == 401
+    assert refused.json() == {"error": "Unauthorized Access"}
+
+
+def test_without_the_exp_claim_the_jwt_still_works_and_still_expires(
+    switched: Callable[..., Server],
+) -> None:
+    server = switched(token_exp_claim=False, token_lifetime_seconds=1)
+    token = mint(server)
+    assert "exp" not in claims(token)
+    assert as_bearer(server, token).status_code in (200, 401)  # 1 s: it may already be over
+    time.sleep(1.2)
+    assert as_bearer(server, token).status_code == 401
+
+
+def test_a_forged_jwt_is_refused(switched: Callable[..., Server]) -> None:
+    server = switched()
+    header, payload, _ = mint(server).split(".")
+    assert as_bearer(server, f"{header}.{payload}.forged").status_code == 401
+
+
+def test_the_static_token_keeps_working(switched: Callable[..., Server]) -> None:
+    assert switched().client.get(EXAMPLE_UPCOMING).status_code == 200
+
+
+def test_token_requests_are_counted_and_the_key_is_not_recorded(
+    switched: Callable[..., Server],
+) -> None:
+    server = switched()
+    mint(server)
+    stats = server.anonymous.get("/_sim/stats").json()["endpoints"]["POST /api/v2/authenticate"]
+    assert stats["count"] == 1
+    assert stats["last_body"] == {"access_key": "<redacted>"}
+
+
+def test_echo_credentials_repeats_a_wrong_access_key(switched: Callable[..., Server]) -> None:
+    server = switched(echo_credentials=True)
+    response = server.anonymous.post(AUTHENTICATE, json={"access_key": "leaky-key-0123456789abcd"})
+    assert response.status_code == 401
+    assert "leaky-key-0123456789abcd" in response.json()["error"]
+
+
+# --- behaviour switches: custom export ranges ------------------------------------------
+
+
+def custom(server: Server, zone: str, low: datetime, high: datetime) -> list[str]:
+    """Start times of the rows a custom range written in ``zone`` selects."""
+    local = ZoneInfo(zone)
+    body = export(
+        server.client,
+        reporting_days="custom",
+        start_time=low.astimezone(local).strftime("%m/%d/%Y %I:%M %p"),
+        end_time=high.astimezone(local).strftime("%m/%d/%Y %I:%M %p"),
+        **{"column[]": ["start_time"]},
+    )
+    return [row["start_time"] for row in body["meetings"]]
+
+
+def a_lone_meeting(data: HeyPeersData) -> Meeting:
+    """A meeting no other meeting starts within 12 hours of."""
+    ordered = sorted(data.meetings, key=start)
+    for before, meeting, after in zip(ordered, ordered[1:], ordered[2:], strict=False):
+        if start(meeting) - start(before) > timedelta(hours=12) < start(after) - start(meeting):
+            return meeting
+    raise AssertionError("no lone meeting")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Tokyo"])
+@pytest.mark.parametrize(("end_rule", "included"), [("inclusive", True), ("exclusive", False)])
+def test_a_range_ending_at_a_meeting_s_start_includes_it_only_when_the_end_is_inclusive(
+    switched: Callable[..., Server],
+    small_data: HeyPeersData,
+    zone: str,
+    end_rule: str,
+    included: bool,
+) -> None:
+    server = switched(organization_time_zone=zone, custom_end=end_rule)
+    meeting = a_lone_meeting(small_data)
+    found = custom(server, zone, start(meeting) - timedelta(hours=1), start(meeting))
+    assert found == ([meeting.start_time] if included else [])
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_custom_ranges_are_read_in_the_organization_s_time_zone(
+    switched: Callable[..., Server], small_data: HeyPeersData, zone: str
+) -> None:
+    meeting = a_lone_meeting(small_data)
+    low, high = start(meeting) - timedelta(minutes=30), start(meeting) + timedelta(minutes=30)
+    in_utc = switched(organization_time_zone="UTC")
+    assert custom(in_utc, "UTC", low, high) == [meeting.start_time]
+    assert custom(in_utc, zone, low, high) == []
+    in_zone = switched(organization_time_zone=zone)
+    assert custom(in_zone, zone, low, high) == [meeting.start_time]
+    assert custom(in_zone, "UTC", low, high) == []
+
+
+def test_an_unknown_organization_time_zone_is_refused(switched: Callable[..., Server]) -> None:
+    server = switched()
+    response = server.anonymous.put("/_sim/behaviour", json={"organization_time_zone": "Nowhere"})
+    assert response.status_code == 400
+
+
+# --- the meeting in progress, and malformed rows -----------------------------------------
+
+
+def test_a_member_s_upcoming_meetings_include_one_in_progress_at_the_default_now(
+    small: Server,
+) -> None:
+    body = small.client.get(UPCOMING.format(idp_id="sso-user-inprogress")).json()
+    first = body["meetings"][0]
+    assert at(first["start_time"]) < DEFAULT_NOW < at(first["end_time"])
+    assert first["name"] == "Midday Peer Check-in"
+    assert [m["id"] for m in body["meetings"]][1:] == [9123]
+
+
+def test_the_documents_member_keeps_exactly_its_two_documented_entries(small: Server) -> None:
+    body = small.client.get(EXAMPLE_UPCOMING).json()
+    assert [m["id"] for m in body["meetings"]] == [9123, 9131]
+
+
+MEMBER_SPOILS: dict[str, Callable[[Any], bool]] = {
+    "null_time": lambda m: m is not None and m["start_time"] is None,
+    "member_without_id": lambda m: m is not None and "id" not in m["group_leader"],
+    "null_in_list": lambda m: m is None,
+    "unknown_enum": lambda m: m is not None and m["location"] == "teams",
+}
+
+
+@pytest.mark.parametrize("bad_row", sorted(MEMBER_SPOILS))
+def test_bad_row_spoils_exactly_the_chosen_meeting_of_a_member_s_list(
+    switched: Callable[..., Server], bad_row: str
+) -> None:
+    server = switched(bad_row=bad_row, bad_row_id="9131")
+    rows = server.client.get(EXAMPLE_UPCOMING).json()["meetings"]
+    spoiled = [i for i, row in enumerate(rows) if MEMBER_SPOILS[bad_row](row)]
+    assert spoiled == [1]
+
+
+def test_unknown_enum_serves_an_undocumented_waitlist_state(
+    switched: Callable[..., Server],
+) -> None:
+    server = switched(bad_row="unknown_enum", bad_row_id="9131")
+    rows = server.client.get(EXAMPLE_UPCOMING).json()["meetings"]
+    assert [row["waiting_status"] for row in rows] == [None, "pending_review"]
+
+
+EXPORT_SPOILS: dict[str, Callable[[Any], bool]] = {
+    "null_time": lambda m: m is not None and m["start_time"] is None,
+    "null_in_list": lambda m: m is None,
+    "unknown_enum": lambda m: m is not None and m["status"] == "postponed",
+}
+
+
+@pytest.mark.parametrize("bad_row", sorted(EXPORT_SPOILS))
+def test_bad_row_spoils_exactly_the_chosen_export_row(
+    switched: Callable[..., Server], bad_row: str
+) -> None:
+    server = switched(bad_row=bad_row, bad_row_id="9124")
+    body = export(server.client, **DOCUMENTED_EXPORT_PARAMS)
+    spoiled = [i for i, row in enumerate(body["meetings"]) if EXPORT_SPOILS[bad_row](row)]
+    assert spoiled == [1]

@@ -20,6 +20,7 @@ from meetingmesh.serving import start_in_thread
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.hubspot import TOKEN, Booking, HubSpotData, create_app
 from meetingmesh.simulators.hubspot_data import MeetingLink
+from meetingmesh.simulators.hubspot_oauth import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LINKS = "/scheduler/v3/meetings/meeting-links"
@@ -993,3 +994,265 @@ def test_the_largest_size_generates_10000_links_with_the_example() -> None:
     assert len(data.links) == 10_000
     assert len(data.by_slug) == 10_000
     assert {k: data.by_slug["menelson"].metadata()[k] for k in MENELSON} == MENELSON
+
+
+# --- behaviour switches: OAuth ------------------------------------------------------------
+
+
+TOKEN_URL = "/oauth/v3/token"
+OAUTH_FORM = {
+    "grant_type": "refresh_token",
+    "client_id": CLIENT_ID,
+    "client_secret": CLIENT_SECRET,
+    "refresh_token": REFRESH_TOKEN,
+}
+
+
+def switch(sim: Sim, **values: Any) -> None:
+    response = sim.http.put("/_sim/behaviour", json=values)
+    assert response.status_code == 200, response.text
+
+
+def refresh(sim: Sim, **changes: str) -> httpx.Response:
+    return sim.http.post(TOKEN_URL, data={**OAUTH_FORM, **changes}, headers={"Authorization": ""})
+
+
+def with_token(sim: Sim, token: str) -> httpx.Response:
+    return sim.http.get(LINKS, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_refresh_answers_an_access_token_valid_for_30_minutes(sim: Sim) -> None:
+    response = refresh(sim)
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "refresh_token", "expires_in", "token_type"}
+    assert (body["expires_in"], body["token_type"]) == (1800, "bearer")
+    assert body["refresh_token"] == REFRESH_TOKEN
+    assert with_token(sim, body["access_token"]).status_code == 200
+
+
+def test_camel_case_tokens_spell_the_answer_in_camel_case(sim: Sim) -> None:
+    switch(sim, camel_case_tokens=True)
+    body = refresh(sim).json()
+    assert set(body) == {"accessToken", "refreshToken", "expiresIn", "tokenType"}
+    assert with_token(sim, body["accessToken"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [
+        ({"refresh_token": "stale"}, "BAD_REFRESH_TOKEN"),
+        ({"client_id": "someone-else"}, "BAD_CLIENT_ID"),
+        ({"client_secret": "wrong"}, "BAD_CLIENT_ID"),
+        ({"grant_type": "authorization_code"}, "BAD_GRANT_TYPE"),
+    ],
+)
+def test_a_wrong_client_or_refresh_token_is_refused_in_hubspot_s_oauth_shape(
+    sim: Sim, changes: dict[str, str], status: str
+) -> None:
+    response = refresh(sim, **changes)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["status"] == status and body["message"] and body["correlationId"]
+
+
+def test_an_access_token_expires_after_its_lifetime_with_expired_authentication(
+    sim: Sim,
+) -> None:
+    switch(sim, access_token_lifetime_seconds=1)
+    token = refresh(sim).json()["access_token"]
+    time.sleep(1.2)
+    body = assert_hubspot_error(with_token(sim, token), 401, "EXPIRED_AUTHENTICATION")
+    assert "expired" in body["message"]
+    assert "expire time" in body["context"]
+
+
+def test_rotation_answers_a_new_refresh_token_and_refuses_the_old_one(sim: Sim) -> None:
+    switch(sim, rotate_refresh_token=True)
+    rotated = refresh(sim).json()["refresh_token"]
+    assert rotated != REFRESH_TOKEN
+    assert refresh(sim).json()["status"] == "BAD_REFRESH_TOKEN"
+    assert refresh(sim, refresh_token=rotated).status_code == 200
+
+
+def test_without_rotation_the_refresh_token_can_be_used_again(sim: Sim) -> None:
+    refresh(sim)
+    assert refresh(sim).status_code == 200
+
+
+def test_an_unknown_access_token_is_invalid_authentication(sim: Sim) -> None:
+    assert_hubspot_error(with_token(sim, "sim-hubspot-access-nope"), 401, "INVALID_AUTHENTICATION")
+
+
+def test_token_requests_are_counted_without_their_secrets(sim: Sim) -> None:
+    refresh(sim)
+    stats = sim.http.get("/_sim/stats").json()["endpoints"]["POST /oauth/v3/token"]
+    assert stats["count"] == 1
+    assert stats["last_body"]["client_secret"] == "<redacted>"
+    assert stats["last_body"]["refresh_token"] == "<redacted>"
+    assert stats["last_body"]["grant_type"] == "refresh_token"
+
+
+def test_echo_credentials_repeats_the_client_secret_and_refresh_token(sim: Sim) -> None:
+    switch(sim, echo_credentials=True)
+    body = refresh(sim, refresh_token="stale-refresh").json()
+    assert CLIENT_SECRET in body["message"] and "stale-refresh" in body["message"]
+
+
+# --- behaviour switches: team links, required questions and consent -----------------------
+
+
+TEAM = "sales/round-robin"
+
+
+def team_link(data: HubSpotData) -> MeetingLink:
+    return data.by_slug[TEAM]
+
+
+def test_links_with_a_slash_in_their_slug_are_listed(api: httpx.Client) -> None:
+    slugs = [link["slug"] for link in links_page(api, limit=100)["results"]]
+    assert TEAM in slugs
+    assert any(slug.endswith("/intro") for slug in slugs)
+
+
+@pytest.mark.parametrize("spelling", [TEAM, TEAM.replace("/", "%2F")])
+def test_booking_info_and_availability_work_however_the_slash_is_sent(
+    api: httpx.Client, data: HubSpotData, spelling: str
+) -> None:
+    info = api.get(f"{BOOK}/{spelling}", params={"timezone": "UTC"})
+    assert info.status_code == 200, info.text
+    assert info.json()["linkId"] == team_link(data).id
+    page = api.get(f"{PAGE}/{spelling}", params={"timezone": "UTC"})
+    assert page.status_code == 200, page.text
+
+
+def test_menelson_asks_only_the_standard_questions_and_no_consent(api: httpx.Client) -> None:
+    params = api.get(f"{BOOK}/menelson", params={"timezone": "UTC"}).json()["customParams"]
+    assert [f["name"] for f in params["formFields"]] == ["firstName", "lastName", "email"]
+    assert params["legalConsentEnabled"] is False
+    assert "legalConsentOptions" not in params
+
+
+def test_the_team_link_shows_its_required_questions_and_its_consent(api: httpx.Client) -> None:
+    params = api.get(f"{BOOK}/{TEAM}", params={"timezone": "UTC"}).json()["customParams"]
+    required = {f["name"]: f for f in params["formFields"] if f["isCustom"] and f["isRequired"]}
+    assert set(required) == {"company", "meeting_topic"}
+    assert [o["value"] for o in required["meeting_topic"]["options"]]
+    assert {"name", "label", "fieldType", "isRequired", "options"} <= set(required["company"])
+    assert params["legalConsentEnabled"] is True
+    checkbox = params["legalConsentOptions"]["communicationConsentCheckboxes"][0]
+    assert checkbox["required"] is True and checkbox["communicationTypeId"] and checkbox["label"]
+
+
+def team_booking(sim: Sim, data: HubSpotData, **changes: Any) -> dict[str, Any]:
+    link = team_link(data)
+    duration = link.settings.durations_ms[0]
+    body: dict[str, Any] = {
+        "slug": TEAM,
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "email": "ada@example.com",
+        "startTime": first_slot(sim.http, TEAM, duration),
+        "duration": duration,
+        "timezone": "UTC",
+        "formFields": [
+            {"name": "company", "value": "Analytical Engines"},
+            {"name": "meeting_topic", "value": "Pricing"},
+        ],
+        "legalConsentResponses": [
+            {"communicationTypeId": "sim-meeting-communications", "consented": True}
+        ],
+        "likelyAvailableUserIds": list(link.member_user_ids[1:2]),
+    }
+    body.update(changes)
+    return body
+
+
+def test_a_team_booking_with_every_answer_and_consent_is_made(sim: Sim, data: HubSpotData) -> None:
+    response = sim.http.post(BOOK, json=team_booking(sim, data))
+    assert response.status_code == 200, response.text
+    assert sim.bookings[-1].slug == TEAM
+
+
+def test_a_team_booking_by_path_works_with_an_encoded_slash(sim: Sim, data: HubSpotData) -> None:
+    body = team_booking(sim, data)
+    response = sim.http.post(f"{BOOK}/sales%2Fround-robin", json=body)
+    assert response.status_code == 200, response.text
+
+
+def test_a_missing_required_field_is_refused_naming_it(sim: Sim, data: HubSpotData) -> None:
+    body = team_booking(sim, data, formFields=[{"name": "meeting_topic", "value": "Pricing"}])
+    errors = assert_hubspot_error(sim.http.post(BOOK, json=body), 400, "VALIDATION_ERROR")
+    assert [(e["in"], e["code"]) for e in errors["errors"]] == [("formFields.company", "REQUIRED")]
+
+
+@pytest.mark.parametrize(
+    "consent",
+    [[], [{"communicationTypeId": "sim-meeting-communications", "consented": False}]],
+)
+def test_missing_consent_is_refused_naming_it(
+    sim: Sim, data: HubSpotData, consent: list[dict[str, Any]]
+) -> None:
+    body = team_booking(sim, data, legalConsentResponses=consent)
+    errors = assert_hubspot_error(sim.http.post(BOOK, json=body), 400, "VALIDATION_ERROR")
+    assert [e["in"] for e in errors["errors"]] == [
+        "legalConsentResponses.sim-meeting-communications"
+    ]
+
+
+def test_the_sub_category_variant_names_fields_only_in_messages(
+    sim: Sim, data: HubSpotData
+) -> None:
+    switch(sim, validation_errors="sub_category")
+    body = team_booking(sim, data, formFields=[])
+    errors = assert_hubspot_error(sim.http.post(BOOK, json=body), 400, "VALIDATION_ERROR")
+    assert errors["subCategory"] == "MISSING_REQUIRED_FIELD"
+    assert all("in" not in e for e in errors["errors"])
+    assert any("company" in e["message"] for e in errors["errors"])
+
+
+def test_round_robin_availability_names_no_free_users_per_slot(
+    api: httpx.Client,
+) -> None:
+    page = availability(api, TEAM, timezone="UTC")
+    slot = next(
+        s
+        for d in page["linkAvailability"]["linkAvailabilityByDuration"].values()
+        for s in d["availabilities"]
+    )
+    assert set(slot) == {"startMillisUtc", "endMillisUtc"}
+    assert len(page["allUsersBusyTimes"]) >= 2
+
+
+# --- behaviour switches: odd answers and malformed rows ----------------------------------
+
+
+def test_an_odd_booking_answer_lacks_end_and_has_unknown_fields(sim: Sim) -> None:
+    switch(sim, odd_booking_answer=True)
+    answer = sim.http.post(BOOK, json=booking_body(first_slot(sim.http, "menelson", 1_800_000)))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert "end" not in body and "start" in body and body["duration"] == 1_800_000
+    assert {"meetingOutcome", "bookingSource"} <= set(body)
+    assert len(sim.bookings) == 1
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "spoiled"),
+    [
+        ("null_time", lambda r: r["createdAt"] is None),
+        ("member_without_id", lambda r: r["organizerUserId"] is None),
+        ("null_in_list", lambda r: None in r["userIdsOfLinkMembers"]),
+        (
+            "unknown_enum",
+            lambda r: r["type"] not in ("PERSONAL_LINK", "GROUP_CALENDAR", "ROUND_ROBIN_CALENDAR"),
+        ),
+    ],
+)
+def test_bad_row_spoils_exactly_the_chosen_link(
+    sim: Sim, data: HubSpotData, bad_row: str, spoiled: Callable[[dict[str, Any]], bool]
+) -> None:
+    chosen = data.links[1].id
+    switch(sim, bad_row=bad_row, bad_row_id=chosen)
+    results = links_page(sim.http, limit=5)["results"]
+    assert [r["id"] for r in results if spoiled(r)] == [chosen]

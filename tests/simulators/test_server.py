@@ -77,3 +77,44 @@ def test_simulate_command_prints_base_urls_and_serves_them() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_simulate_command_sets_behaviour_switches_at_start() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "meetingmesh.cli",
+            "simulate",
+            "--port",
+            "0",
+            "--size",
+            "24",
+            "--behaviour",
+            "daily:participant_order=newest_first",
+            "--behaviour",
+            "daily:float_times=true",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(6)]
+        bases = dict(re.findall(r"(\w+)\s+base_url = (\S+)\s+token", "".join(lines)))
+        shown = httpx.get(bases["daily"] + "/_sim/behaviour", timeout=10).json()
+        assert (shown["participant_order"], shown["float_times"]) == ("newest_first", True)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_simulate_command_refuses_an_unknown_switch() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "meetingmesh.cli", "simulate", "--behaviour", "daily:nope=1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "nope" in done.stderr

@@ -682,3 +682,116 @@ def test_walking_a_course_filter_at_10000_returns_its_meetings_once(big_url: str
     assert len(ids) > 2 * PER_PAGE  # the walk spans several pages
     assert len(ids) == len(set(ids)) == busiest["count"]
     assert {m["courseId"] for m in meetings} == {busiest["value"]}
+
+
+# ------------------------------------------------------------------- behaviour switches
+
+
+@pytest.fixture
+def switched(serve: Serve, data: ThoughtIndustriesData) -> Iterator[Callable[..., httpx.Client]]:
+    """A server of the test's own; call with switches to set them, get a client back."""
+    base = serve(create_app(data))
+    with httpx.Client(base_url=base, headers=AUTH, timeout=10) as http:
+
+        def set_switches(**values: Any) -> httpx.Client:
+            response = http.put("/_sim/behaviour", json=values)
+            assert response.status_code == 200, response.text
+            return http
+
+        yield set_switches
+
+
+def page_of(http: httpx.Client, **params: Any) -> Json:
+    body: Json = http.get(MEETINGS, params=params).json()["data"]["Meetings"]
+    return body
+
+
+def test_per_page_is_ignored_by_default_and_pages_stay_at_50(client: httpx.Client) -> None:
+    body = page_of(client, perPage=100)
+    assert body["pageInfo"]["perPage"] == 50
+    assert len(body["meetings"]) == 50
+
+
+def test_honoured_per_page_defaults_to_25(switched: Callable[..., httpx.Client]) -> None:
+    body = page_of(switched(per_page="honoured"))
+    assert body["pageInfo"]["perPage"] == 25
+    assert len(body["meetings"]) == 25
+
+
+def test_honoured_per_page_serves_the_size_asked_and_reports_it(
+    switched: Callable[..., httpx.Client],
+) -> None:
+    http = switched(per_page="honoured")
+    body = page_of(http, perPage=100, page=2)
+    assert body["pageInfo"] == {"perPage": 100, "currentPage": 2, "total": SIZE, "hasMore": True}
+    assert len(body["meetings"]) == 100
+
+
+def test_honoured_per_page_is_capped_at_100(switched: Callable[..., httpx.Client]) -> None:
+    body = page_of(switched(per_page="honoured"), perPage=500)
+    assert body["pageInfo"]["perPage"] == 100
+    assert len(body["meetings"]) == 100
+
+
+def test_a_per_page_that_is_not_a_positive_integer_is_an_error_in_a_200(
+    switched: Callable[..., httpx.Client],
+) -> None:
+    response = switched(per_page="honoured").get(MEETINGS, params={"perPage": "lots"})
+    assert response.status_code == 200
+    assert "perPage" in response.json()["data"]["errors"][0]["message"]
+
+
+def test_walking_pages_of_the_honoured_size_reads_every_meeting_once(
+    switched: Callable[..., httpx.Client], data: ThoughtIndustriesData
+) -> None:
+    http = switched(per_page="honoured")
+    seen: list[str] = []
+    for page in range(1, 5):
+        seen += [m["id"] for m in page_of(http, perPage=60, page=page)["meetings"]]
+    assert seen == [m.id for m in data.meetings]
+
+
+def test_the_out_of_order_page_comes_reversed_and_the_others_do_not(
+    switched: Callable[..., httpx.Client],
+) -> None:
+    http = switched(out_of_order_page=2)
+    second = [m["startDate"] for m in page_of(http, page=2)["meetings"]]
+    third = [m["startDate"] for m in page_of(http, page=3)["meetings"]]
+    assert second == sorted(second, reverse=True) and second != sorted(second)
+    assert third == sorted(third)
+
+
+def test_an_out_of_order_page_holds_the_same_meetings_as_in_order(
+    switched: Callable[..., httpx.Client], client: httpx.Client
+) -> None:
+    shuffled = page_of(switched(out_of_order_page=1), page=1)["meetings"]
+    assert [m["id"] for m in reversed(shuffled)] == [
+        m["id"] for m in page_of(client, page=1)["meetings"]
+    ]
+
+
+def with_attendees(data: ThoughtIndustriesData) -> str:
+    return next(m.id for m in data.meetings[:50] if len(m.attendee_ids) >= 2)
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "spoiled"),
+    [
+        ("null_time", lambda m: m["startDate"] is None),
+        ("member_without_id", lambda m: any("id" not in a for a in m["attendees"])),
+        ("null_in_list", lambda m: None in m["attendees"] and None in m["instructors"]),
+        ("unknown_enum", lambda m: m["course"]["status"] == "under_review"),
+    ],
+)
+def test_bad_row_spoils_exactly_the_chosen_meeting(
+    switched: Callable[..., httpx.Client],
+    data: ThoughtIndustriesData,
+    bad_row: str,
+    spoiled: Callable[[Json], bool],
+) -> None:
+    chosen = with_attendees(data)
+    http = switched(bad_row=bad_row, bad_row_id=chosen)
+    meetings = page_of(http, page=1)["meetings"]
+    assert [m["id"] for m in meetings if spoiled(m)] == [chosen]
+    one = http.get(f"{MEETINGS}/{chosen}").json()["data"]["MeetingById"]
+    assert spoiled(one)

@@ -1,0 +1,120 @@
+"""Cursors on their own: what goes in comes back out, and nothing malformed gets in."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from meetingmesh.domain import MeetingOrder, Provider, ResumePoint, SortKey
+from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.resolvers.cursors import (
+    MeetingCursor,
+    decode_meeting_cursor,
+    decode_offset,
+    decode_token,
+    encode_meeting_cursor,
+    encode_offset,
+    encode_token,
+)
+
+NOON = datetime(2026, 5, 22, 12, 0, tzinfo=UTC)
+KEY = SortKey(NOON, "daily", "session-1")
+
+
+def _raw(payload: Any) -> str:
+    """A cursor with any content, as a client could forge it."""
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def _refused(decode: Any, cursor: str, field: str = "after") -> GatewayError:
+    with pytest.raises(GatewayError) as caught:
+        decode(cursor, field)
+    assert caught.value.code is ErrorCode.BAD_USER_INPUT
+    assert caught.value.field == field
+    return caught.value
+
+
+def test_a_meetings_cursor_comes_back_with_its_key_walk_and_resume_points() -> None:
+    cursor = MeetingCursor(
+        KEY,
+        MeetingOrder.START_TIME_DESC,
+        {
+            Provider.HEYPEERS: ResumePoint({"lo": "05/22/2026 12:00 PM", "page": 3}, NOON),
+            Provider.DAILY: None,
+        },
+    )
+    assert decode_meeting_cursor(encode_meeting_cursor(cursor), "after") == cursor
+
+
+def test_a_resume_point_keeps_microseconds_and_its_anchor_untouched() -> None:
+    instant = NOON.replace(microsecond=123456)
+    anchor = {"s": "a provider may use any key", "nested": {"x": [1, None, True]}}
+    cursor = MeetingCursor(
+        SortKey(instant, "heypeers", "k"),
+        MeetingOrder.START_TIME_ASC,
+        {Provider.THOUGHT_INDUSTRIES: ResumePoint(anchor, instant)},
+    )
+    decoded = decode_meeting_cursor(encode_meeting_cursor(cursor), "before")
+    assert decoded.resume[Provider.THOUGHT_INDUSTRIES] == ResumePoint(anchor, instant)
+    assert decoded.key.start_time == instant
+
+
+def test_a_cursor_without_resume_points_resumes_by_key_alone() -> None:
+    cursor = MeetingCursor(KEY, MeetingOrder.START_TIME_ASC)
+    assert decode_meeting_cursor(encode_meeting_cursor(cursor), "after").resume == {}
+
+
+GOOD = [NOON.isoformat(), "daily", "session-1", "a", {}]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        ["k"],
+        ["k", GOOD, "extra"],
+        ["o", GOOD],
+        ["k", GOOD[:4]],
+        ["k", "not a list"],
+        ["k", ["not-a-date", *GOOD[1:]]],
+        ["k", ["2026-05-22T12:00:00", *GOOD[1:]]],  # no offset
+        ["k", [1779451200, *GOOD[1:]]],
+        ["k", [GOOD[0], "zoom", *GOOD[2:]]],
+        ["k", [GOOD[0], ["daily"], *GOOD[2:]]],
+        ["k", [*GOOD[:2], 7, *GOOD[3:]]],
+        ["k", [*GOOD[:3], "up", {}]],
+        ["k", [*GOOD[:4], []]],
+        ["k", [*GOOD[:4], {"zoom": None}]],
+        ["k", [*GOOD[:4], {"daily": {"page": 1}}]],
+        ["k", [*GOOD[:4], {"daily": [NOON.isoformat()]}]],
+        ["k", [*GOOD[:4], {"daily": [NOON.isoformat(), {}, {}]}]],
+        ["k", [*GOOD[:4], {"daily": [NOON.isoformat(), []]}]],
+        ["k", [*GOOD[:4], {"daily": ["2026-05-22T12:00:00", {}]}]],
+        ["k", [*GOOD[:4], {"daily": [None, {}]}]],
+    ],
+)
+def test_every_malformed_meetings_cursor_is_bad_user_input_naming_the_argument(
+    payload: Any,
+) -> None:
+    _refused(decode_meeting_cursor, _raw(payload), "before")
+
+
+@pytest.mark.parametrize("cursor", ["", "garbage!", "////", _raw({"k": 1})[:-3] + "@@@"])
+def test_text_that_is_no_cursor_at_all_is_bad_user_input(cursor: str) -> None:
+    _refused(decode_meeting_cursor, cursor)
+
+
+def test_an_offset_cursor_comes_back_and_refuses_what_is_no_position() -> None:
+    assert decode_offset(encode_offset(41), "after") == 41
+    for payload in (["o", -1], ["o", True], ["o", "3"], ["o", 1.5], ["t", 3]):
+        _refused(decode_offset, _raw(payload))
+
+
+def test_a_token_cursor_comes_back_including_the_one_past_the_end() -> None:
+    assert decode_token(encode_token("hubspot-after-token"), "after") == "hubspot-after-token"
+    assert decode_token(encode_token(None), "after") is None
+    for payload in (["t", 3], ["t", ["x"]], ["o", "x"]):
+        _refused(decode_token, _raw(payload))
