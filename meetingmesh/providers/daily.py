@@ -22,10 +22,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from meetingmesh.domain import (
+    EARLIEST,
     Anchor,
     Attendee,
     DailyDetails,
@@ -144,10 +146,14 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
         return Member(Provider.DAILY, key=key, provider_id=key)
 
     async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
-        """Participants from the list payload, else ``/meetings/:id/participants`` pages."""
+        """Participants in join order: from the list payload, else participant pages.
+
+        Cost without a payload: one ``/meetings/:id/participants`` call per 100
+        participants (the last page, or a 404 once none remain, ends the walk).
+        """
         if meeting.attendees is not None:
             return meeting.attendees
-        attendees: list[Attendee] = []
+        found: dict[str, Attendee] = {}
         params: dict[str, str] = {"limit": str(MAX_LIMIT)}
         # Bounded: a session has at most a few thousand participants.
         for _ in range(1000):
@@ -160,11 +166,16 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
                     break  # Daily answers 404 once no participants remain.
                 raise
             rows = _rows(self.client.error, body)
-            attendees.extend(self._attendee(r) for r in rows)
-            if len(rows) < MAX_LIMIT:
+            page = [self._attendee(r) for r in rows]
+            fresh = [a for a in page if a.id not in found]
+            found.update((a.id, a) for a in fresh)
+            if len(rows) < MAX_LIMIT or not fresh:
                 break
-            params["joined_after"] = str(rows[-1]["participant_id"])
-        return tuple(attendees)
+            # "Joined after this participant": the page's latest joiner, never its last
+            # row, since Daily prints a page in no documented order. Anyone on the page is
+            # a safe cursor (nobody is skipped); the latest one repeats nobody.
+            params["joined_after"] = max(page, key=_join_order).id
+        return tuple(sorted(found.values(), key=_join_order))
 
     def _anchored_walk(self, query: MeetingQuery) -> _Walk | None:
         """The page a cursor's anchor names, or None when the anchor is not one of ours."""
@@ -212,7 +223,7 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
         return params
 
     def _sorted_meetings(self, rows: list[Any]) -> list[Meeting]:
-        return sorted((self._meeting(r) for r in rows), key=SortKey.of)
+        return sorted((_in_join_order(self._meeting(r)) for r in rows), key=SortKey.of)
 
     def _meeting(self, row: Any) -> Meeting:
         try:
@@ -275,6 +286,19 @@ def _rows(error: Any, body: Any) -> list[Any]:
     if not isinstance(data, list):
         raise error(ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a list without a data array")
     return data
+
+
+def _join_order(attendee: Attendee) -> tuple[datetime, str]:
+    """Participants in the order they joined (the id breaks ties, as Daily's own order does)."""
+    return (attendee.joined_at or EARLIEST, attendee.id)
+
+
+def _in_join_order(meeting: Meeting) -> Meeting:
+    """``meeting`` with its listed participants in join order, whatever order Daily printed."""
+    attendees = meeting.attendees
+    if not attendees or all(_join_order(a) <= _join_order(b) for a, b in pairwise(attendees)):
+        return meeting
+    return replace(meeting, attendees=tuple(sorted(attendees, key=_join_order)))
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from meetingmesh.domain import Provider
+from meetingmesh.resolvers.ids import encode_id
 from tests.conftest import Stack
 
 LIST = "GET /meetings"
@@ -55,7 +59,8 @@ def test_participants_become_attendees_from_the_list_payload(gateway: Stack) -> 
     )
     attendees = data["meetings"]["edges"][0]["node"]["attendees"]
     assert attendees["totalCount"] == len(raw["participants"])
-    for edge, participant in zip(attendees["edges"], raw["participants"], strict=True):
+    in_join_order = sorted(raw["participants"], key=lambda p: (p["join_time"], p["participant_id"]))
+    for edge, participant in zip(attendees["edges"], in_join_order, strict=True):
         assert edge["node"]["id"] == participant["participant_id"]
         assert edge["node"]["name"] == participant["user_name"]
         assert edge["node"]["durationSeconds"] == participant["duration"]
@@ -138,3 +143,64 @@ def test_descending_walk_uses_starting_after_and_ascending_uses_ending_before(
     assert gateway.last_params("daily", LIST)["ending_before"] == ["OLDEST"]
     times = [e["node"]["startTime"] for e in up["edges"]]
     assert times == sorted(times)
+
+
+def _behave(gateway: Stack, **switches: Any) -> None:
+    """Set the Daily simulator's behaviour switches (the gateway fixture resets them)."""
+    response = gateway.http.put(f"{gateway.provider_url('daily')}/_sim/behaviour", json=switches)
+    assert response.status_code == 200, response.text
+
+
+def _crowd(gateway: Stack) -> dict[str, Any]:
+    """The oldest session, with its 250 participants as Daily lists them."""
+    crowd: dict[str, Any] = gateway.upstream("daily", "/meetings", ending_before="OLDEST", limit=1)[
+        "data"
+    ][0]
+    assert len(crowd["participants"]) == 250
+    return crowd
+
+
+ATTENDEE_PAGE = """query($id: ID!, $after: String) { node(id: $id) { ... on Meeting {
+  attendees(first: 100, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id joinedAt } } } } } }"""
+
+
+@pytest.mark.parametrize("order", ["join_order", "newest_first", "example"])
+def test_250_participants_page_after_the_latest_joiner_once_each_in_join_order(
+    gateway: Stack, order: str
+) -> None:
+    _behave(gateway, participant_order=order)
+    crowd = _crowd(gateway)
+    in_join_order = sorted(
+        crowd["participants"], key=lambda p: (p["join_time"], p["participant_id"])
+    )
+    global_id = encode_id("Meeting", Provider.DAILY, crowd["id"])
+    seen: list[str] = []
+    after = None
+    for _ in range(10):
+        attendees = gateway.data(ATTENDEE_PAGE, {"id": global_id, "after": after})["node"][
+            "attendees"
+        ]
+        assert attendees["totalCount"] == 250
+        seen += [edge["node"]["id"] for edge in attendees["edges"]]
+        if not attendees["pageInfo"]["hasNextPage"]:
+            break
+        after = attendees["pageInfo"]["endCursor"]
+    assert seen == [p["participant_id"] for p in in_join_order]
+    assert gateway.calls("daily", PARTICIPANTS) == 3
+
+
+def test_listed_participants_become_attendees_in_join_order_whatever_order_daily_prints(
+    gateway: Stack,
+) -> None:
+    _behave(gateway, participant_order="example")
+    data = gateway.data(
+        """{ meetings(first: 1, filter: {providers: [DAILY]}) {
+             edges { node { attendees(first: 100) { edges { node { id } } } } } } }"""
+    )
+    listed = [e["node"]["id"] for e in data["meetings"]["edges"][0]["node"]["attendees"]["edges"]]
+    crowd = _crowd(gateway)
+    in_join_order = sorted(
+        crowd["participants"], key=lambda p: (p["join_time"], p["participant_id"])
+    )
+    assert listed == [p["participant_id"] for p in in_join_order[:100]]
