@@ -5,7 +5,9 @@ newest first (start_time desc, id desc), filtered natively by room, ``timeframe_
 (>=, unix s), ``timeframe_end`` (<, unix s) and ``ongoing``, paged by ``starting_after``
 (older) and ``ending_before`` (newer; ``OLDEST`` = the oldest page), 100 per call at most.
 
-Streams and what they cost (one call per page of ``first + 1`` sessions, at most 100):
+Streams and what they cost (one call per page of ``first + 2`` sessions, at most 100:
+one more than the caller takes, and one more for the tie held back at a page's end,
+see ``_release``):
 - descending: pages in native order, ``starting_after`` the last id.
 - ascending: ``ending_before=OLDEST`` first, then ``ending_before`` the newest id seen,
   each page reversed.
@@ -37,6 +39,7 @@ from meetingmesh.domain import (
     Member,
     Provider,
     SortKey,
+    start_of,
 )
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import (
@@ -83,6 +86,7 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             walk = _Walk(self._first_page_params(query), narrowed=query.after is not None)
         now = self.clock()
         limit = int(walk.params["limit"])
+        held: list[Positioned] = []
         for _ in range(MAX_PAGES):
             try:
                 body = await self.client.get("/meetings", walk.params)
@@ -103,11 +107,12 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             if query.want_total and stream.total_count is None and not walk.narrowed:
                 stream.total_count = _int_or_none(body.get("total_count"))
             meetings = self.memo.get(rows, self._sorted_meetings)
-            anchor = walk.anchor()
-            for meeting in meetings if ascending else reversed(meetings):
-                if query.admits(meeting, now):
-                    yield Positioned(meeting, anchor)
-            if len(rows) < limit:
+            final = len(rows) < limit
+            ready, held = _release(held, meetings, walk.anchor(), ascending, final)
+            for positioned in ready:
+                if query.admits(positioned.meeting, now):
+                    yield positioned
+            if final:
                 return
             # The next page continues past this page's last session in walk order.
             cursor = rows[0]["id"] if ascending else rows[-1]["id"]
@@ -124,7 +129,9 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
     def _first_page_params(self, query: MeetingQuery) -> dict[str, str]:
         """The request of a walk's first page (narrowed to the keyset position, if any)."""
         params = self._filter_params(query, narrow=True)
-        params["limit"] = str(max(1, min(MAX_LIMIT, query.page_hint + 1)))
+        # One more than the caller takes, and one more again for the session held back
+        # at the page's end (see ``_release``), so the page usually suffices alone.
+        params["limit"] = str(max(1, min(MAX_LIMIT, query.page_hint + 2)))
         if not query.selects("attendees"):
             params["no_participants"] = "true"
         if query.ascending:
@@ -286,6 +293,36 @@ def _rows(error: Any, body: Any) -> list[Any]:
     if not isinstance(data, list):
         raise error(ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a list without a data array")
     return data
+
+
+def _release(
+    held: list[Positioned],
+    meetings: list[Meeting],
+    anchor: Anchor,
+    ascending: bool,
+    final: bool,
+) -> tuple[list[Positioned], list[Positioned]]:
+    """This page's sessions in walk order, less the trailing ones the next page may join.
+
+    Daily's order among sessions that share a ``start_time`` is undocumented (the
+    supplement says only "id secondary"; it may run either way), so a tie cut by a page
+    boundary can only be put in key order once the next page is read: the sessions of
+    the page's last start time are held back (``held``) and released with the next page.
+    A tie read over several pages keeps the anchor of the page it began on, so resuming
+    inside it re-reads all of it. The last page holds nothing back.
+    """
+    group_start = start_of(held[0].meeting) if held else None
+    page = [
+        Positioned(m, held[0].anchor if start_of(m) == group_start else anchor) for m in meetings
+    ]
+    combined = sorted([*held, *page], key=lambda p: SortKey.of(p.meeting), reverse=not ascending)
+    if final or not combined:
+        return combined, []
+    boundary = start_of(combined[-1].meeting)
+    cut = len(combined)
+    while cut and start_of(combined[cut - 1].meeting) == boundary:
+        cut -= 1
+    return combined[:cut], combined[cut:]
 
 
 def _join_order(attendee: Attendee) -> tuple[datetime, str]:

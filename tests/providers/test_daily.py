@@ -204,3 +204,51 @@ def test_listed_participants_become_attendees_in_join_order_whatever_order_daily
         crowd["participants"], key=lambda p: (p["join_time"], p["participant_id"])
     )
     assert listed == [p["participant_id"] for p in in_join_order[:100]]
+
+
+DAILY_WALK = """query($order: MeetingOrder, $after: String) {
+  meetings(first: 4, orderBy: $order, after: $after, filter: {providers: [DAILY]}) {
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { providerId durationMinutes
+      details { ... on DailyMeetingDetails { durationSeconds } } } } } }"""
+
+
+def _walk_daily(gateway: Stack, order: str) -> list[dict[str, Any]]:
+    """Every edge of the Daily-only list, four at a time, resuming from each end cursor."""
+    edges: list[dict[str, Any]] = []
+    after = None
+    for _ in range(200):
+        page = gateway.data(DAILY_WALK, {"order": order, "after": after})["meetings"]
+        edges += page["edges"]
+        if not page["pageInfo"]["hasNextPage"]:
+            return edges
+        after = page["pageInfo"]["endCursor"]
+    raise AssertionError("the walk did not end")
+
+
+def _every_session(gateway: Stack) -> list[dict[str, Any]]:
+    sessions: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100, "no_participants": "true"}
+    for _ in range(100):
+        page = gateway.upstream("daily", "/meetings", **params)["data"]
+        sessions += page
+        if len(page) < 100:
+            return sessions
+        params["starting_after"] = page[-1]["id"]
+    raise AssertionError("the listing did not end")
+
+
+@pytest.mark.parametrize("tie_order", ["id_desc", "id_asc"])
+@pytest.mark.parametrize("order", ["START_TIME_ASC", "START_TIME_DESC"])
+def test_walks_meet_every_session_once_in_key_order_whichever_way_daily_breaks_ties(
+    gateway: Stack, tie_order: str, order: str
+) -> None:
+    _behave(gateway, tie_order=tie_order)
+    sessions = _every_session(gateway)
+    starts = [s["start_time"] for s in sessions]
+    assert len(starts) > len(set(starts)), "the data set must have sessions that start together"
+    expected = [s["id"] for s in sorted(sessions, key=lambda s: (s["start_time"], s["id"]))]
+    if order == "START_TIME_DESC":
+        expected.reverse()
+    walked = [edge["node"]["providerId"] for edge in _walk_daily(gateway, order)]
+    assert walked == expected
