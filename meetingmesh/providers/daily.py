@@ -50,7 +50,11 @@ from meetingmesh.providers.base import (
     MemberDirectory,
     Positioned,
 )
-from meetingmesh.providers.timefmt import from_unix_seconds, unix_seconds_ceil
+from meetingmesh.providers.timefmt import (
+    from_unix_seconds,
+    unix_seconds_ceil,
+    unix_seconds_floor,
+)
 
 MAX_LIMIT = 100
 MAX_PAGES = 100_000
@@ -214,19 +218,22 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             params["room"] = query.room
         if query.ongoing is not None:
             params["ongoing"] = "true" if query.ongoing else "false"
-        start = query.starts_after
-        end = query.starts_before
+        start = None if query.starts_after is None else unix_seconds_ceil(query.starts_after)
+        end = None if query.starts_before is None else unix_seconds_ceil(query.starts_before)
         if narrow and query.after is not None:
+            # The cursor's own second, whole: a session's start_time may be a fraction
+            # (Daily types it as a number), and the key decides within the second.
             key_time = query.after.start_time
             if query.order is MeetingOrder.START_TIME_ASC:
-                start = key_time if start is None else max(start, key_time)
+                floor = unix_seconds_floor(key_time)
+                start = floor if start is None else max(start, floor)
             else:
-                bound = key_time + timedelta(seconds=1)
+                bound = unix_seconds_ceil(key_time + timedelta(seconds=1))
                 end = bound if end is None else min(end, bound)
         if start is not None:
-            params["timeframe_start"] = str(unix_seconds_ceil(start))
+            params["timeframe_start"] = str(start)
         if end is not None:
-            params["timeframe_end"] = str(unix_seconds_ceil(end))
+            params["timeframe_end"] = str(end)
         return params
 
     def _sorted_meetings(self, rows: list[Any]) -> list[Meeting]:
@@ -370,7 +377,8 @@ class _Walk:
         next_start = query.resume_start()
         assert next_start is not None
         raw = [row.get("start_time") for row in rows if isinstance(row, dict)]
-        starts = [s for s in raw if isinstance(s, int)]
+        # Daily's OpenAPI types times as numbers: 1716379200.0 is as good as 1716379200.
+        starts = [s for s in raw if isinstance(s, int | float) and not isinstance(s, bool)]
         if not starts or len(starts) != len(rows):
             return False
         key_time = next_start.timestamp()

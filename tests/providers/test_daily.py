@@ -252,3 +252,16 @@ def test_walks_meet_every_session_once_in_key_order_whichever_way_daily_breaks_t
         expected.reverse()
     walked = [edge["node"]["providerId"] for edge in _walk_daily(gateway, order)]
     assert walked == expected
+
+
+@pytest.mark.parametrize("order", ["START_TIME_ASC", "START_TIME_DESC"])
+def test_float_times_change_no_id_cursor_duration_or_call(gateway: Stack, order: str) -> None:
+    integers = _walk_daily(gateway, order)
+    calls = gateway.calls("daily")
+    gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
+    gateway.adapters[Provider.DAILY].client.clear_cache()
+    _behave(gateway, float_times=True)
+    assert isinstance(_every_session(gateway)[0]["start_time"], float)
+    gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
+    assert _walk_daily(gateway, order) == integers
+    assert gateway.calls("daily") == calls
