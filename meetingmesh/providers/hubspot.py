@@ -7,6 +7,13 @@ Contract (provider-docs/hubspot-meetings-scheduler.txt, SUPPLEMENT.md), under
 in milliseconds) and ``POST book``. Errors are ``{status, message, category,
 errors[{message, in}]}``; ``in`` names the request field at fault.
 
+Slugs may contain "/" (team and user links such as ``sales/round-robin``; SUPPLEMENT.md).
+HubSpot's paths are ``book/{slug}`` with the slug as the page's own URL shows it
+(``https://meetings.hubspot.com/sales/round-robin``), so the "/" are sent as they are
+and every other reserved character is percent-encoded (``http.Slashed``); HubSpot's
+TypeScript SDK would send ``%2F``, which many HTTP servers refuse inside a path. An
+empty, ``.`` or ``..`` segment is never sent (such a slug names no link).
+
 The booking request sends ``startTime`` and ``duration`` as epoch milliseconds (the
 live API's behaviour per SUPPLEMENT.md). A booking is never retried: it is made once or
 reported as not made. There is no link-by-slug endpoint: ``get_link`` walks the list
@@ -34,6 +41,7 @@ from meetingmesh.domain import (
 )
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import Adapter, LinkFilter, MemberDirectory, Scheduler
+from meetingmesh.providers.http import Slashed
 from meetingmesh.providers.timefmt import epoch_ms, parse_instant
 
 LINKS = "/scheduler/v3/meetings/meeting-links"
@@ -65,7 +73,8 @@ _INCREMENTS = {
     "NINETY": 90,
     "ONE_HUNDRED_TWENTY": 120,
 }
-_SLUG = re.compile(r"^[A-Za-z0-9._~-]+$")
+#: A slug: path segments of unreserved characters, "/" between them (``sales/round-robin``).
+_SLUG = re.compile(r"^[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*$")
 
 
 def read_message(body: Any) -> str | None:
@@ -117,7 +126,7 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
 
     async def get_link(self, slug: str) -> SchedulingLink | None:
         """The link with ``slug``, by walking the list (see the module docstring)."""
-        if not _SLUG.match(slug):
+        if not _is_slug(slug):
             return None
         after: str | None = None
         for _ in range(MAX_LINK_PAGES):
@@ -266,7 +275,7 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
     ) -> Any:
         try:
             return await self.client.get(
-                template, {"timezone": timezone, **(extra or {})}, slug=slug
+                template, {"timezone": timezone, **(extra or {})}, slug=Slashed(slug)
             )
         except GatewayError as exc:
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
@@ -303,6 +312,11 @@ def validation_fields(body: Any) -> list[tuple[str | None, str]]:
         for e in entries
         if isinstance(e, dict)
     ]
+
+
+def _is_slug(slug: str) -> bool:
+    """Whether ``slug`` can name a link: segments of URL-safe characters, none ``.``/``..``."""
+    return bool(_SLUG.match(slug)) and not any(p in (".", "..") for p in slug.split("/"))
 
 
 def _range(row: Any) -> TimeRange:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import Stack
 
 LINKS = "GET /scheduler/v3/meetings/meeting-links"
@@ -163,3 +165,38 @@ def test_bad_timezone_is_bad_user_input(gateway: Stack) -> None:
         '{ schedulingLink(slug: "menelson") { availability(timezone: "Mars/Olympus") { start } } }'
     )
     assert answer["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "timezone"}
+
+
+def _slashed_slugs(gateway: Stack) -> list[str]:
+    """The slugs with a "/" in the data set: ``<handle>/intro`` and ``sales/round-robin``."""
+    links = gateway.upstream("hubspot", "/scheduler/v3/meetings/meeting-links", limit=100)
+    slugs = sorted(link["slug"] for link in links["results"] if "/" in link["slug"])
+    assert "sales/round-robin" in slugs and len(slugs) == 2
+    return slugs
+
+
+SLASHED_LINK = """query($slug: String!) { schedulingLink(slug: $slug) {
+  slug type
+  bookingInfo(timezone: "America/New_York") { linkId durationsMinutes }
+  availability(timezone: "America/New_York") { start durationMinutes } } }"""
+
+
+def test_slugs_with_a_slash_find_their_link_booking_info_and_availability(gateway: Stack) -> None:
+    for slug in _slashed_slugs(gateway):
+        link = gateway.data(SLASHED_LINK, {"slug": slug})["schedulingLink"]
+        assert link["slug"] == slug
+        assert link["availability"], "the team links offer slots"
+        raw = gateway.upstream(
+            "hubspot", f"/scheduler/v3/meetings/meeting-links/book/{slug}", timezone=ZONE
+        )
+        assert link["bookingInfo"]["linkId"] == raw["linkId"]
+
+
+@pytest.mark.parametrize(
+    "slug", ["sales/../menelson", "../menelson", "sales//round-robin", "/sales"]
+)
+def test_a_slug_that_could_climb_out_of_its_path_is_no_link_and_costs_no_call(
+    gateway: Stack, slug: str
+) -> None:
+    assert gateway.data(SLASHED_LINK, {"slug": slug}) == {"schedulingLink": None}
+    assert gateway.calls("hubspot") == 0
