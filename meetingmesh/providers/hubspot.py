@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from meetingmesh.domain import (
@@ -254,21 +255,9 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
             refusals[0].related = tuple(refusals[1:])
             raise refusals[0] from None
         self.client.clear_cache()
-        try:
-            start = parse_instant(answer["start"])
-            end = parse_instant(answer["end"])
-            if start is None or end is None:
-                raise ValueError("no start or end")
-            return Booking(
-                start=start,
-                end=end,
-                calendar_event_id=_text(answer.get("calendarEventId")),
-                subject=answer.get("subject"),
-                timezone=answer.get("bookingTimezone"),
-                web_conference_url=answer.get("webConferenceUrl"),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self._bad("a booking confirmation") from None
+        if not isinstance(answer, dict):
+            raise self._bad("a booking confirmation")
+        return _confirmation(answer, request)
 
     async def _get_or_none(
         self, template: str, slug: str, timezone: str, extra: dict[str, str] | None = None
@@ -298,6 +287,42 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
         return self.client.error(
             ErrorCode.UPSTREAM_BAD_RESPONSE, f"sent {what} this gateway cannot read"
         )
+
+
+def _confirmation(answer: dict[str, Any], request: BookingRequest) -> Booking:
+    """The booking HubSpot accepted, read from whatever its answer holds.
+
+    HubSpot said yes (a 2xx), so an odd answer (no ``end``, fields nobody documented,
+    one unreadable value) never turns the booking into a failure: a missing or
+    unreadable ``start`` is the requested one, ``end`` is start plus ``duration`` (ms)
+    or the requested duration, and unknown fields are ignored.
+    """
+    start = _instant_or_none(answer.get("start")) or request.start_time
+    duration = answer.get("duration")
+    if isinstance(duration, int | float) and not isinstance(duration, bool) and duration > 0:
+        length = timedelta(milliseconds=duration)
+    else:
+        length = timedelta(minutes=request.duration_minutes)
+    end = _instant_or_none(answer.get("end")) or start + length
+    return Booking(
+        start=start,
+        end=end,
+        calendar_event_id=_text(answer.get("calendarEventId")),
+        subject=_string_or_none(answer.get("subject")),
+        timezone=_string_or_none(answer.get("bookingTimezone")) or request.timezone,
+        web_conference_url=_string_or_none(answer.get("webConferenceUrl")),
+    )
+
+
+def _instant_or_none(value: Any) -> datetime | None:
+    try:
+        return parse_instant(value)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _string_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def validation_fields(body: Any) -> list[tuple[str | None, str]]:

@@ -200,3 +200,21 @@ def test_a_slug_that_could_climb_out_of_its_path_is_no_link_and_costs_no_call(
 ) -> None:
     assert gateway.data(SLASHED_LINK, {"slug": slug}) == {"schedulingLink": None}
     assert gateway.calls("hubspot") == 0
+
+
+def _behave(gateway: Stack, **switches: Any) -> None:
+    """Set the HubSpot simulator's behaviour switches (the gateway fixture resets them)."""
+    response = gateway.http.put(f"{gateway.provider_url('hubspot')}/_sim/behaviour", json=switches)
+    assert response.status_code == 200, response.text
+
+
+def test_a_booking_with_an_odd_answer_is_confirmed_with_end_from_start_and_duration(
+    gateway: Stack,
+) -> None:
+    _behave(gateway, odd_booking_answer=True)
+    slot = _slots(gateway)[-3]
+    data = gateway.data(BOOK_MUTATION, {"input": _booking(slot)})
+    booking = data["bookMeeting"]["booking"]
+    assert (booking["start"], booking["end"]) == (slot["start"], slot["end"])
+    assert booking["calendarEventId"]
+    assert gateway.calls("hubspot", BOOK) == 1
