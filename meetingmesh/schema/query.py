@@ -170,6 +170,15 @@ class Mutation:
                 duration_minutes=input.duration_minutes,
                 timezone=input.timezone,
                 guest_emails=tuple(input.guest_emails or ()),
+                form_answers=tuple(
+                    domain.FormAnswer(name=a.name, value=a.value) for a in input.form_fields or ()
+                ),
+                consents=tuple(
+                    domain.ConsentAnswer(
+                        communication_type_id=c.communication_type_id, consented=c.consented
+                    )
+                    for c in input.legal_consent_responses or ()
+                ),
             ),
         )
         return BookMeetingPayload(booking=Booking.from_record(booking))

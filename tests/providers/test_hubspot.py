@@ -218,3 +218,129 @@ def test_a_booking_with_an_odd_answer_is_confirmed_with_end_from_start_and_durat
     assert (booking["start"], booking["end"]) == (slot["start"], slot["end"])
     assert booking["calendarEventId"]
     assert gateway.calls("hubspot", BOOK) == 1
+
+
+ROUND_ROBIN = "sales/round-robin"
+BOOKING_INFO = "GET /scheduler/v3/meetings/meeting-links/book/{slug}"
+QUESTIONS = """query($slug: String!) { schedulingLink(slug: $slug) {
+  bookingInfo(timezone: "America/New_York") {
+    formFields { name label fieldType type required custom options choices { value label } }
+    legalConsent { communicationConsentText processingConsentType privacyPolicyText
+      checkboxes { communicationTypeId label required } } } } }"""
+CONSENT = "sim-meeting-communications"
+
+
+def _answers() -> dict[str, Any]:
+    """Answers to the round robin's required questions and consent."""
+    return {
+        "formFields": [
+            {"name": "company", "value": "Analytical Engines Ltd"},
+            {"name": "meeting_topic", "value": "Pricing"},
+        ],
+        "legalConsentResponses": [{"communicationTypeId": CONSENT, "consented": True}],
+    }
+
+
+def test_booking_info_says_which_questions_and_consent_a_page_requires(gateway: Stack) -> None:
+    info = gateway.data(QUESTIONS, {"slug": ROUND_ROBIN})["schedulingLink"]["bookingInfo"]
+    raw = gateway.upstream(
+        "hubspot", f"/scheduler/v3/meetings/meeting-links/book/{ROUND_ROBIN}", timezone=ZONE
+    )["customParams"]
+    fields = {f["name"]: f for f in info["formFields"]}
+    assert [f["name"] for f in info["formFields"]] == [f["name"] for f in raw["formFields"]]
+    assert fields["email"]["custom"] is False
+    assert fields["company"] == {
+        "name": "company",
+        "label": "Company name",
+        "fieldType": "text",
+        "type": "string",
+        "required": True,
+        "custom": True,
+        "options": [],
+        "choices": [],
+    }
+    topic = next(f for f in raw["formFields"] if f["name"] == "meeting_topic")
+    assert fields["meeting_topic"]["options"] == [o["value"] for o in topic["options"]]
+    assert fields["meeting_topic"]["required"] is True
+    consent = raw["legalConsentOptions"]
+    assert info["legalConsent"] == {
+        "communicationConsentText": consent["communicationConsentText"],
+        "processingConsentType": consent["processingConsentType"],
+        "privacyPolicyText": consent["privacyPolicyText"],
+        "checkboxes": [
+            {"communicationTypeId": CONSENT, "label": c["label"], "required": True}
+            for c in consent["communicationConsentCheckboxes"]
+        ],
+    }
+
+
+def test_a_page_without_consent_has_no_legal_consent(gateway: Stack) -> None:
+    info = gateway.data(QUESTIONS, {"slug": "menelson"})["schedulingLink"]["bookingInfo"]
+    assert info["legalConsent"] is None
+    assert {f["name"] for f in info["formFields"] if f["custom"]} == set()
+
+
+def test_answers_and_consent_are_sent_and_book_the_round_robin(gateway: Stack) -> None:
+    slot = _slots(gateway, ROUND_ROBIN)[-1]
+    data = gateway.data(BOOK_MUTATION, {"input": _booking(slot, slug=ROUND_ROBIN, **_answers())})
+    assert data["bookMeeting"]["booking"]["start"] == slot["start"]
+    stats = gateway.http.get(f"{gateway.provider_url('hubspot')}/_sim/stats").json()
+    sent = stats["endpoints"][BOOK]["last_body"]
+    assert sent["slug"] == ROUND_ROBIN
+    assert sent["formFields"] == _answers()["formFields"]
+    assert sent["legalConsentResponses"] == _answers()["legalConsentResponses"]
+    assert sent["likelyAvailableUserIds"] == []
+    assert gateway.calls("hubspot", BOOK) == 1
+
+
+@pytest.mark.parametrize(("shape", "lookups"), [("errors", 0), ("sub_category", 1)])
+def test_a_missing_answer_or_consent_is_refused_naming_each_input_field(
+    gateway: Stack, shape: str, lookups: int
+) -> None:
+    _behave(gateway, validation_errors=shape)
+    slot = _slots(gateway, ROUND_ROBIN)[0]
+    answers = _answers()
+    answers["formFields"] = answers["formFields"][1:]  # no company
+    answers["legalConsentResponses"] = [{"communicationTypeId": CONSENT, "consented": False}]
+    before = gateway.calls("hubspot", BOOKING_INFO)
+    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot, slug=ROUND_ROBIN, **answers)})
+    assert answer["data"] is None
+    assert sorted(e["extensions"]["field"] for e in answer["errors"]) == [
+        "formFields.company",
+        f"legalConsentResponses.{CONSENT}",
+    ]
+    assert {e["extensions"]["code"] for e in answer["errors"]} == {"BAD_USER_INPUT"}
+    assert {e["extensions"]["provider"] for e in answer["errors"]} == {"HUBSPOT"}
+    assert gateway.calls("hubspot", BOOK) == 1
+    assert gateway.calls("hubspot", BOOKING_INFO) - before == lookups
+
+
+def test_without_field_names_a_taken_slot_is_still_refused_naming_start_time(
+    gateway: Stack,
+) -> None:
+    slot = _slots(gateway)[-4]
+    gateway.data(BOOK_MUTATION, {"input": _booking(slot)})
+    _behave(gateway, validation_errors="sub_category")
+    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot)})
+    assert [e["extensions"] for e in answer["errors"]] == [
+        {"code": "BAD_USER_INPUT", "provider": "HUBSPOT", "field": "startTime"}
+    ]
+    assert gateway.calls("hubspot", BOOKING_INFO) == 0
+
+
+def test_without_field_names_an_unoffered_duration_is_refused_naming_it(gateway: Stack) -> None:
+    _behave(gateway, validation_errors="sub_category")
+    slot = _slots(gateway)[0]
+    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot, durationMinutes=7)})
+    fields = {e["extensions"].get("field") for e in answer["errors"]}
+    assert "durationMinutes" in fields
+
+
+def test_booking_an_unknown_slug_is_bad_user_input_on_slug(gateway: Stack) -> None:
+    slot = _slots(gateway)[0]
+    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot, slug="no-such-page")})
+    assert answer["data"] is None
+    assert [e["extensions"] for e in answer["errors"]] == [
+        {"code": "BAD_USER_INPUT", "provider": "HUBSPOT", "field": "slug"}
+    ]
+    assert gateway.calls("hubspot", BOOK) == 1
