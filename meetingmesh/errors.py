@@ -25,6 +25,8 @@ class ErrorCode(enum.StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    #: A booking whose answer never arrived or could not be read: it may have been made.
+    BOOKING_OUTCOME_UNKNOWN = "BOOKING_OUTCOME_UNKNOWN"
 
 
 class GatewayError(Exception):
@@ -50,6 +52,8 @@ class GatewayError(Exception):
         self.upstream_body: Any = None
         #: Further errors of the same failure (one per field a provider refused).
         self.related: tuple[GatewayError, ...] = ()
+        #: More ``extensions`` a client may act on (``slotTaken`` of an unknown booking).
+        self.details: dict[str, Any] = {}
 
     @property
     def extensions(self) -> dict[str, Any]:
@@ -59,6 +63,7 @@ class GatewayError(Exception):
             extensions["provider"] = self.provider.name
         if self.field is not None:
             extensions["field"] = self.field
+        extensions.update(self.details)
         return extensions
 
 

@@ -22,9 +22,11 @@ TypeScript SDK would send ``%2F``, which many HTTP servers refuse inside a path.
 empty, ``.`` or ``..`` segment is never sent (such a slug names no link).
 
 The booking request sends ``startTime`` and ``duration`` as epoch milliseconds (the
-live API's behaviour per SUPPLEMENT.md). A booking is never retried: it is made once or
-reported as not made. There is no link-by-slug endpoint: ``get_link`` walks the list
-(100 links a call) until it finds the slug.
+live API's behaviour per SUPPLEMENT.md). A booking is never retried: it is made once,
+reported as not made, or (its answer lost) reported as ``BOOKING_OUTCOME_UNKNOWN`` and
+settled by reading the slot's availability again (``_unknown_outcome``). There is no
+link-by-slug endpoint: ``get_link`` walks the list (100 links a call) until it finds
+the slug.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from meetingmesh.domain import (
     AvailabilitySlot,
@@ -52,6 +55,7 @@ from meetingmesh.domain import (
 )
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import Adapter, LinkFilter, MemberDirectory, Scheduler
+from meetingmesh.providers.breaker import CircuitState
 from meetingmesh.providers.http import Slashed
 from meetingmesh.providers.timefmt import epoch_ms, parse_instant
 
@@ -210,8 +214,10 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
             timezone,
             {"monthOffset": str(month_offset)},
         )
-        if body is None:
-            return ()
+        return () if body is None else self._slots(body)
+
+    def _slots(self, body: Any) -> tuple[AvailabilitySlot, ...]:
+        """The slots of an availability page, every duration, by start time."""
         try:
             by_duration = (body.get("linkAvailability") or {}).get("linkAvailabilityByDuration")
             slots = []
@@ -228,8 +234,15 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
         """``POST book``, once (never retried); refusals name the ``BookMeetingInput`` field.
 
         Cost: one call. A refusal that names no field (HubSpot's ``subCategory`` variant)
-        costs one ``GET book/{slug}`` more, to tell which answers the page finds wrong.
+        costs one ``GET book/{slug}`` more, to tell which answers the page finds wrong;
+        an unknown outcome up to two GETs more (``_unknown_outcome``).
         """
+        if self.client.breaker.state is CircuitState.OPEN:
+            # Known not sent: say so rather than "unknown" after a call that never left.
+            raise self.client.error(
+                ErrorCode.UPSTREAM_UNAVAILABLE,
+                "is failing; the booking was not sent (circuit open)",
+            )
         try:
             answer = await self.client.request(
                 "POST",
@@ -247,13 +260,67 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
                     provider=Provider.HUBSPOT,
                     field="slug",
                 ) from None
+            if exc.code in _OUTCOME_UNKNOWN:
+                raise await self._unknown_outcome(request, exc.message) from None
             if exc.code is not ErrorCode.BAD_USER_INPUT:
                 raise
             raise await self._refusal(exc.upstream_body, request) from None
         self.client.clear_cache()
         if not isinstance(answer, dict):
-            raise self._bad("a booking confirmation")
+            raise await self._unknown_outcome(request, "HubSpot answered with no booking")
         return _confirmation(answer, request)
+
+    async def _unknown_outcome(self, request: BookingRequest, why: str) -> GatewayError:
+        """``BOOKING_OUTCOME_UNKNOWN``, settled as far as HubSpot's availability can tell.
+
+        The booking may have been made although no readable answer came back (a timeout,
+        a 5xx, a cut body). The POST is never sent again; instead the slot's month of
+        availability is read afresh (one GET, past the cache) and, if the slot is still
+        offered, the booking info (one GET, for the link type). ``slotTaken`` is true when
+        the slot is no longer offered (most likely booked by this request), false when it
+        still is (the booking was not made), null when that cannot be told: the check
+        failed, or a round robin still offers a slot while any member is free.
+        """
+        taken = await self._slot_taken(request)
+        verdict = {
+            True: "the slot is no longer offered, so it was most likely booked: check "
+            "before booking again",
+            False: "the slot is still offered, so the booking was not made",
+            None: "whether the slot was booked could not be told",
+        }[taken]
+        error = GatewayError(
+            ErrorCode.BOOKING_OUTCOME_UNKNOWN,
+            f"The booking's outcome is unknown ({why}); {verdict}.",
+            provider=Provider.HUBSPOT,
+        )
+        error.details = {"slotTaken": taken}
+        return error
+
+    async def _slot_taken(self, request: BookingRequest) -> bool | None:
+        """Whether the requested slot has gone from the page's availability (see above)."""
+        try:
+            body = await self.client.request(
+                "GET",
+                LINKS + "/book/availability-page/{slug}",
+                params={
+                    "timezone": request.timezone,
+                    "monthOffset": str(_month_offset(self.clock(), request)),
+                },
+                slug=Slashed(request.slug),
+            )
+            offered = any(
+                slot.start == request.start_time
+                and slot.duration_minutes == request.duration_minutes
+                for slot in self._slots(body)
+            )
+            if not offered:
+                return True
+            info = await self.booking_info(request.slug, request.timezone)
+        except GatewayError:
+            return None
+        if info is None or info.link_type in (None, SchedulingLinkType.ROUND_ROBIN_CALENDAR):
+            return None
+        return False
 
     async def _refusal(self, body: Any, request: BookingRequest) -> GatewayError:
         """HubSpot's refusal as one ``BAD_USER_INPUT`` per input field, the rest related.
@@ -421,6 +488,24 @@ def input_field(name: Any) -> str | None:
         if name == prefix or name.startswith(prefix + "."):
             return name  # ``formFields.company``: the question's name, as the input has it
     return BOOKING_FIELDS.get(name)
+
+
+#: Failures after which a booking may or may not have been made: no answer in time, an
+#: answer that could not be read, a 5xx or a connection lost (the POST may have left).
+_OUTCOME_UNKNOWN = frozenset(
+    {
+        ErrorCode.UPSTREAM_TIMEOUT,
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        ErrorCode.UPSTREAM_BAD_RESPONSE,
+    }
+)
+
+
+def _month_offset(now: datetime, request: BookingRequest) -> int:
+    """The ``monthOffset`` of the requested start: its month after now's, in the booker's zone."""
+    zone = ZoneInfo(request.timezone)
+    start, today = request.start_time.astimezone(zone), now.astimezone(zone)
+    return max(0, (start.year - today.year) * 12 + start.month - today.month)
 
 
 #: ``subCategory`` words that say which input field a refusal is about.

@@ -155,7 +155,9 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Book a meeting on a HubSpot scheduling page. Never retried: the booking "
-        "is made once or an error says it was not made. Refusals name the input field."
+        "is made once, or an error says it was not made (refusals name the input field), or "
+        "BOOKING_OUTCOME_UNKNOWN says HubSpot's answer was lost, with `extensions.slotTaken` "
+        "(true: the slot is gone, most likely booked; false: not booked; null: cannot tell)."
     )
     async def book_meeting(self, info: Info, input: BookMeetingInput) -> BookMeetingPayload:
         booking = await scheduling.book(

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
+from starlette.types import ASGIApp
 
+from meetingmesh.app import create_app
+from meetingmesh.config import Settings
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.server import gateway_settings
 from tests.conftest import Stack
 
 LINKS = "GET /scheduler/v3/meetings/meeting-links"
@@ -343,4 +351,56 @@ def test_booking_an_unknown_slug_is_bad_user_input_on_slug(gateway: Stack) -> No
     assert [e["extensions"] for e in answer["errors"]] == [
         {"code": "BAD_USER_INPUT", "provider": "HUBSPOT", "field": "slug"}
     ]
+    assert gateway.calls("hubspot", BOOK) == 1
+
+
+AVAILABILITY_PAGE = "GET /scheduler/v3/meetings/meeting-links/book/availability-page/{slug}"
+
+
+def _break_booking(url: str, **faults: object) -> None:
+    """Fault the simulator's ``POST book`` alone; the reads around it still answer."""
+    response = httpx.put(f"{url}/_sim/faults", json={"endpoint": BOOK, **faults})
+    assert response.status_code == 200, response.text
+
+
+def _unknown(answer: dict[str, Any], taken: bool | None) -> None:
+    assert answer["data"] is None
+    assert [e["extensions"] for e in answer["errors"]] == [
+        {"code": "BOOKING_OUTCOME_UNKNOWN", "provider": "HUBSPOT", "slotTaken": taken}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("faults", "taken"),
+    [
+        ({"malformed_rate": 1}, True),  # booked, then the answer was cut short
+        ({"error_rate": 1, "error_status": 502}, False),  # refused before booking
+    ],
+    ids=["cut-answer", "bad-gateway"],
+)
+def test_a_booking_without_a_readable_answer_is_an_unknown_outcome_settled_by_availability(
+    gateway: Stack, faults: dict[str, object], taken: bool
+) -> None:
+    slot = _slots(gateway)[-5]
+    gateway.http.delete(f"{gateway.provider_url('hubspot')}/_sim/stats")
+    _break_booking(gateway.provider_url("hubspot"), **faults)
+    _unknown(gateway.query(BOOK_MUTATION, {"input": _booking(slot)}), taken)
+    assert gateway.calls("hubspot", BOOK) == 1  # never sent again
+    assert gateway.calls("hubspot", AVAILABILITY_PAGE) == 1
+    still_offered = slot in _slots(gateway)
+    assert still_offered is not taken
+
+
+def test_a_booking_that_times_out_is_an_unknown_outcome_settled_by_availability(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    base = gateway_settings(gateway.sim_url)
+    providers = {p: replace(s, timeout=0.5) for p, s in base.providers.items()}
+    url = serve(create_app(Settings(server=base.server, providers=providers), clock=Clock().now))
+    slot = _slots(gateway)[-6]
+    _break_booking(gateway.provider_url("hubspot"), hang_rate=1, hang_seconds=10)
+    answer = httpx.post(
+        f"{url}/graphql", json={"query": BOOK_MUTATION, "variables": {"input": _booking(slot)}}
+    ).json()
+    _unknown(answer, False)
     assert gateway.calls("hubspot", BOOK) == 1
