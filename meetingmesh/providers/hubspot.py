@@ -260,7 +260,7 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
                     provider=Provider.HUBSPOT,
                     field="slug",
                 ) from None
-            if exc.code in _OUTCOME_UNKNOWN:
+            if exc.code in _OUTCOME_UNKNOWN and exc.status != 503:
                 raise await self._unknown_outcome(request, exc.message) from None
             if exc.code is not ErrorCode.BAD_USER_INPUT:
                 raise
@@ -492,6 +492,7 @@ def input_field(name: Any) -> str | None:
 
 #: Failures after which a booking may or may not have been made: no answer in time, an
 #: answer that could not be read, a 5xx or a connection lost (the POST may have left).
+#: A 503 is not among them: it says the server could not take the request at all.
 _OUTCOME_UNKNOWN = frozenset(
     {
         ErrorCode.UPSTREAM_TIMEOUT,
