@@ -256,6 +256,9 @@ def test_walks_meet_every_session_once_in_key_order_whichever_way_daily_breaks_t
 
 @pytest.mark.parametrize("order", ["START_TIME_ASC", "START_TIME_DESC"])
 def test_float_times_change_no_id_cursor_duration_or_call(gateway: Stack, order: str) -> None:
+    _behave(gateway, float_times=False)
+    assert isinstance(_every_session(gateway)[0]["start_time"], int)
+    gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
     integers = _walk_daily(gateway, order)
     calls = gateway.calls("daily")
     gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")

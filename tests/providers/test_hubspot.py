@@ -216,14 +216,16 @@ def _behave(gateway: Stack, **switches: Any) -> None:
     assert response.status_code == 200, response.text
 
 
-def test_a_booking_with_an_odd_answer_is_confirmed_with_end_from_start_and_duration(
-    gateway: Stack,
+@pytest.mark.parametrize("odd", [True, False], ids=["odd-answer", "documented-answer"])
+def test_a_booking_is_confirmed_with_its_end_whether_or_not_the_answer_has_one(
+    gateway: Stack, odd: bool
 ) -> None:
-    _behave(gateway, odd_booking_answer=True)
+    _behave(gateway, odd_booking_answer=odd)
     slot = _slots(gateway)[-3]
     data = gateway.data(BOOK_MUTATION, {"input": _booking(slot)})
     booking = data["bookMeeting"]["booking"]
     assert (booking["start"], booking["end"]) == (slot["start"], slot["end"])
+    assert booking["timezone"] == ZONE
     assert booking["calendarEventId"]
     assert gateway.calls("hubspot", BOOK) == 1
 
