@@ -336,7 +336,7 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
         if unnamed:
             named: list[tuple[str | None, str]] = [(n, m) for n, m in refused if n is not None]
             fields: list[str] = []
-            sub_field = _sub_category_field(body)
+            sub_field = sub_category_field(body)
             if sub_field is not None:
                 fields.append(sub_field)
             if sub_field is None or len(unnamed) > 1:
@@ -517,7 +517,7 @@ _SUB_CATEGORIES = {
 }
 
 
-def _sub_category_field(body: Any) -> str | None:
+def sub_category_field(body: Any) -> str | None:
     """The field a ``subCategory`` names (``MeetingsBookingSchedulingError.X`` or ``X``)."""
     word = body.get("subCategory") if isinstance(body, dict) else None
     return _SUB_CATEGORIES.get(word.rsplit(".", 1)[-1]) if isinstance(word, str) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -12,6 +13,22 @@ from starlette.types import ASGIApp
 
 from meetingmesh.app import create_app
 from meetingmesh.config import Settings
+from meetingmesh.domain import (
+    BookingInfo,
+    BookingRequest,
+    ConsentAnswer,
+    ConsentCheckbox,
+    FormAnswer,
+    FormField,
+    FormOption,
+    LegalConsent,
+)
+from meetingmesh.providers.hubspot import (
+    answer_faults,
+    booking_body,
+    sub_category_field,
+    validation_fields,
+)
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.server import gateway_settings
 from tests.conftest import Stack
@@ -406,3 +423,94 @@ def test_a_booking_that_times_out_is_an_unknown_outcome_settled_by_availability(
     ).json()
     _unknown(answer, False)
     assert gateway.calls("hubspot", BOOK) == 1
+
+
+# --- pure parts: reading HubSpot's refusals, checking answers against booking info ---------
+
+REQUEST = BookingRequest(
+    slug=ROUND_ROBIN,
+    first_name="Ada",
+    last_name="Lovelace",
+    email="ada@example.com",
+    start_time=datetime(2026, 6, 1, 14, tzinfo=UTC),
+    duration_minutes=30,
+    timezone=ZONE,
+    form_answers=(FormAnswer("meeting_topic", "Gossip"), FormAnswer("shoe_size", "9")),
+)
+INFO = BookingInfo(
+    link_id="1",
+    durations_minutes=(30, 60),
+    form_fields=(
+        FormField("email", required=True, custom=False),
+        FormField("company", required=True),
+        FormField("meeting_topic", required=True, options=(FormOption("Pricing"),)),
+        FormField("phone"),
+    ),
+    legal_consent=LegalConsent(checkboxes=(ConsentCheckbox(CONSENT, required=True),)),
+)
+
+
+def test_refusals_with_in_name_the_input_field_and_keep_question_names() -> None:
+    body = {
+        "errors": [
+            {"in": "duration", "message": "no"},
+            {"in": "formFields.company", "message": "required"},
+            {"in": f"legalConsentResponses.{CONSENT}", "message": "required"},
+            {"in": "likelyAvailableUserIds", "message": "sent by the gateway, not the client"},
+        ]
+    }
+    assert [name for name, _ in validation_fields(body)] == [
+        "durationMinutes",
+        "formFields.company",
+        f"legalConsentResponses.{CONSENT}",
+        None,
+    ]
+
+
+def test_refusals_without_in_name_no_field() -> None:
+    body = {"subCategory": "MISSING_REQUIRED_FIELD", "errors": [{"message": "company"}]}
+    assert validation_fields(body) == [(None, "company")]
+    assert validation_fields({"message": "Invalid input"}) == [(None, "Invalid input")]
+
+
+def test_booking_info_finds_every_answer_the_page_does_not_accept() -> None:
+    assert answer_faults(REQUEST, INFO) == [
+        "formFields.shoe_size",
+        "formFields.company",
+        "formFields.meeting_topic",
+        f"legalConsentResponses.{CONSENT}",
+    ]
+
+
+def test_booking_info_finds_nothing_wrong_with_a_complete_booking() -> None:
+    complete = replace(
+        REQUEST,
+        form_answers=(FormAnswer("company", "Engines"), FormAnswer("meeting_topic", "Pricing")),
+        consents=(ConsentAnswer(CONSENT, True),),
+    )
+    assert answer_faults(complete, INFO) == []
+    assert answer_faults(replace(complete, duration_minutes=45), INFO) == ["durationMinutes"]
+
+
+def test_the_booking_body_carries_answers_consent_and_an_empty_likely_host_list() -> None:
+    body = booking_body(replace(REQUEST, consents=(ConsentAnswer(CONSENT, False),)))
+    assert body["startTime"] == 1_780_322_400_000 and body["duration"] == 1_800_000
+    assert body["formFields"] == [
+        {"name": "meeting_topic", "value": "Gossip"},
+        {"name": "shoe_size", "value": "9"},
+    ]
+    assert body["legalConsentResponses"] == [{"communicationTypeId": CONSENT, "consented": False}]
+    assert body["likelyAvailableUserIds"] == []
+
+
+@pytest.mark.parametrize(
+    ("word", "field"),
+    [
+        ("MeetingsBookingSchedulingError.MEETING_START_TIME_NOT_VALID", "startTime"),
+        ("MEETING_START_TIME_NOT_VALID", "startTime"),
+        ("INVALID_EMAIL_GUESTS", "guestEmails"),
+        ("MISSING_REQUIRED_FIELD", None),
+    ],
+)
+def test_a_sub_category_names_the_field_it_is_about(word: str, field: str | None) -> None:
+    assert sub_category_field({"subCategory": word}) == field
