@@ -36,6 +36,8 @@ class ErrorCode(enum.StrEnum):
     #: Trusted documents: the id is not in the manifest / the text is not a trusted document.
     PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
     QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
+    #: A booking whose answer never arrived or could not be read: it may have been made.
+    BOOKING_OUTCOME_UNKNOWN = "BOOKING_OUTCOME_UNKNOWN"
 
 
 class GatewayError(Exception):
@@ -61,6 +63,8 @@ class GatewayError(Exception):
         self.upstream_body: Any = None
         #: Further errors of the same failure (one per field a provider refused).
         self.related: tuple[GatewayError, ...] = ()
+        #: More ``extensions`` a client may act on (``slotTaken`` of an unknown booking).
+        self.details: dict[str, Any] = {}
 
     @property
     def extensions(self) -> dict[str, Any]:
@@ -70,6 +74,7 @@ class GatewayError(Exception):
             extensions["provider"] = self.provider.name
         if self.field is not None:
             extensions["field"] = self.field
+        extensions.update(self.details)
         return extensions
 
 

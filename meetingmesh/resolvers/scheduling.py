@@ -122,6 +122,13 @@ async def _book(ctx: RequestContext, request: BookingRequest) -> Booking:
         if not _EMAIL.match(value):
             field = "email" if value == request.email else "guestEmails"
             raise bad_input(f"{field}: {value!r} is not an email address", field=field)
+    if any(not answer.name.strip() for answer in request.form_answers):
+        raise bad_input("formFields: every answer needs its question's name", field="formFields")
+    if any(not consent.communication_type_id.strip() for consent in request.consents):
+        raise bad_input(
+            "legalConsentResponses: every answer needs its communicationTypeId",
+            field="legalConsentResponses",
+        )
     if request.duration_minutes <= 0:
         raise bad_input("durationMinutes must be positive", field="durationMinutes")
     check_timezone(request.timezone)

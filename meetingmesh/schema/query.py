@@ -152,7 +152,9 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Book a meeting on a HubSpot scheduling page. Never retried: the booking "
-        "is made once or an error says it was not made. Refusals name the input field."
+        "is made once, or an error says it was not made (refusals name the input field), or "
+        "BOOKING_OUTCOME_UNKNOWN says HubSpot's answer was lost, with `extensions.slotTaken` "
+        "(true: the slot is gone, most likely booked; false: not booked; null: cannot tell)."
     )
     async def book_meeting(self, info: Info, input: BookMeetingInput) -> BookMeetingPayload:
         booking = await scheduling.book(
@@ -167,6 +169,15 @@ class Mutation:
                 duration_minutes=input.duration_minutes,
                 timezone=input.timezone,
                 guest_emails=tuple(input.guest_emails or ()),
+                form_answers=tuple(
+                    domain.FormAnswer(name=a.name, value=a.value) for a in input.form_fields or ()
+                ),
+                consents=tuple(
+                    domain.ConsentAnswer(
+                        communication_type_id=c.communication_type_id, consented=c.consented
+                    )
+                    for c in input.legal_consent_responses or ()
+                ),
             ),
         )
         return BookMeetingPayload(booking=Booking.from_record(booking))

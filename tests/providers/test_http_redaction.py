@@ -150,13 +150,17 @@ def test_simulators_that_echo_credentials_have_them_redacted_everywhere(
 def test_a_booking_refused_by_an_echoing_simulator_has_the_token_redacted(gateway: Stack) -> None:
     hubspot = gateway.provider_url("hubspot")
     gateway.http.put(f"{hubspot}/_sim/behaviour", json={"echo_credentials": True})
+    book = "POST /scheduler/v3/meetings/meeting-links/book"
+    faults = {"error_rate": 1, "error_status": 401, "endpoint": book}
+    assert gateway.http.put(f"{hubspot}/_sim/faults", json=faults).status_code == 200
     booking = (
-        'mutation { bookMeeting(input: {slug: "no-such-link", firstName: "A", lastName: "B", '
+        'mutation { bookMeeting(input: {slug: "menelson", firstName: "A", lastName: "B", '
         'email: "a@example.com", startTime: "2030-06-01T14:00:00Z", durationMinutes: 30, '
         'timezone: "UTC"}) { booking { start } } }'
     )
     answer = gateway.post(booking)
     assert SIMULATED_TOKENS["hubspot"] not in answer.text
     error = answer.json()["errors"][0]
-    assert error["extensions"]["provider"] == "HUBSPOT"
+    assert error["extensions"] == {"code": "UPSTREAM_UNAUTHORIZED", "provider": "HUBSPOT"}
     assert f"Authorization: Bearer {REDACTED}" in error["message"]
+    assert gateway.calls("hubspot", book) == 1
