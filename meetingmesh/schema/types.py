@@ -70,11 +70,12 @@ class Member(Node):
 
     @strawberry.field(
         description="The member's upcoming meetings with their own registration state "
-        "(HeyPeers members; empty elsewhere)."
+        "(HeyPeers members; empty elsewhere). Null (with an error) when the provider fails "
+        "or an argument is wrong; the member stays."
     )
     async def upcoming_meetings(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> MemberMeetingConnection:
+    ) -> MemberMeetingConnection | None:
         page = await members.upcoming_meetings(info.context, self.record, first, after)
         return MemberMeetingConnection.of(page, MemberMeetingEdge.from_edge)
 
@@ -103,10 +104,13 @@ class Course(Node):
             record=record,
         )
 
-    @strawberry.field(description="The course's meetings, in start-time order.")
+    @strawberry.field(
+        description="The course's meetings, in start-time order. Null (with an error) when "
+        "an argument is wrong; the course stays."
+    )
     async def meetings(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> MeetingConnection:
+    ) -> MeetingConnection | None:
         fields, want_total = meetings_projection(info.selected_fields)
         page = await course_meetings(
             info.context,
@@ -333,10 +337,13 @@ class Meeting(Node):
         found = await info.context.loaders.course(self.record.provider, self.record.course_id)
         return None if found is None else Course.from_record(found)
 
-    @strawberry.field(description="Attendees: Daily participants, Thought Industries attendees.")
+    @strawberry.field(
+        description="Attendees: Daily participants, Thought Industries attendees. Null (with "
+        "an error) when the provider fails or an argument is wrong; the meeting stays."
+    )
     def attendees(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> AttendeeConnection:
+    ) -> AttendeeConnection | None:
         window = offset_window(first, after, info.context.max_page_size)
         if self.record.attendees is not None:
             return AttendeeConnection.from_attendees(self.record.attendees, window)
@@ -536,11 +543,12 @@ class SchedulingLink(Node):
         return None if found is None else BookingInfo.from_record(found)
 
     @strawberry.field(
-        description="Bookable slots of the month `monthOffset` months from now, by start time."
+        description="Bookable slots of the month `monthOffset` months from now, by start time. "
+        "Null (with an error) when HubSpot fails or an argument is wrong; the link stays."
     )
     async def availability(
         self, info: Info, timezone: str, month_offset: int = 0
-    ) -> list[AvailabilitySlot]:
+    ) -> list[AvailabilitySlot] | None:
         slots = await scheduling.availability(info.context, self.slug, timezone, month_offset)
         return [
             AvailabilitySlot(start=s.start, end=s.end, duration_minutes=s.duration_minutes)

@@ -173,6 +173,44 @@ def test_the_page_after_a_dropped_provider_resumes_it_where_the_cursor_stands(
     ]
 
 
+#: Root fields that each depend on one provider, and nested lists of one provider.
+MIXED = """{
+  heypeers: meetings(first: 3, filter: {providers: [HEYPEERS]}) { edges { node { id } } }
+  ti: meetings(first: 3, filter: {providers: [THOUGHT_INDUSTRIES]}) {
+    edges { node { id course { title } attendees(first: 1) { totalCount } } } }
+  daily: meetings(first: 3, filter: {providers: [DAILY]}) {
+    edges { node { id attendees(first: 1) { totalCount } } } }
+  member(provider: HEYPEERS, id: "sso-user-abc123") { id upcomingMeetings(first: 2) { totalCount } }
+  schedulingLinks(first: 2) {
+    edges { node { slug availability(timezone: "UTC") { start } } } }
+  schedulingLink(slug: "menelson") { slug bookingInfo(timezone: "UTC") { linkId } }
+}"""
+#: The root fields of ``MIXED`` each provider's data is in.
+FIELDS_OF = {
+    "heypeers": ("heypeers", "member"),
+    "thoughtindustries": ("ti",),
+    "daily": ("daily",),
+    "hubspot": ("schedulingLinks", "schedulingLink"),
+}
+
+
+@pytest.mark.parametrize("broken", list(FIELDS_OF))
+def test_a_query_across_providers_keeps_every_other_providers_fields(
+    gateway: Stack, serve: Callable[[ASGIApp], str], broken: str
+) -> None:
+    healthy = gateway.data(MIXED)
+    url = _gateway(gateway, serve)
+    gateway.fault(broken, error_rate=1, error_status=500)
+    answer, _ = _ask(url, MIXED)
+    assert answer["data"] is not None
+    for provider, fields in FIELDS_OF.items():
+        if provider != broken:
+            for name in fields:
+                assert answer["data"][name] == healthy[name], name
+    culprit = {"hubspot": "HUBSPOT", **NAMES}[broken]
+    assert {e["extensions"]["provider"] for e in answer["errors"]} == {culprit}
+
+
 def test_retries_honour_retry_after_then_give_up_as_rate_limited(
     gateway: Stack, serve: Callable[[ASGIApp], str]
 ) -> None:

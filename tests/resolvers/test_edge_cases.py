@@ -105,3 +105,44 @@ def test_members_of_providers_without_a_member_endpoint_resolve_from_their_id(
     assert found[0]["id"] == host["id"]
     assert found[0]["name"] == host["name"]
     assert found[1] == {"id": attendee["id"], "name": None, "providerId": attendee["providerId"]}
+
+
+def test_a_bad_cursor_fails_only_its_own_list_and_keeps_the_rest_of_the_answer(
+    gateway: Stack,
+) -> None:
+    answer = gateway.query(
+        """{ schedulingLinks(first: 2, after: "garbage") { totalCount }
+             meetings(first: 2, after: "garbage") { totalCount }
+             member(provider: HEYPEERS, id: "sso-user-abc123") { id } }"""
+    )
+    assert answer["data"]["schedulingLinks"] is None
+    assert answer["data"]["meetings"] is None
+    assert answer["data"]["member"]["id"]
+    assert sorted(e["path"][0] for e in answer["errors"]) == ["meetings", "schedulingLinks"]
+    assert {e["extensions"]["code"] for e in answer["errors"]} == {"BAD_USER_INPUT"}
+
+
+def test_a_failing_nested_list_leaves_its_parent_standing(gateway: Stack) -> None:
+    answer = gateway.query(
+        """{
+          meetings(first: 2, filter: {providers: [THOUGHT_INDUSTRIES]}) {
+            edges { node { id attendees(after: "garbage") { totalCount }
+                           course { title meetings(after: "garbage") { totalCount } } } } }
+          member(provider: HEYPEERS, id: "sso-user-abc123") {
+            id upcomingMeetings(after: "garbage") { totalCount } }
+          schedulingLinks(first: 1) {
+            edges { node { slug availability(timezone: "UTC", monthOffset: -1) { start } } } }
+        }"""
+    )
+    data = answer["data"]
+    for edge in data["meetings"]["edges"]:
+        assert edge["node"]["id"]
+        assert edge["node"]["attendees"] is None
+        assert edge["node"]["course"]["title"]
+        assert edge["node"]["course"]["meetings"] is None
+    assert data["member"]["id"]
+    assert data["member"]["upcomingMeetings"] is None
+    link = data["schedulingLinks"]["edges"][0]["node"]
+    assert link["slug"]
+    assert link["availability"] is None
+    assert {e["extensions"]["code"] for e in answer["errors"]} == {"BAD_USER_INPUT"}
