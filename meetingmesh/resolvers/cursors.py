@@ -61,9 +61,12 @@ def encode_meeting_cursor(cursor: MeetingCursor) -> str:
     """The opaque form of a meetings cursor."""
     key = cursor.key
     walk = "a" if cursor.walk is MeetingOrder.START_TIME_ASC else "d"
+    # In provider order, whichever provider answered first: the same page, the same cursors.
     resume = {
         provider.value: None if point is None else [point.next_start, point.anchor]
-        for provider, point in cursor.resume.items()
+        for provider in Provider
+        if provider in cursor.resume
+        for point in (cursor.resume[provider],)
     }
     return _pack("k", [key.start_time, key.provider, key.key, walk, resume])
 

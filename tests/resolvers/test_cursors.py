@@ -118,3 +118,15 @@ def test_a_token_cursor_comes_back_including_the_one_past_the_end() -> None:
     assert decode_token(encode_token(None), "after") is None
     for payload in (["t", 3], ["t", ["x"]], ["o", "x"]):
         _refused(decode_token, _raw(payload))
+
+
+def test_a_cursor_is_the_same_whichever_provider_answered_first() -> None:
+    points = {
+        Provider.DAILY: ResumePoint({"l": 5}, NOON),
+        Provider.HEYPEERS: None,
+        Provider.THOUGHT_INDUSTRIES: ResumePoint({"page": 2}, NOON),
+    }
+    reversed_order = dict(reversed(points.items()))
+    assert encode_meeting_cursor(MeetingCursor(KEY, MeetingOrder.START_TIME_ASC, points)) == (
+        encode_meeting_cursor(MeetingCursor(KEY, MeetingOrder.START_TIME_ASC, reversed_order))
+    )
