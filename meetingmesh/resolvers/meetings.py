@@ -40,7 +40,7 @@ from meetingmesh.resolvers.cursors import (
     decode_meeting_cursor,
     encode_meeting_cursor,
 )
-from meetingmesh.resolvers.ids import decode_id
+from meetingmesh.resolvers.ids import check_key, decode_id
 from meetingmesh.resolvers.lanes import Lanes
 from meetingmesh.resolvers.merge import merge
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
@@ -101,6 +101,8 @@ async def list_meetings(
     what is asked of the providers.
     """
     meeting_filter = _normalised(meeting_filter or MeetingFilter())
+    if meeting_filter.room is not None:
+        check_key(meeting_filter.room, "room")
     first = check_size("first", first, ctx.max_page_size)
     last = check_size("last", last, ctx.max_page_size)
     if first is not None and last is not None:
@@ -223,7 +225,12 @@ def _normalised(meeting_filter: MeetingFilter) -> MeetingFilter:
         if instant is None:
             return None
         aware = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant
-        return min(max(aware.astimezone(UTC), EARLIEST), LATEST)
+        # Clamped before converting: year 1 at +14:00 has no UTC form at all.
+        if aware <= EARLIEST:
+            return EARLIEST
+        if aware >= LATEST:
+            return LATEST
+        return aware.astimezone(UTC)
 
     return replace(
         meeting_filter,

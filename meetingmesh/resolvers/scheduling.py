@@ -21,6 +21,7 @@ from meetingmesh.errors import ErrorCode, GatewayError, bad_input
 from meetingmesh.providers.base import LinkFilter
 from meetingmesh.resolvers.context import Path, RequestContext
 from meetingmesh.resolvers.cursors import decode_token, encode_token
+from meetingmesh.resolvers.ids import check_key
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -35,6 +36,9 @@ async def list_links(
     continue from a page boundary.
     """
     size = check_size("first", first, ctx.max_page_size)
+    for field, value in (("name", link_filter.name), ("organizerUserId", link_filter.organizer_id)):
+        if value is not None:
+            check_key(value, field)
     scheduler = ctx.scheduler
     if scheduler is None:
         return ListPage((), False, False, 0)
@@ -56,6 +60,7 @@ async def list_links(
 
 async def link(ctx: RequestContext, slug: str) -> SchedulingLink | None:
     """``schedulingLink(slug)``."""
+    check_key(slug, "slug")
     scheduler = ctx.scheduler
     return None if scheduler is None else await scheduler.get_link(slug)
 
