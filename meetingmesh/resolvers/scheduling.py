@@ -25,6 +25,9 @@ from meetingmesh.resolvers.ids import check_key
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: The furthest month whose availability may be asked: two years, beyond what any
+#: scheduling page advertises (its weeksToAdvertise), so nothing further can be offered.
+MAX_MONTH_OFFSET = 24
 
 
 async def list_links(
@@ -85,9 +88,12 @@ async def booking_info(ctx: RequestContext, slug: str, timezone: str) -> Booking
 async def availability(
     ctx: RequestContext, slug: str, timezone: str, month_offset: int
 ) -> tuple[AvailabilitySlot, ...]:
-    """``SchedulingLink.availability``."""
-    if month_offset < 0:
-        raise bad_input("monthOffset must not be negative", field="monthOffset")
+    """``SchedulingLink.availability``: ``monthOffset`` within 0..``MAX_MONTH_OFFSET``."""
+    if not 0 <= month_offset <= MAX_MONTH_OFFSET:
+        raise bad_input(
+            f"monthOffset must be between 0 and {MAX_MONTH_OFFSET}, got {month_offset}",
+            field="monthOffset",
+        )
     scheduler = ctx.scheduler
     if scheduler is None:
         return ()

@@ -21,11 +21,13 @@ from meetingmesh.schema.types import (
     Booking,
     BookMeetingPayload,
     Course,
+    Cursor,
     Info,
     Meeting,
     MeetingConnection,
     Member,
     Node,
+    PageSize,
     ProviderStatus,
     SchedulingLink,
     SchedulingLinkConnection,
@@ -71,10 +73,10 @@ class Query:
     async def meetings(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageSize = None,
+        after: Cursor = None,
+        last: PageSize = None,
+        before: Cursor = None,
         filter: MeetingFilter | None = None,
         order_by: MeetingOrder | None = domain.MeetingOrder.START_TIME_ASC,
     ) -> MeetingConnection | None:
@@ -116,8 +118,8 @@ class Query:
     async def scheduling_links(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: PageSize = None,
+        after: Cursor = None,
         filter: SchedulingLinkFilter | None = None,
     ) -> SchedulingLinkConnection | None:
         link_filter = (

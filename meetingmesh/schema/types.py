@@ -32,6 +32,22 @@ from meetingmesh.schema.selection import meetings_projection
 
 Info = strawberry.Info[RequestContext, None]
 
+#: Page-size and cursor arguments, with their bounds in the schema's own words.
+PageSize = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Page size: 0 to 100 (the `max_page_size` setting), 20 when unset; "
+        "outside that, BAD_USER_INPUT before any provider is asked."
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    strawberry.argument(
+        description="A cursor this list handed out; one that does not decode or is out of "
+        "range (forged) is BAD_USER_INPUT before any provider is asked."
+    ),
+]
+
 
 def _path(info: Info) -> list[str | int]:
     return list(info.path.as_list())
@@ -74,7 +90,7 @@ class Member(Node):
         "or an argument is wrong; the member stays."
     )
     async def upcoming_meetings(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: PageSize = None, after: Cursor = None
     ) -> MemberMeetingConnection | None:
         page = await members.upcoming_meetings(info.context, self.record, first, after)
         return MemberMeetingConnection.of(page, MemberMeetingEdge.from_edge)
@@ -109,7 +125,7 @@ class Course(Node):
         "an argument is wrong; the course stays."
     )
     async def meetings(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: PageSize = None, after: Cursor = None
     ) -> MeetingConnection | None:
         fields, want_total = meetings_projection(info.selected_fields)
         page = await course_meetings(
@@ -342,7 +358,7 @@ class Meeting(Node):
         "an error) when the provider fails or an argument is wrong; the meeting stays."
     )
     def attendees(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: PageSize = None, after: Cursor = None
     ) -> AttendeeConnection | None:
         window = offset_window(first, after, info.context.max_page_size)
         if self.record.attendees is not None:
@@ -547,7 +563,16 @@ class SchedulingLink(Node):
         "Null (with an error) when HubSpot fails or an argument is wrong; the link stays."
     )
     async def availability(
-        self, info: Info, timezone: str, month_offset: int = 0
+        self,
+        info: Info,
+        timezone: Annotated[str, strawberry.argument(description="An IANA time zone name.")],
+        month_offset: Annotated[
+            int,
+            strawberry.argument(
+                description=f"Months after the current one, 0 to {scheduling.MAX_MONTH_OFFSET}; "
+                "outside that, BAD_USER_INPUT before HubSpot is asked."
+            ),
+        ] = 0,
     ) -> list[AvailabilitySlot] | None:
         slots = await scheduling.availability(info.context, self.slug, timezone, month_offset)
         return [

@@ -358,3 +358,26 @@ def test_time_bounds_with_offsets_beyond_the_calendar_are_clamped_not_errors(
         gateway.data(query, {"b": "9999-12-31T23:59:59-14:00"})["meetings"]["totalCount"]
         == everything
     )
+
+
+AVAILABILITY = """query($m: Int!) { schedulingLink(slug: "menelson") {
+  slug availability(timezone: "UTC", monthOffset: $m) { start } } }"""
+
+
+@pytest.mark.parametrize("month_offset", [-1, 25, 2**31 - 1])
+def test_a_month_offset_outside_its_bounds_is_refused_before_asking_hubspot(
+    gateway: Stack, month_offset: int
+) -> None:
+    answer = gateway.query(AVAILABILITY, {"m": month_offset})
+    assert answer["data"]["schedulingLink"]["slug"] == "menelson"
+    assert answer["data"]["schedulingLink"]["availability"] is None
+    assert [e["extensions"] for e in answer["errors"]] == [
+        {"code": "BAD_USER_INPUT", "field": "monthOffset"}
+    ]
+    assert "between 0 and 24" in answer["errors"][0]["message"]
+    assert gateway.calls("hubspot") == 1  # the link itself; no availability asked
+
+
+def test_the_furthest_month_offset_is_asked(gateway: Stack) -> None:
+    assert gateway.data(AVAILABILITY, {"m": 24})["schedulingLink"]["availability"] == []
+    assert gateway.calls("hubspot") == 2
