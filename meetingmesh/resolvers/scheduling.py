@@ -21,7 +21,7 @@ from meetingmesh.errors import ErrorCode, GatewayError, bad_input
 from meetingmesh.providers.base import LinkFilter
 from meetingmesh.resolvers.context import Path, RequestContext
 from meetingmesh.resolvers.cursors import decode_token, encode_token
-from meetingmesh.resolvers.ids import check_key
+from meetingmesh.resolvers.ids import check_key, shown
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -73,7 +73,7 @@ def check_timezone(name: str, field: str = "timezone") -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder, not a zone
-        raise bad_input(f"{field}: {name!r} is not an IANA time zone", field=field) from None
+        raise bad_input(f"{field}: {shown(name)} is not an IANA time zone", field=field) from None
     return name
 
 

@@ -381,3 +381,14 @@ def test_a_month_offset_outside_its_bounds_is_refused_before_asking_hubspot(
 def test_the_furthest_month_offset_is_asked(gateway: Stack) -> None:
     assert gateway.data(AVAILABILITY, {"m": 24})["schedulingLink"]["availability"] == []
     assert gateway.calls("hubspot") == 2
+
+
+def test_a_refused_time_zone_is_quoted_not_echoed(gateway: Stack) -> None:
+    answer = gateway.query(
+        'query($tz: String!) { schedulingLink(slug: "menelson") { bookingInfo(timezone: $tz) '
+        "{ linkId } } }",
+        {"tz": "Europe/" + "x" * 10_000},
+    )
+    error = answer["errors"][0]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "timezone"}
+    assert len(error["message"]) < 120
