@@ -22,6 +22,7 @@ Sessions have no title: the room name stands in. ``ongoing`` decides the status.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from typing import Any
 
 from meetingmesh.domain import (
     EARLIEST,
+    LATEST,
     Anchor,
     Attendee,
     DailyDetails,
@@ -57,6 +59,8 @@ from meetingmesh.providers.timefmt import (
 )
 
 MAX_LIMIT = 100
+#: What an anchor's session id may be (Daily's are UUIDs; "OLDEST" asks for the last page).
+_SESSION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_PAGES = 100_000
 
 
@@ -194,7 +198,9 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
         limit, before, after = anchor.get("l"), anchor.get("b"), anchor.get("a")
         if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
             return None
-        if not all(v is None or (isinstance(v, str) and v) for v in (before, after)):
+        if not all(
+            v is None or (isinstance(v, str) and _SESSION.fullmatch(v)) for v in (before, after)
+        ):
             return None
         if before is not None and after is not None:
             return None
@@ -203,6 +209,8 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
         for name in ("timeframe_start", "timeframe_end"):
             value = anchor.get(name)
             if isinstance(value, int) and not isinstance(value, bool):
+                if not EARLIEST.timestamp() <= value <= LATEST.timestamp():
+                    return None  # forged: never sent on
                 params[name], narrowed = str(value), True
         params["limit"] = str(limit)
         if not query.selects("attendees"):

@@ -235,6 +235,8 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
             start = datetime.fromtimestamp(int(key.split("-", 1)[0]), UTC)
         except (ValueError, OverflowError, OSError):
             return None
+        if not EARLIEST <= start <= LATEST:
+            return None  # a forged key: no meeting starts then, so HeyPeers is not asked
         minute = heypeers_minute(start)
         window = _ExportWindow(minute, minute, PER_PAGE, None)
         rows = (await self._export_page(window, EXPORT_COLUMNS, 1))["meetings"]
@@ -463,9 +465,12 @@ class _ExportWindow:
         if not (isinstance(page, int) and 1 <= page <= MAX_PAGES):
             return None
         try:
-            for text in (low, high):
-                datetime.strptime(text, "%m/%d/%Y %I:%M %p")
+            start, end = (datetime.strptime(t, "%m/%d/%Y %I:%M %p") for t in (low, high))
         except ValueError:
+            return None
+        # A forged window (01/01/1, or ending before it starts) is not ours: never sent on.
+        earliest, latest = EARLIEST.replace(tzinfo=None), LATEST.replace(tzinfo=None)
+        if not earliest <= start <= end <= latest:
             return None
         return cls(low, high, size, page)
 

@@ -21,11 +21,13 @@ from meetingmesh.schema.types import (
     Booking,
     BookMeetingPayload,
     Course,
+    Cursor,
     Info,
     Meeting,
     MeetingConnection,
     Member,
     Node,
+    PageSize,
     ProviderStatus,
     SchedulingLink,
     SchedulingLinkConnection,
@@ -65,18 +67,19 @@ class Query:
     @strawberry.field(
         description="Meetings of every configured provider merged into one list ordered by "
         "start time (then provider, then provider key). At most 100 per page; `first` "
-        "defaults to 20. `after` pairs with `first`, `before` with `last`."
+        "defaults to 20. `after` pairs with `first`, `before` with `last`. A failing "
+        "provider is left out with an error; null (with an error) only for bad arguments."
     )
     async def meetings(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageSize = None,
+        after: Cursor = None,
+        last: PageSize = None,
+        before: Cursor = None,
         filter: MeetingFilter | None = None,
         order_by: MeetingOrder | None = domain.MeetingOrder.START_TIME_ASC,
-    ) -> MeetingConnection:
+    ) -> MeetingConnection | None:
         fields, want_total = meetings_projection(info.selected_fields)
         page = await meeting_resolvers.list_meetings(
             info.context,
@@ -108,14 +111,17 @@ class Query:
         found = await members.member(info.context, provider, id)
         return None if found is None else Member.from_record(found)
 
-    @strawberry.field(description="HubSpot scheduling pages, in HubSpot's order.")
+    @strawberry.field(
+        description="HubSpot scheduling pages, in HubSpot's order; null (with an error) when "
+        "HubSpot fails or an argument is wrong, so the rest of the answer stands."
+    )
     async def scheduling_links(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: PageSize = None,
+        after: Cursor = None,
         filter: SchedulingLinkFilter | None = None,
-    ) -> SchedulingLinkConnection:
+    ) -> SchedulingLinkConnection | None:
         link_filter = (
             LinkFilter()
             if filter is None

@@ -32,6 +32,22 @@ from meetingmesh.schema.selection import meetings_projection
 
 Info = strawberry.Info[RequestContext, None]
 
+#: Page-size and cursor arguments, with their bounds in the schema's own words.
+PageSize = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Page size: 0 to 100 (the `max_page_size` setting), 20 when unset; "
+        "outside that, BAD_USER_INPUT before any provider is asked."
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    strawberry.argument(
+        description="A cursor this list handed out; one that does not decode or is out of "
+        "range (forged) is BAD_USER_INPUT before any provider is asked."
+    ),
+]
+
 
 def _path(info: Info) -> list[str | int]:
     return list(info.path.as_list())
@@ -70,11 +86,12 @@ class Member(Node):
 
     @strawberry.field(
         description="The member's upcoming meetings with their own registration state "
-        "(HeyPeers members; empty elsewhere)."
+        "(HeyPeers members; empty elsewhere). Null (with an error) when the provider fails "
+        "or an argument is wrong; the member stays."
     )
     async def upcoming_meetings(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> MemberMeetingConnection:
+        self, info: Info, first: PageSize = None, after: Cursor = None
+    ) -> MemberMeetingConnection | None:
         page = await members.upcoming_meetings(info.context, self.record, first, after)
         return MemberMeetingConnection.of(page, MemberMeetingEdge.from_edge)
 
@@ -103,10 +120,13 @@ class Course(Node):
             record=record,
         )
 
-    @strawberry.field(description="The course's meetings, in start-time order.")
+    @strawberry.field(
+        description="The course's meetings, in start-time order. Null (with an error) when "
+        "an argument is wrong; the course stays."
+    )
     async def meetings(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> MeetingConnection:
+        self, info: Info, first: PageSize = None, after: Cursor = None
+    ) -> MeetingConnection | None:
         fields, want_total = meetings_projection(info.selected_fields)
         page = await course_meetings(
             info.context,
@@ -333,10 +353,13 @@ class Meeting(Node):
         found = await info.context.loaders.course(self.record.provider, self.record.course_id)
         return None if found is None else Course.from_record(found)
 
-    @strawberry.field(description="Attendees: Daily participants, Thought Industries attendees.")
+    @strawberry.field(
+        description="Attendees: Daily participants, Thought Industries attendees. Null (with "
+        "an error) when the provider fails or an argument is wrong; the meeting stays."
+    )
     def attendees(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> AttendeeConnection:
+        self, info: Info, first: PageSize = None, after: Cursor = None
+    ) -> AttendeeConnection | None:
         window = offset_window(first, after, info.context.max_page_size)
         if self.record.attendees is not None:
             return AttendeeConnection.from_attendees(self.record.attendees, window)
@@ -616,11 +639,21 @@ class SchedulingLink(Node):
         return None if found is None else BookingInfo.from_record(found)
 
     @strawberry.field(
-        description="Bookable slots of the month `monthOffset` months from now, by start time."
+        description="Bookable slots of the month `monthOffset` months from now, by start time. "
+        "Null (with an error) when HubSpot fails or an argument is wrong; the link stays."
     )
     async def availability(
-        self, info: Info, timezone: str, month_offset: int = 0
-    ) -> list[AvailabilitySlot]:
+        self,
+        info: Info,
+        timezone: Annotated[str, strawberry.argument(description="An IANA time zone name.")],
+        month_offset: Annotated[
+            int,
+            strawberry.argument(
+                description=f"Months after the current one, 0 to {scheduling.MAX_MONTH_OFFSET}; "
+                "outside that, BAD_USER_INPUT before HubSpot is asked."
+            ),
+        ] = 0,
+    ) -> list[AvailabilitySlot] | None:
         slots = await scheduling.availability(info.context, self.slug, timezone, month_offset)
         return [
             AvailabilitySlot(start=s.start, end=s.end, duration_minutes=s.duration_minutes)
