@@ -60,7 +60,7 @@ from meetingmesh.graphql_request import (
 from meetingmesh.http_cache import VARY, cache_headers
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.base import Adapter
-from meetingmesh.providers.budget import budget_scope
+from meetingmesh.providers.budget import call_budget_scope
 from meetingmesh.providers.deadline import deadline_scope
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.schema import build_schema
@@ -180,7 +180,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             self._check_headers(Request(scope))
             request = Request(scope, self._limit_body(receive))
             server = self.settings.server
-            with deadline_scope(server.deadline), budget_scope(server.max_upstream_calls):
+            with deadline_scope(server.deadline), call_budget_scope(server.max_upstream_calls):
                 response = await self.run(request)
         except RequestRefused as no:
             response = refusal(no, media)

@@ -1,6 +1,6 @@
 """How many upstream calls one GraphQL request may still make, shared by every call it makes.
 
-The HTTP layer opens a budget scope per request (``[server] max_upstream_calls``).
+The HTTP layer opens a call budget scope per request (``[server] max_upstream_calls``).
 Each call the upstream client actually sends spends one unit; answers from the cache
 and requests shared with a call already in flight spend none. When the budget is
 spent, further calls are refused before they are sent, so no query can use up a
@@ -34,7 +34,7 @@ _BUDGET: ContextVar[Budget | None] = ContextVar("meetingmesh_call_budget", defau
 
 
 @contextmanager
-def budget_scope(calls: int) -> Iterator[Budget]:
+def call_budget_scope(calls: int) -> Iterator[Budget]:
     """Let everything inside (and the tasks it starts) make at most ``calls`` upstream calls."""
     budget = Budget(calls)
     token = _BUDGET.set(budget)
@@ -45,5 +45,5 @@ def budget_scope(calls: int) -> Iterator[Budget]:
 
 
 def current() -> Budget | None:
-    """The budget of the request being served, or None outside any budget scope."""
+    """The budget of the request being served, or None outside any call budget scope."""
     return _BUDGET.get()
