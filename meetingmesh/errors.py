@@ -33,6 +33,8 @@ class ErrorCode(enum.StrEnum):
     #: Trusted documents: the id is not in the manifest / the text is not a trusted document.
     PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
     QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
+    #: A subscription over the process's bound (``server.max_subscriptions``).
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 
 
 class GatewayError(Exception):

@@ -220,6 +220,7 @@ def gateway_settings(server_url: str, *, graphiql: bool = True) -> Settings:
                 TOKENS[provider.value],
                 organization_id=HEYPEERS_ORGANIZATION_ID if provider is Provider.HEYPEERS else None,
                 rate_limit=None,
+                webhook_secret=WEBHOOK_SECRETS.get(provider, ""),
             )
             for provider in Provider
         },
