@@ -17,7 +17,8 @@ Every server is a separate process on 127.0.0.1 (``meetingmesh simulate`` and
    cap an uncached gateway at a few requests a second, so that phase would time the
    limiter, not the gateway;
 4. that cold gateway at ``--latency-ms``, one client: each provider's list call made
-   directly, the merged page through the gateway, and the N+1 baseline script.
+   directly, the merged page through the gateway, and the N+1 baseline script;
+5. live updates: webhook-to-subscriber latency with 100 subscribers (``benchmarks/live.py``).
 
 Figures are printed and written to ``benchmarks/results/latest.json``; targets are
 judged beside them and a miss never fails the run (timings belong to the machine).
@@ -43,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks import processes, procfs, queries, simctl, targets
+from benchmarks import live, processes, procfs, queries, simctl, targets
 from benchmarks.baseline import BaselineResult, BaselineSpec, direct_list_calls
 from benchmarks.load import LoadResult, LoadSpec
 from benchmarks.processes import Gateway, Simulators
@@ -321,6 +322,7 @@ def measure(args: argparse.Namespace, report: Report, log_dir: Path) -> None:
         with processes.gateway(log_dir, "gateway-cold", config) as gw:
             phases, baseline = _cold(bench, gw, prepared)
             report.phases += phases
+        report.phases.append(live.measure(sims, log_dir))
     if not baseline.matches_gateway:
         report.notes.append(
             "the N+1 script's page differs from the gateway's (same providers and starts "
