@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from meetingmesh.config import ServerSettings, Settings
+from meetingmesh.config import ProviderSettings, ServerSettings, Settings
 from meetingmesh.domain import Provider
 from meetingmesh.events import Broker
 from meetingmesh.metrics import Metrics
@@ -126,6 +126,41 @@ class Replays:
             return False
         self._seen[signature] = True
         return True
+
+
+class SignedReceiver:
+    """What every receiver has: its secret and window, the adapters, the broker, memories."""
+
+    provider: Provider
+
+    def __init__(
+        self,
+        section: ProviderSettings,
+        server: ServerSettings,
+        adapters: Mapping[Provider, Adapter],
+        broker: Broker,
+    ) -> None:
+        self.secret = section.webhook_secret
+        #: Where the provider sends its webhooks, when a signature covers it (HubSpot).
+        self.url = section.webhook_url
+        self.tolerance = server.webhook_tolerance
+        self.adapters = adapters
+        self.broker = broker
+        self.replays = Replays(server.webhook_tolerance)
+        self._events: TTLCache[str, bool] = TTLCache(maxsize=MEMORY, ttl=86_400)
+
+    def first_delivery(self, event_id: str) -> bool:
+        """Remember an event id; False for a redelivery (seen within a day)."""
+        if event_id in self._events:
+            return False
+        self._events[event_id] = True
+        return True
+
+    def forget_cache(self) -> None:
+        """Clear the provider's upstream cache: whatever the event changed reads anew."""
+        adapter = self.adapters.get(self.provider)
+        if adapter is not None:
+            adapter.client.clear_cache()
 
 
 Job = Callable[[], Awaitable[str]]

@@ -57,7 +57,6 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from cachetools import TTLCache
 
 from meetingmesh.config import ProviderSettings, ServerSettings
 from meetingmesh.domain import (
@@ -78,7 +77,7 @@ from meetingmesh.events import (
 )
 from meetingmesh.providers.base import Adapter, MeetingQuery, MeetingSource
 from meetingmesh.providers.timefmt import from_unix_seconds
-from meetingmesh.webhooks import MEMORY, Replays, SignedRequest, Verdict, logger
+from meetingmesh.webhooks import SignedReceiver, SignedRequest, Verdict, logger
 
 SIGNATURE = "x-webhook-signature"
 TIMESTAMP = "x-webhook-timestamp"
@@ -113,7 +112,7 @@ def seconds(timestamp: str) -> float | None:
     return value / 1000 if value > _MILLISECONDS else value
 
 
-class DailyReceiver:
+class DailyReceiver(SignedReceiver):
     """``POST /webhooks/daily``: Daily's signature checked, its session events applied."""
 
     provider = Provider.DAILY
@@ -125,12 +124,7 @@ class DailyReceiver:
         adapters: Mapping[Provider, Adapter],
         broker: Broker,
     ) -> None:
-        self._secret = section.webhook_secret
-        self._tolerance = server.webhook_tolerance
-        self._adapters = adapters
-        self._broker = broker
-        self._replays = Replays(server.webhook_tolerance)
-        self._events: TTLCache[str, bool] = TTLCache(maxsize=MEMORY, ttl=86_400)
+        super().__init__(section, server, adapters, broker)
         #: Ongoing sessions by id, most recent last, and the session of each room.
         self._sessions: OrderedDict[str, Meeting] = OrderedDict()
         self._rooms: dict[str, str] = {}
@@ -139,7 +133,7 @@ class DailyReceiver:
         """Daily's signature over the timestamp and body; fresh, and not seen before."""
         if is_verification(request.body):
             return Verdict.PING
-        if not self._secret:
+        if not self.secret:
             return Verdict.UNCONFIGURED
         signature = request.headers.get(SIGNATURE, "")
         timestamp = request.headers.get(TIMESTAMP, "")
@@ -149,22 +143,16 @@ class DailyReceiver:
         if sent is None:
             return Verdict.MISSING
         try:
-            expected = sign(self._secret, timestamp, request.body)
+            expected = sign(self.secret, timestamp, request.body)
         except binascii.Error:  # pragma: no cover - the configuration checks the secret
             return Verdict.BAD_SIGNATURE
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             return Verdict.BAD_SIGNATURE
-        if abs(now - sent) > self._tolerance:
+        if abs(now - sent) > self.tolerance:
             return Verdict.STALE
-        if not self._replays.first_time(signature):
+        if not self.replays.first_time(signature):
             return Verdict.REPLAYED
         return Verdict.ACCEPTED
-
-    def forget_cache(self) -> None:
-        """Clear Daily's upstream cache."""
-        adapter = self._adapters.get(self.provider)
-        if adapter is not None:
-            adapter.client.clear_cache()
 
     async def process(self, body: bytes) -> str:
         """Apply one verified event (see the module docstring)."""
@@ -182,10 +170,8 @@ class DailyReceiver:
         if kind not in EVENTS:
             return "ignored"
         event_id = event.get("id")
-        if isinstance(event_id, str):
-            if event_id in self._events:
-                return "duplicate"
-            self._events[event_id] = True
+        if isinstance(event_id, str) and not self.first_delivery(event_id):
+            return "duplicate"
         payload = event.get("payload")
         if not isinstance(payload, dict):
             return "ignored"
@@ -202,7 +188,7 @@ class DailyReceiver:
         meeting = _session(str(payload["meeting_id"]), str(payload["room"]), payload["start_ts"])
         self._remember(meeting)
         assert meeting.start_time is not None
-        await self._broker.publish(
+        await self.broker.publish(
             MeetingUpdated(
                 meeting,
                 frozenset({MeetingChange.STATUS, MeetingChange.TIMES}),
@@ -219,7 +205,7 @@ class DailyReceiver:
             del self._rooms[room]
         meeting = _session(meeting_id, room, payload["start_ts"], payload["end_ts"])
         assert meeting.end_time is not None
-        await self._broker.publish(
+        await self.broker.publish(
             MeetingUpdated(
                 meeting,
                 frozenset({MeetingChange.STATUS, MeetingChange.TIMES}),
@@ -247,10 +233,10 @@ class DailyReceiver:
         )
         occurred = joined_at if joined else joined_at + timedelta(seconds=int(duration or 0))
         change = AttendeeChange.JOINED if joined else AttendeeChange.LEFT
-        await self._broker.publish(
+        await self.broker.publish(
             AttendeeChanged(Provider.DAILY, meeting.key, attendee, change, occurred)
         )
-        await self._broker.publish(
+        await self.broker.publish(
             MeetingUpdated(meeting, frozenset({MeetingChange.ATTENDEE_COUNT}), occurred)
         )
 
@@ -263,7 +249,7 @@ class DailyReceiver:
         known = self._rooms.get(room)
         if known is not None and meeting_id in (None, known):
             return self._sessions[known]
-        adapter = self._adapters.get(self.provider)
+        adapter = self.adapters.get(self.provider)
         if not isinstance(adapter, MeetingSource):
             return None
         if isinstance(meeting_id, str):

@@ -37,17 +37,13 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import orjson
-from cachetools import TTLCache
 
-from meetingmesh.config import ProviderSettings, ServerSettings
 from meetingmesh.domain import Provider
-from meetingmesh.events import AvailabilityChanged, AvailabilityReason, Broker
-from meetingmesh.providers.base import Adapter
-from meetingmesh.webhooks import MEMORY, Replays, SignedRequest, Verdict, logger
+from meetingmesh.events import AvailabilityChanged, AvailabilityReason
+from meetingmesh.webhooks import SignedReceiver, SignedRequest, Verdict, logger
 
 SIGNATURE = "x-hubspot-signature-v3"
 TIMESTAMP = "x-hubspot-request-timestamp"
@@ -96,49 +92,28 @@ def is_meeting_event(event: object) -> bool:
     return subject == "meeting"
 
 
-class HubSpotReceiver:
+class HubSpotReceiver(SignedReceiver):
     """``POST /webhooks/hubspot``: signature v3 checked; meeting events refresh availability."""
 
     provider = Provider.HUBSPOT
 
-    def __init__(
-        self,
-        section: ProviderSettings,
-        server: ServerSettings,
-        adapters: Mapping[Provider, Adapter],
-        broker: Broker,
-    ) -> None:
-        self._secret = section.webhook_secret
-        self._url = section.webhook_url
-        self._tolerance = server.webhook_tolerance
-        self._adapters = adapters
-        self._broker = broker
-        self._replays = Replays(server.webhook_tolerance)
-        self._events: TTLCache[str, bool] = TTLCache(maxsize=MEMORY, ttl=86_400)
-
     def check(self, request: SignedRequest, now: float) -> Verdict:
         """The v3 signature over method, URI, body and timestamp; fresh and not seen before."""
-        if not self._secret:
+        if not self.secret:
             return Verdict.UNCONFIGURED
         signature = request.headers.get(SIGNATURE, "")
         timestamp = request.headers.get(TIMESTAMP, "")
         if not signature or not timestamp.isdigit():
             return Verdict.MISSING
-        url = self._url or request.url
-        expected = sign(self._secret, request.method, url, request.body, timestamp)
+        url = self.url or request.url
+        expected = sign(self.secret, request.method, url, request.body, timestamp)
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             return Verdict.BAD_SIGNATURE
-        if abs(now - int(timestamp) / 1000) > self._tolerance:
+        if abs(now - int(timestamp) / 1000) > self.tolerance:
             return Verdict.STALE
-        if not self._replays.first_time(signature):
+        if not self.replays.first_time(signature):
             return Verdict.REPLAYED
         return Verdict.ACCEPTED
-
-    def forget_cache(self) -> None:
-        """Clear HubSpot's upstream cache."""
-        adapter = self._adapters.get(self.provider)
-        if adapter is not None:
-            adapter.client.clear_cache()
 
     async def process(self, body: bytes) -> str:
         """Clear the cache and tell every page's subscribers, if the batch has a meeting."""
@@ -154,16 +129,13 @@ class HubSpotReceiver:
         for event in events:
             if not is_meeting_event(event):
                 continue
-            event_id = str(event.get("eventId"))
-            if event_id in self._events:
-                continue
-            self._events[event_id] = True
-            fresh.append(event)
+            if self.first_delivery(str(event.get("eventId"))):
+                fresh.append(event)
         if not fresh:
             return "ignored"
         self.forget_cache()
         occurred = max(_instant(e.get("occurredAt")) for e in fresh)
-        await self._broker.publish(
+        await self.broker.publish(
             AvailabilityChanged(
                 Provider.HUBSPOT, None, AvailabilityReason.PROVIDER_NOTIFIED, occurred
             )

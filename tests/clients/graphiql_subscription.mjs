@@ -1,28 +1,14 @@
 // Runs a subscription in the gateway's GraphiQL in headless Chromium, offline, over the
 // transport the page's address names, and shows what the result pane received.
 // Argument: {url, transport: "ws" | "sse", chromium, query, metricsUrl, trigger: {url, body}}.
-import { argument, launchChromium, output } from "./lib.mjs";
+import { argument, launchChromium, offlinePage, output, violations } from "./lib.mjs";
 
 const arg = argument();
 const browser = await launchChromium(arg.chromium);
 const seen = { violations: [], pageErrors: [], requests: [] };
 try {
-  const context = await browser.newContext();
-  await context.route("**/*", (route) => {
-    const target = new URL(route.request().url());
-    if (target.protocol === "data:" || target.hostname === "127.0.0.1") return route.continue();
-    return route.abort("internetdisconnected");
-  });
-  const page = await context.newPage();
-  page.on("request", (request) => seen.requests.push(request.url()));
+  const page = await offlinePage(browser, seen);
   page.on("websocket", (socket) => seen.requests.push(socket.url()));
-  page.on("pageerror", (error) => seen.pageErrors.push(String(error)));
-  await page.addInitScript(() => {
-    window.__violations = [];
-    document.addEventListener("securitypolicyviolation", (event) => {
-      window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`);
-    });
-  });
   await page.goto(`${arg.url}?transport=${arg.transport}`, { waitUntil: "load" });
   await page.locator(".graphiql-query-editor .CodeMirror").waitFor({ timeout: 15000 });
   await page.evaluate((query) => {
@@ -55,7 +41,7 @@ try {
     document.querySelector(".result-window .CodeMirror").CodeMirror.getValue(),
   );
   await page.locator(".graphiql-execute-button").click(); // stop the subscription
-  seen.violations.push(...(await page.evaluate(() => window.__violations)));
+  seen.violations.push(...(await violations(page)));
 } catch (error) {
   seen.error = String(error);
 } finally {

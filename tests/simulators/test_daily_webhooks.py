@@ -5,44 +5,19 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import orjson
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from meetingmesh.serving import start_in_thread
 from meetingmesh.simulators.daily import TOKEN, DailyData, create_app
 from meetingmesh.simulators.daily_webhooks import WEBHOOK_SECRET, sign
+from tests.simulators.conftest import Receiver
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 Serve = Callable[[ASGIApp], str]
-
-
-@dataclass
-class Receiver:
-    """A webhook endpoint that records what it got and answers ``status``."""
-
-    url: str = ""
-    status: int = 200
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-    def app(self) -> Starlette:
-        async def receive(request: Request) -> Response:
-            self.received.append((dict(request.headers), await request.body()))
-            return Response(status_code=self.status)
-
-        return Starlette(routes=[Route("/hook", receive, methods=["POST"])])
-
-    def events(self) -> list[Any]:
-        """The JSON bodies received, verification requests included."""
-        return [orjson.loads(body) for _, body in self.received]
 
 
 @pytest.fixture
@@ -52,14 +27,6 @@ def daily() -> Iterator[httpx.Client]:
     with httpx.Client(base_url=handle.url, headers=AUTH, timeout=30) as http:
         yield http
     handle.stop()
-
-
-@pytest.fixture
-def receiver(serve: Serve) -> Receiver:
-    """A webhook endpoint on loopback."""
-    receiver = Receiver()
-    receiver.url = serve(receiver.app()) + "/hook"
-    return receiver
 
 
 def _register(daily: httpx.Client, receiver: Receiver, **body: Any) -> httpx.Response:

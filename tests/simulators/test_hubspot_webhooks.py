@@ -14,7 +14,7 @@ from meetingmesh.serving import start_in_thread
 from meetingmesh.simulators.hubspot import TOKEN, HubSpotData, create_app
 from meetingmesh.simulators.hubspot_oauth import CLIENT_SECRET
 from meetingmesh.simulators.hubspot_webhooks import APP_ID, DEVELOPER_KEY, sign
-from tests.simulators.test_daily_webhooks import Receiver
+from tests.simulators.conftest import Receiver
 
 Serve = Callable[[ASGIApp], str]
 KEY = {"hapikey": DEVELOPER_KEY}
@@ -28,14 +28,6 @@ def hubspot() -> Iterator[httpx.Client]:
     with httpx.Client(base_url=handle.url, timeout=30) as http:
         yield http
     handle.stop()
-
-
-@pytest.fixture
-def receiver(serve: Serve) -> Receiver:
-    """A webhook endpoint on loopback."""
-    receiver = Receiver()
-    receiver.url = serve(receiver.app()) + "/hook"
-    return receiver
 
 
 def _configure(hubspot: httpx.Client, receiver: Receiver, *changes: str) -> None:
