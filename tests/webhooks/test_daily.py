@@ -10,14 +10,19 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import orjson
+from starlette.types import ASGIApp
 
+from meetingmesh.app import create_app
 from meetingmesh.simulators.daily_webhooks import WEBHOOK_SECRET
+from meetingmesh.simulators.server import gateway_settings
 from meetingmesh.webhooks.daily import seconds, sign
-from tests.conftest import LiveStack
+from tests.conftest import LiveStack, Stack
 from tests.subscriber import SSESubscriber
 
 MEETINGS = """
@@ -255,3 +260,39 @@ def test_a_verified_event_clears_dailys_upstream_cache(live: LiveStack) -> None:
 def _meeting_id(key: str) -> str:
     raw = f"Meeting:daily:{key}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _counted(url: str, outcome: str) -> float:
+    metrics = httpx.get(f"{url}/metrics").text
+    label = f'meetingmesh_webhook_events_total{{outcome="{outcome}",provider="DAILY"}}'
+    line = next((x for x in metrics.splitlines() if x.startswith(label)), f"{label} 0")
+    return float(line.split()[-1])
+
+
+def test_events_are_answered_at_once_and_past_the_inbox_bound_dropped(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    settings = gateway_settings(gateway.sim_url)
+    url = serve(create_app(replace(settings, server=replace(settings.server, webhook_queue=1))))
+    gateway.fault("daily", latency_ms=1000)  # the room lookup each event needs is slow
+    answers = []
+    for number in range(3):
+        body = orjson.dumps(
+            {
+                "version": "1.0.0",
+                "type": "participant.joined",
+                "id": f"ptcpt-join-inbox-{number}",
+                "payload": {"room": f"inbox-{number}", "session_id": "s", "joined_at": 1779451200},
+                "event_ts": time.time(),
+            }
+        )
+        stamp = str(int(time.time()))
+        headers = {
+            "X-Webhook-Timestamp": stamp,
+            "X-Webhook-Signature": sign(WEBHOOK_SECRET, stamp, body),
+        }
+        answers.append(httpx.post(f"{url}/webhooks/daily", content=body, headers=headers))
+    # All three answered while the first is still waiting on Daily: the work comes after.
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert _counted(url, "processed") == 0
+    assert _counted(url, "dropped") == 1  # one working, one waiting, the third dropped
