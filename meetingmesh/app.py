@@ -481,8 +481,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
     #: The live adapters (filled during the lifespan) and metrics, for operators and tests.
     app.state.adapters = graphql.adapters
     app.state.metrics = metrics
-    #: The event broker: what webhooks publish and subscriptions receive.
+    #: The event broker: what webhooks publish and subscriptions receive; the inbox of
+    #: verified webhook events waiting to be processed.
     app.state.broker = broker
+    app.state.inbox = inbox
     return app
 
 

@@ -7,6 +7,7 @@ test starts from a quiet, healthy world and can count upstream calls exactly.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
@@ -205,15 +206,26 @@ class LiveStack(Stack):
     """
 
     daily_webhook: str = ""
+    app: Any = None
 
     def control(self, provider: str, action: str, **body: Any) -> dict[str, Any]:
-        """Make a simulator change its state (``/_sim/webhooks/<action>``); deliveries done."""
+        """Make a simulator change its state (``/_sim/webhooks/<action>``).
+
+        Returns once the simulator's deliveries were answered and the gateway processed
+        what it accepted, so no event of this call arrives after the next call's.
+        """
         response = self.http.post(
             f"{self.provider_url(provider)}/_sim/webhooks/{action}", json=body
         )
         assert response.status_code == 200, response.text
         answer: dict[str, Any] = response.json()
+        self.settle()
         return answer
+
+    def settle(self) -> None:
+        """Wait (bounded) until the gateway's inbox of webhook events is empty."""
+        loop: asyncio.AbstractEventLoop = self.app.state.loop
+        asyncio.run_coroutine_threadsafe(self.app.state.inbox.drained(), loop).result(30)
 
     def join(self, room: str, **body: Any) -> dict[str, Any]:
         """Someone joins a Daily room (a session starts if none is on)."""
@@ -245,7 +257,13 @@ def live_stack() -> Iterator[LiveStack]:
     webhook = register_webhooks(sim_server.url, gateway.url)
     with httpx.Client(timeout=30, event_hooks={"response": [capture_response]}) as http:
         yield LiveStack(
-            sims, app.state.adapters, sim_server.url, gateway.url, http, daily_webhook=webhook
+            sims,
+            app.state.adapters,
+            sim_server.url,
+            gateway.url,
+            http,
+            daily_webhook=webhook,
+            app=app,
         )
     gateway.stop()
     sim_server.stop()

@@ -296,3 +296,22 @@ def test_events_are_answered_at_once_and_past_the_inbox_bound_dropped(
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert _counted(url, "processed") == 0
     assert _counted(url, "dropped") == 1  # one working, one waiting, the third dropped
+
+
+def test_a_provider_failure_while_resolving_an_event_is_that_events_error_only(
+    live: LiveStack,
+) -> None:
+    query = """subscription { meetingUpdated(filter: {room: "webhook-failing"}) {
+                 changes meeting { title attendees { totalCount } } } }"""
+    with _subscribe(live, query) as subscriber:
+        live.wait_subscriptions(1)
+        live.fault("daily", error_rate=1.0, error_status=503)
+        live.join("webhook-failing")
+        failed = subscriber.next()
+        live.fault("daily")
+        recovered = subscriber.next()  # the same subscription goes on
+    assert failed["errors"][0]["extensions"] == {
+        "code": "UPSTREAM_UNAVAILABLE",
+        "provider": "DAILY",
+    }
+    assert recovered["data"]["meetingUpdated"]["meeting"]["attendees"]["totalCount"] == 1
