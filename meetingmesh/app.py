@@ -19,6 +19,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,18 +32,21 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
-from meetingmesh import graphiql, persisted, tracing
+from meetingmesh import graphiql, persisted, tracing, transports, webhooks
 from meetingmesh.batching import BatchRefused, check_batch, over_budget
 from meetingmesh.config import ConfigError, Settings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode
+from meetingmesh.events import InProcessBroker, Live
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.base import Adapter
 from meetingmesh.providers.breaker import CircuitState
@@ -129,11 +133,24 @@ class _BodyTooLarge(Exception):
 class GatewayGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI view with our context, API keys, limits and media types."""
 
-    def __init__(self, settings: Settings, clock: Clock, metrics: Metrics) -> None:
+    graphql_transport_ws_handler_class = transports.TransportWSHandler
+    websocket_adapter_class = transports.TextFrames
+
+    def __init__(self, settings: Settings, clock: Clock, metrics: Metrics, live: Live) -> None:
+        server = settings.server
         super().__init__(
-            build_schema(settings.server),
-            graphql_ide="graphiql" if settings.server.graphiql else None,
+            build_schema(server),
+            graphql_ide="graphiql" if server.graphiql else None,
+            subscription_protocols=transports.PROTOCOLS,
+            max_subscriptions_per_connection=server.max_subscriptions_per_connection,
+            allowed_origins=server.cors_origins,
         )
+        self.stream_transport_classes_by_protocol = transports.stream_transports(
+            server.subscription_heartbeat
+        )
+        #: Seconds between pings on an idle WebSocket (``transports.LiveView``).
+        self.heartbeat = server.subscription_heartbeat
+        self.live = live
         self.settings = settings
         self.clock = clock
         self.metrics = metrics
@@ -243,7 +260,18 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             request=request,
             max_page_size=self.settings.server.max_page_size,
             metrics=self.metrics,
+            live=self.live,
         )
+
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
+        """A WebSocket needs an API key (handshake header or ``connection_init`` payload)."""
+        if self._api_keys:
+            request = context.request
+            headers = request.headers if isinstance(request, WebSocket) else {}
+            offered = transports.authorization_candidates(headers, context.connection_params)
+            if not any(self._authorized(value) for value in offered):
+                raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value})
+        return UNSET  # type: ignore[no-any-return]  # Strawberry's UNSET is typed Any
 
     async def execute_operation(
         self,
@@ -255,6 +283,16 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         sub_response: Response,
     ) -> Any:
         """One operation as Strawberry runs it; a batch through ``meetingmesh.batching``."""
+        if not isinstance(request_data, list) and request_data.protocol != "http":
+            # A stream was accepted: its document resolved like any other's, and a
+            # query answered as JSON unless the client wants the stream first.
+            stream = self.documents.resolve(request_data)
+            if isinstance(stream, ExecutionResult):
+                return stream
+            request_data = stream.request
+            accept = request.headers.get("accept", "")
+            if not transports.wants_stream(accept, request_data.query, request_data.operation_name):
+                request_data = replace(request_data, protocol="http")
         if not isinstance(request_data, list):
             return await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
@@ -375,7 +413,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
     if settings.server.tracing and not tracing.available():
         raise ConfigError("server.tracing needs OpenTelemetry: pip install 'meetingmesh[otel]'")
     metrics = Metrics()
-    graphql = GatewayGraphQL(settings, clock, metrics)
+    broker = InProcessBroker()
+    live = Live(broker, settings.server.max_subscriptions, settings.server.deadline)
+    graphql = GatewayGraphQL(settings, clock, metrics, live)
+    inbox = webhooks.Inbox(settings.server, metrics)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -385,7 +426,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             event_hooks={"request": [_propagate_request_id]},
         ) as http:
             graphql.adapters.update(build_adapters(settings, http, clock, metrics))
-            yield
+            #: The loop serving this app, for tests that count its tasks.
+            app.state.loop = asyncio.get_running_loop()
+            async with inbox.running():
+                yield
             graphql.adapters.clear()
 
     async def healthz(request: Request) -> Response:
@@ -404,6 +448,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         for provider, adapter in graphql.adapters.items():
             state = adapter.client.breaker.state
             metrics.circuit.labels(provider.name).set(_CIRCUIT_VALUES[state])
+        metrics.subscriptions.set(broker.subscriptions)
+        metrics.events_dropped.set(broker.dropped)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     middleware = [Middleware(RequestIdMiddleware)]
@@ -419,6 +465,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        *webhooks.routes(settings, graphql.adapters, broker, inbox, metrics),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
@@ -433,6 +481,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
     #: The live adapters (filled during the lifespan) and metrics, for operators and tests.
     app.state.adapters = graphql.adapters
     app.state.metrics = metrics
+    #: The event broker: what webhooks publish and subscriptions receive; the inbox of
+    #: verified webhook events waiting to be processed.
+    app.state.broker = broker
+    app.state.inbox = inbox
     return app
 
 

@@ -7,10 +7,12 @@ test starts from a quiet, healthy world and can count upstream calls exactly.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +31,11 @@ from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.server import (
     MOUNTS,
     TOKENS,
+    WEBHOOK_SECRETS,
     Simulators,
     create_simulators,
     gateway_settings,
+    register_webhooks,
 )
 from tests.clients import harness as node_clients
 
@@ -39,7 +43,7 @@ from tests.clients import harness as node_clients
 STACK_SIZE = 60
 
 #: Every secret the suite configures; none may appear in a log line or a response.
-SECRETS: set[str] = set(TOKENS.values())
+SECRETS: set[str] = set(TOKENS.values()) | set(WEBHOOK_SECRETS.values())
 #: Every log line and every response the suite's clients saw.
 CAPTURED: list[str] = []
 #: Gateways started in this session (by the shared stack): if any, something was captured.
@@ -191,6 +195,106 @@ def gateway(stack: Stack) -> Iterator[Stack]:
     reset()
     yield stack
     reset()
+
+
+@dataclass
+class LiveStack(Stack):
+    """A stack of its own whose simulators send webhooks to its gateway.
+
+    Separate from ``stack``: the sessions these tests start and end change the Daily
+    data set, which the other tests count on staying as generated.
+    """
+
+    daily_webhook: str = ""
+    app: Any = None
+
+    def control(self, provider: str, action: str, **body: Any) -> dict[str, Any]:
+        """Make a simulator change its state (``/_sim/webhooks/<action>``).
+
+        Returns once the simulator's deliveries were answered and the gateway processed
+        what it accepted, so no event of this call arrives after the next call's.
+        """
+        response = self.http.post(
+            f"{self.provider_url(provider)}/_sim/webhooks/{action}", json=body
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        self.settle()
+        return answer
+
+    def settle(self) -> None:
+        """Wait (bounded) until the gateway's inbox of webhook events is empty."""
+        loop: asyncio.AbstractEventLoop = self.app.state.loop
+        asyncio.run_coroutine_threadsafe(self.app.state.inbox.drained(), loop).result(30)
+
+    def join(self, room: str, **body: Any) -> dict[str, Any]:
+        """Someone joins a Daily room (a session starts if none is on)."""
+        return self.control("daily", "join", room=room, **body)
+
+    def subscriptions(self) -> int:
+        """Subscriptions open in the gateway, as ``/metrics`` shows them."""
+        text = self.http.get(f"{self.gateway_url}/metrics").text
+        line = next(x for x in text.splitlines() if x.startswith("meetingmesh_subscriptions "))
+        return int(float(line.split()[1]))
+
+    def wait_subscriptions(self, count: int, timeout: float = 10) -> None:
+        """Wait (bounded) until the gateway has exactly ``count`` subscriptions open."""
+        deadline = time.monotonic() + timeout
+        while self.subscriptions() != count:
+            assert time.monotonic() < deadline, f"{self.subscriptions()} subscriptions, not {count}"
+            time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def live_stack() -> Iterator[LiveStack]:
+    """Simulators and a gateway of their own, with the webhooks registered."""
+    clock = Clock()
+    sims = create_simulators(seed=1, size=100, clock=clock)
+    sim_server = start_in_thread(sims.app)
+    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
+    gateway = start_in_thread(app)
+    STARTED.append(gateway.url)
+    webhook = register_webhooks(sim_server.url, gateway.url)
+    with httpx.Client(timeout=30, event_hooks={"response": [capture_response]}) as http:
+        yield LiveStack(
+            sims,
+            app.state.adapters,
+            sim_server.url,
+            gateway.url,
+            http,
+            daily_webhook=webhook,
+            app=app,
+        )
+    gateway.stop()
+    sim_server.stop()
+
+
+@pytest.fixture
+def live(live_stack: LiveStack) -> Iterator[LiveStack]:
+    """The live stack, quiet: statistics, faults, behaviour and caches reset."""
+
+    def reset() -> None:
+        for harness in live_stack.sims.harnesses.values():
+            harness.faults = Faults()
+            harness.behaviour = type(harness.behaviour)()
+        # A test's refused deliveries count against the webhook (three put it in the
+        # FAILED state, as at Daily): re-activate it, which sets the count back to 0.
+        with httpx.Client(timeout=30) as plain:
+            reactivated = plain.post(
+                f"{live_stack.provider_url('daily')}/webhooks/{live_stack.daily_webhook}",
+                json={},
+                headers={"Authorization": f"Bearer {TOKENS['daily']}"},
+            )
+            assert reactivated.status_code == 200, reactivated.status_code
+        for harness in live_stack.sims.harnesses.values():
+            harness.stats.reset()
+        for adapter in live_stack.adapters.values():
+            adapter.client.reset()
+
+    reset()
+    yield live_stack
+    reset()
+    live_stack.wait_subscriptions(0)
 
 
 class Clients:

@@ -28,6 +28,7 @@ from meetingmesh.schema.costs import cost_limit
 from meetingmesh.schema.errors import MaskUnexpected, Observe, ReportedErrors
 from meetingmesh.schema.limits import query_limits
 from meetingmesh.schema.query import Mutation, Query
+from meetingmesh.schema.subscription import EventErrors, Subscription
 from meetingmesh.schema.types import (
     Course,
     DailyMeetingDetails,
@@ -80,6 +81,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         Observe,
         ReportedErrors,
+        EventErrors,
         MaskUnexpected,
         query_limits(server.max_depth, server.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=server.max_tokens),
@@ -93,6 +95,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Meeting,
             Member,
