@@ -1,7 +1,10 @@
-"""The Starlette application: ``/graphql``, ``/healthz``, ``/readyz``, ``/metrics``, ``/graphiql``.
+"""The Starlette application: ``/graphql``, ``/webhooks``, ``/healthz``, ``/readyz``, ``/metrics``.
 
 ``/metrics`` moves to an app of its own (``app.state.metrics_app``) when
 ``[server] metrics_port`` is set; ``meetingmesh serve`` serves it on that port.
+``/graphql`` also takes WebSockets (subscriptions, ``transports``); ``/webhooks/NAME``
+receives a provider's webhooks (``webhooks``), whose events reach subscriptions
+through the process's broker (``events``).
 
 One ``httpx.AsyncClient`` per process, opened and closed in the lifespan, carries
 every upstream request (keep-alive connections are shared between requests).
@@ -11,6 +14,7 @@ assets (``graphiql``) when ``[server] graphiql`` is on.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -23,11 +27,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from meetingmesh import graphiql, tracing
+from meetingmesh import graphiql, tracing, webhooks
 from meetingmesh.api_keys import ApiKeys
 from meetingmesh.config import ConfigError, Settings
+from meetingmesh.events import InProcessBroker, Live
 from meetingmesh.graphql_view import Clock, GatewayGraphQL
 from meetingmesh.health import HealthMonitor, readiness
 from meetingmesh.metrics import Metrics
@@ -54,7 +59,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         raise ConfigError("server.tracing needs OpenTelemetry: pip install 'meetingmesh[otel]'")
     register(*settings.secrets())
     metrics = Metrics()
-    graphql = GatewayGraphQL(settings, clock, metrics)
+    broker = InProcessBroker()
+    server = settings.server
+    live = Live(broker, server.max_subscriptions, server.deadline, server.max_upstream_calls)
+    graphql = GatewayGraphQL(settings, clock, metrics, live)
+    inbox = webhooks.Inbox(settings.server, metrics)
     monitors: list[HealthMonitor] = []  # the running one, during the lifespan
 
     @asynccontextmanager
@@ -68,8 +77,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             monitor = HealthMonitor({p: a.client for p, a in graphql.adapters.items()})
             monitors.append(monitor)
             monitor.start()
+            #: The loop serving this app, for tests that count its tasks.
+            app.state.loop = asyncio.get_running_loop()
             try:
-                yield
+                async with inbox.running():
+                    yield
             finally:
                 await monitor.stop()
                 monitors.clear()
@@ -83,10 +95,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         ready = readiness(monitors[0] if monitors else None, clients)
         return _json(ready.body(), 200 if ready.ready else 503)
 
+    def live_gauges() -> None:
+        metrics.subscriptions.set(broker.subscriptions)
+        metrics.events_dropped.set(broker.dropped)
+
     metrics_at = metrics_route(
         metrics,
         lambda: {p: a.client for p, a in graphql.adapters.items()},
         ApiKeys(settings.server.metrics_api_keys),
+        refresh=live_gauges,
     )
 
     middleware = [Middleware(RequestIdMiddleware)]
@@ -102,6 +119,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        *webhooks.routes(settings, graphql.adapters, broker, inbox, metrics),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
@@ -119,6 +138,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
     app.state.metrics = metrics
     #: What ``metrics_port`` serves (``/metrics`` alone), when it is set.
     app.state.metrics_app = metrics_app(metrics_at)
+    #: The event broker: what webhooks publish and subscriptions receive; the inbox of
+    #: verified webhook events waiting to be processed.
+    app.state.broker = broker
+    app.state.inbox = inbox
     return app
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 import uvicorn
 
 from meetingmesh.config import ConfigError, Settings, load_settings
@@ -24,6 +27,7 @@ from meetingmesh.simulators.server import (
     Simulators,
     create_simulators,
     gateway_settings,
+    register_webhooks,
 )
 
 EXAMPLE_QUERIES = (
@@ -201,12 +205,30 @@ def _demo(args: argparse.Namespace) -> int:
         print("  try:")
         for query in EXAMPLE_QUERIES:
             print(f"    {query}")
+        daily = simulators.url + MOUNTS["daily"]
+        print(f"  live updates: subscribe in GraphiQL, then POST {daily}/_sim/webhooks/join")
+        print('    with {"room": "standup"} (the simulators send signed webhooks to the gateway)')
         print("  Ctrl-C stops everything")
         sys.stdout.flush()
-        uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
+        server = uvicorn.Server(uvicorn_config(app))
+        threading.Thread(
+            target=_register_when_up, args=(server, simulators.url, url), daemon=True
+        ).start()
+        server.run(sockets=[sock])
     finally:
         simulators.stop()
     return 0
+
+
+def _register_when_up(server: uvicorn.Server, simulators_url: str, graphql_url: str) -> None:
+    """Register the demo gateway's webhooks with the simulators once it answers."""
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        register_webhooks(simulators_url, graphql_url.removesuffix("/graphql"))
+    except httpx.HTTPError as exc:
+        print(f"meetingmesh demo: webhooks not registered ({exc})", file=sys.stderr)
 
 
 def _serve(args: argparse.Namespace) -> int:

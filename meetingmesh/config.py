@@ -8,6 +8,8 @@ listed in the README's "Operating in production" section.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import os
 import re
@@ -72,6 +74,16 @@ class ServerSettings:
     trusted_documents: str = ""
     #: Most operations in one batched request (a JSON array); 0 turns batching off.
     max_batch_operations: int = 10
+    #: Subscriptions open at once in this process, over every transport.
+    max_subscriptions: int = 10_000
+    #: Operations open at once on one WebSocket connection.
+    max_subscriptions_per_connection: int = 100
+    #: Seconds between heartbeats on an idle subscription (WebSocket ping, SSE comment).
+    subscription_heartbeat: float = 15.0
+    #: Seconds a webhook's signed timestamp may differ from now before it is refused.
+    webhook_tolerance: float = 300.0
+    #: Verified webhook events waiting to be processed; past it, events are dropped.
+    webhook_queue: int = 1000
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,12 @@ class ProviderSettings:
     breaker_cooldown: float = 30.0
     cache_ttl: float = 10.0
     concurrency: int = 16
+    #: The secret the provider signs its webhooks with (Daily: the webhook's base64
+    #: ``hmac``; HubSpot: the app's client secret); empty turns ``/webhooks/NAME`` off.
+    webhook_secret: str = field(default="", repr=False)
+    #: HubSpot only: the public URL HubSpot calls, which its v3 signature covers
+    #: (empty: the URL the request arrived at).
+    webhook_url: str = ""
 
 
 #: Each provider's published rate limit (SUPPLEMENT.md), the default client-side limit.
@@ -119,6 +137,7 @@ class Settings:
         server = self.server
         return [
             *(p.token for p in self.providers.values()),
+            *(p.webhook_secret for p in self.providers.values() if p.webhook_secret),
             *server.api_keys,
             *server.metrics_api_keys,
         ]
@@ -202,6 +221,11 @@ _MINIMUMS: dict[str, float] = {
     "metrics_port": 1,
     "apq_cache_bytes": 0,
     "max_batch_operations": 0,
+    "max_subscriptions": 0,
+    "max_subscriptions_per_connection": 1,
+    "subscription_heartbeat": 0.1,
+    "webhook_tolerance": 1,
+    "webhook_queue": 1,
     "timeout": 0.001,
     "connect_timeout": 0.001,
     "retries": 0,
@@ -308,10 +332,11 @@ def _parse_provider(
     if not token.strip() or token != token.strip():
         raise ConfigError(f"{where}.token is empty or has surrounding white space")
     defaults = provider_settings(provider, base_url, token)
-    skip = {"base_url", "token", "organization_id"}
+    skip = {"base_url", "token", "organization_id", "webhook_secret", "webhook_url"}
     if provider is not Provider.HEYPEERS and "organization_id" in section:
         raise ConfigError(f"unknown key {where}.organization_id")
     values = _apply(where, section, defaults, skip)
+    values.update(_webhook_settings(provider, where, section, environ))
     if provider is Provider.HEYPEERS:
         organization_id = section.get("organization_id")
         if isinstance(organization_id, str):
@@ -321,6 +346,43 @@ def _parse_provider(
             raise ConfigError(f"{where}.organization_id is required and must be an integer")
         values["organization_id"] = organization_id
     return replace(defaults, **values)
+
+
+#: Providers whose documentation describes signed webhooks the gateway receives.
+WEBHOOK_PROVIDERS = (Provider.DAILY, Provider.HUBSPOT)
+
+
+def _webhook_settings(
+    provider: Provider, where: str, section: dict[str, Any], environ: Mapping[str, str]
+) -> dict[str, str]:
+    """``webhook_secret`` (and HubSpot's ``webhook_url``), checked; the secret is never shown."""
+    values: dict[str, str] = {}
+    for key in ("webhook_secret", "webhook_url"):
+        if key not in section:
+            continue
+        if provider not in WEBHOOK_PROVIDERS or (
+            key == "webhook_url" and provider is not Provider.HUBSPOT
+        ):
+            raise ConfigError(f"unknown key {where}.{key}")
+        if not isinstance(section[key], str):
+            raise ConfigError(f"{where}.{key} must be a string")
+        values[key] = _interpolate(f"{where}.{key}", section[key], environ)
+    secret = values.get("webhook_secret", "")
+    if secret != secret.strip():
+        raise ConfigError(f"{where}.webhook_secret has surrounding white space")
+    if provider is Provider.DAILY and secret:
+        try:
+            base64.b64decode(secret, validate=True)
+        except binascii.Error:
+            raise ConfigError(
+                f"{where}.webhook_secret must be the base64 hmac Daily returned"
+            ) from None
+    url = values.get("webhook_url", "")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{where}.webhook_url must be an http(s) URL, got {url!r}")
+    return values
 
 
 def _interpolate(key: str, value: str, environ: Mapping[str, str]) -> str:

@@ -38,6 +38,8 @@ class ErrorCode(enum.StrEnum):
     QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
     #: A booking whose answer never arrived or could not be read: it may have been made.
     BOOKING_OUTCOME_UNKNOWN = "BOOKING_OUTCOME_UNKNOWN"
+    #: A subscription over the process's bound (``server.max_subscriptions``).
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 
 
 class GatewayError(Exception):

@@ -19,6 +19,9 @@ batch too), ``persisted`` (the document a persisted query or trusted-document id
 or a refusal, before anything is parsed), the parse and choice of the operation, then
 execution; ``batching`` bounds a batch as a whole; ``http_cache`` decides how long the
 answer may be reused. Browsers asking for ``/graphql`` get GraphiQL (``graphiql``).
+Subscriptions (and queries whose client asks for a stream first) are answered over
+Server-Sent Events or multipart HTTP through the same steps, and over WebSockets
+(``transports``: the API key checked once per connection, documents resolved alike).
 """
 
 from __future__ import annotations
@@ -38,15 +41,18 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
-from meetingmesh import graphiql, persisted
+from meetingmesh import graphiql, persisted, transports
 from meetingmesh.api_keys import ApiKeys
 from meetingmesh.batching import Planned, over_budget
 from meetingmesh.config import Settings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode
+from meetingmesh.events import Live
 from meetingmesh.graphql_request import (
     ID_KEYS,
     JSON,
@@ -71,7 +77,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 _CHARSET = "; charset=utf-8"
 #: Distinct documents whose parse the view keeps (the schema keeps its own cache too).
 _PARSED = 256
-_QUERY = OperationType.QUERY
+_MUTATION = OperationType.MUTATION
 
 
 def negotiate(accept: str) -> str:
@@ -146,11 +152,24 @@ def _refused_result(message: str, code: ErrorCode | None) -> ExecutionResult:
 class GatewayGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI view with our context, API keys, limits, media types and caching."""
 
-    def __init__(self, settings: Settings, clock: Clock, metrics: Metrics) -> None:
+    graphql_transport_ws_handler_class = transports.TransportWSHandler
+    websocket_adapter_class = transports.TextFrames
+
+    def __init__(self, settings: Settings, clock: Clock, metrics: Metrics, live: Live) -> None:
+        server = settings.server
         super().__init__(
-            build_schema(settings.server),
-            graphql_ide="graphiql" if settings.server.graphiql else None,
+            build_schema(server),
+            graphql_ide="graphiql" if server.graphiql else None,
+            subscription_protocols=transports.PROTOCOLS,
+            max_subscriptions_per_connection=server.max_subscriptions_per_connection,
+            allowed_origins=server.cors_origins,
         )
+        self.stream_transport_classes_by_protocol = transports.stream_transports(
+            server.subscription_heartbeat
+        )
+        #: Seconds between pings on an idle WebSocket (``transports.LiveView``).
+        self.heartbeat = server.subscription_heartbeat
+        self.live = live
         self.settings = settings
         self.clock = clock
         self.metrics = metrics
@@ -182,6 +201,10 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             server = self.settings.server
             with deadline_scope(server.deadline), call_budget_scope(server.max_upstream_calls):
                 response = await self.run(request)
+                # A streamed answer (SSE, multipart) is worked out while it is sent:
+                # within the request's deadline and call budget too.
+                await response(scope, receive, send)
+                return
         except RequestRefused as no:
             response = refusal(no, media)
         except HTTPException as exc:  # Strawberry's own refusals
@@ -242,8 +265,15 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         else:
             body = await request.get_body()
             read = read_post(body, self.settings.server.max_batch_operations)
+        transport = self._get_stream_transport_from_headers(request.headers)
         if not isinstance(read, list):
-            return self._prepare(read, request.method)
+            prepared = self._prepare(read, request.method)
+            accept = request.headers.get("accept", "")
+            if transport is not None and transports.wants_stream(accept, prepared.operation):
+                prepared.protocol = transport.protocol
+            return prepared
+        if transport is not None:
+            raise RequestRefused(400, transport.batching_error)
         batch: list[GraphQLRequestData] = []
         for entry in read:
             try:
@@ -265,7 +295,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         operation = None
         if document is not None:
             operation = choose_operation(document, request.operation_name)
-        if method == "GET" and operation is not None and operation.operation is not _QUERY:
+        if method == "GET" and operation is not None and operation.operation is _MUTATION:
             raise RequestRefused(405, "Mutations must be sent with POST.", None, {"Allow": "POST"})
         return Prepared(
             query=query,
@@ -305,7 +335,18 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             request=request,
             max_page_size=self.settings.server.max_page_size,
             metrics=self.metrics,
+            live=self.live,
         )
+
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
+        """A WebSocket needs an API key (handshake header or ``connection_init`` payload)."""
+        if self._api_keys:
+            request = context.request
+            headers = request.headers if isinstance(request, WebSocket) else {}
+            offered = transports.authorization_candidates(headers, context.connection_params)
+            if not any(self._api_keys.allow(value) for value in offered):
+                raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value})
+        return UNSET  # type: ignore[no-any-return]  # Strawberry's UNSET is typed Any
 
     async def execute_operation(
         self,

@@ -73,6 +73,24 @@ class Metrics:
             registry=r,
         )
 
+        self.subscriptions = Gauge(
+            "meetingmesh_subscriptions",
+            "GraphQL subscriptions open in this process, over every transport.",
+            registry=r,
+        )
+        self.events_dropped = Gauge(
+            "meetingmesh_subscription_events_dropped",
+            "Events dropped since start because a slow subscriber's queue was full.",
+            registry=r,
+        )
+        self.webhooks = Counter(
+            "meetingmesh_webhook_events",
+            "Webhook requests by provider and outcome (processed, ping, refused, stale, "
+            "replayed, duplicate, ignored, dropped, failed).",
+            ["provider", "outcome"],
+            registry=r,
+        )
+
     def operation(self, name: str | None) -> str:
         """A bounded label for a client's operation name."""
         if not name or not _NAME.match(name):

@@ -26,8 +26,13 @@ _CIRCUIT_VALUES = {CircuitState.CLOSED: 0.0, CircuitState.HALF_OPEN: 0.5, Circui
 Clients = Callable[[], Mapping[Provider, UpstreamClient]]
 
 
-def metrics_route(metrics: Metrics, clients: Clients, keys: ApiKeys) -> Route:
-    """The ``/metrics`` route over ``metrics``, circuits read from ``clients`` when asked."""
+def metrics_route(
+    metrics: Metrics, clients: Clients, keys: ApiKeys, refresh: Callable[[], None] | None = None
+) -> Route:
+    """The ``/metrics`` route over ``metrics``, circuits read from ``clients`` when asked.
+
+    ``refresh`` sets the other gauges that are read rather than counted (subscriptions).
+    """
 
     async def endpoint(request: Request) -> Response:
         if keys and not keys.allow(request.headers.get("authorization", "")):
@@ -40,6 +45,8 @@ def metrics_route(metrics: Metrics, clients: Clients, keys: ApiKeys) -> Route:
         for provider, client in clients().items():
             circuit = client.status().circuit
             metrics.circuit.labels(provider.name).set(_CIRCUIT_VALUES[circuit])
+        if refresh is not None:
+            refresh()
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return Route("/metrics", endpoint)

@@ -7,11 +7,13 @@ test starts from a quiet, healthy world and can count upstream calls exactly.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,24 +36,31 @@ from meetingmesh.simulators.hubspot_oauth import CLIENT_SECRET, REFRESH_TOKEN
 from meetingmesh.simulators.server import (
     MOUNTS,
     TOKENS,
+    WEBHOOK_SECRETS,
     Simulators,
     create_simulators,
     gateway_settings,
+    register_webhooks,
 )
 from tests.clients import harness as node_clients
 
 #: Meetings per provider in the end-to-end data set: several pages of every list.
 STACK_SIZE = 60
 
-#: Every secret the suite configures, the simulators' credentials of every kind among
-#: them; none may appear in a log line or a response. Every secret any gateway of the
-#: session registered for redaction (``Settings.secrets()``: tokens and API keys,
-#: whichever test configured them) is checked as well.
-SECRETS: set[str] = {*TOKENS.values(), ACCESS_KEY, CLIENT_SECRET, REFRESH_TOKEN}
-#: Every log line and every response the suite's clients saw.
-CAPTURED: list[str] = []
-#: The test running when each entry of ``CAPTURED`` was captured (same order).
-CAPTURED_IN: list[str] = []
+#: Every secret the suite configures, the simulators' credentials of every kind and
+#: their webhook secrets among them; none may appear in a log line or a response. Every
+#: secret any gateway of the session registered for redaction (``Settings.secrets()``:
+#: tokens, webhook secrets and API keys, whichever test configured them) is checked too.
+SECRETS: set[str] = {
+    *TOKENS.values(),
+    *WEBHOOK_SECRETS.values(),
+    ACCESS_KEY,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+}
+#: Every log line and every response the suite's clients saw, each with the test that
+#: was running when it was captured (``capture``).
+CAPTURED: list[tuple[str, str]] = []
 #: Gateways started in this session (by the shared stack): if any, something was captured.
 STARTED: list[str] = []
 _RUNNING = ["(no test)"]
@@ -60,15 +69,15 @@ _RUNNING = ["(no test)"]
 _CAPTURING = threading.Lock()  # servers log from their own threads
 
 
-def _captured(text: str) -> None:
+def capture(text: str) -> None:
+    """Remember ``text`` (something logged or answered) for the leak check."""
     with _CAPTURING:
-        CAPTURED.append(text)
-        CAPTURED_IN.append(_RUNNING[-1])
+        CAPTURED.append((text, _RUNNING[-1]))
 
 
 class _Capture(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        _captured(self.format(record))
+        capture(self.format(record))
 
 
 @pytest.fixture(autouse=True)
@@ -96,10 +105,8 @@ def no_secret_leaks() -> Iterator[None]:
     if STARTED:
         assert CAPTURED, "nothing was captured: the leak check would prove nothing"
     secrets = known_secrets()
-    leaks = sorted(secret for secret in secrets if any(secret in text for text in CAPTURED))
-    where = sorted(
-        {t for text, t in zip(CAPTURED, CAPTURED_IN, strict=True) if any(s in text for s in leaks)}
-    )
+    leaks = sorted(secret for secret in secrets if any(secret in text for text, _ in CAPTURED))
+    where = sorted({test for text, test in CAPTURED if any(secret in text for secret in leaks)})
     assert not leaks, f"secrets leaked into logs or responses: {len(leaks)}, in {where}"
 
 
@@ -114,7 +121,7 @@ def known_secrets() -> set[str]:
 def capture_response(response: httpx.Response) -> None:
     """An httpx response hook: remember what the client was told."""
     response.read()
-    _captured(f"{response.status_code} {dict(response.headers)} {response.text}")
+    capture(f"{response.status_code} {dict(response.headers)} {response.text}")
 
 
 @pytest.fixture
@@ -233,13 +240,113 @@ def gateway(stack: Stack) -> Iterator[Stack]:
     reset()
 
 
+@dataclass
+class LiveStack(Stack):
+    """A stack of its own whose simulators send webhooks to its gateway.
+
+    Separate from ``stack``: the sessions these tests start and end change the Daily
+    data set, which the other tests count on staying as generated.
+    """
+
+    daily_webhook: str = ""
+    app: Any = None
+
+    def control(self, provider: str, action: str, **body: Any) -> dict[str, Any]:
+        """Make a simulator change its state (``/_sim/webhooks/<action>``).
+
+        Returns once the simulator's deliveries were answered and the gateway processed
+        what it accepted, so no event of this call arrives after the next call's.
+        """
+        response = self.http.post(
+            f"{self.provider_url(provider)}/_sim/webhooks/{action}", json=body
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        self.settle()
+        return answer
+
+    def settle(self) -> None:
+        """Wait (bounded) until the gateway's inbox of webhook events is empty."""
+        loop: asyncio.AbstractEventLoop = self.app.state.loop
+        asyncio.run_coroutine_threadsafe(self.app.state.inbox.drained(), loop).result(30)
+
+    def join(self, room: str, **body: Any) -> dict[str, Any]:
+        """Someone joins a Daily room (a session starts if none is on)."""
+        return self.control("daily", "join", room=room, **body)
+
+    def subscriptions(self) -> int:
+        """Subscriptions open in the gateway, as ``/metrics`` shows them."""
+        text = self.http.get(f"{self.gateway_url}/metrics").text
+        line = next(x for x in text.splitlines() if x.startswith("meetingmesh_subscriptions "))
+        return int(float(line.split()[1]))
+
+    def wait_subscriptions(self, count: int, timeout: float = 10) -> None:
+        """Wait (bounded) until the gateway has exactly ``count`` subscriptions open."""
+        deadline = time.monotonic() + timeout
+        while self.subscriptions() != count:
+            assert time.monotonic() < deadline, f"{self.subscriptions()} subscriptions, not {count}"
+            time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def live_stack() -> Iterator[LiveStack]:
+    """Simulators and a gateway of their own, with the webhooks registered."""
+    clock = Clock()
+    sims = create_simulators(seed=1, size=100, clock=clock)
+    sim_server = start_in_thread(sims.app)
+    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
+    gateway = start_in_thread(app)
+    STARTED.append(gateway.url)
+    webhook = register_webhooks(sim_server.url, gateway.url)
+    with httpx.Client(timeout=30, event_hooks={"response": [capture_response]}) as http:
+        yield LiveStack(
+            sims,
+            app.state.adapters,
+            sim_server.url,
+            gateway.url,
+            http,
+            daily_webhook=webhook,
+            app=app,
+        )
+    gateway.stop()
+    sim_server.stop()
+
+
+@pytest.fixture
+def live(live_stack: LiveStack) -> Iterator[LiveStack]:
+    """The live stack, quiet: statistics, faults, behaviour and caches reset."""
+
+    def reset() -> None:
+        for harness in live_stack.sims.harnesses.values():
+            harness.faults = Faults()
+            harness.behaviour = type(harness.behaviour)()
+        # A test's refused deliveries count against the webhook (three put it in the
+        # FAILED state, as at Daily): re-activate it, which sets the count back to 0.
+        with httpx.Client(timeout=30) as plain:
+            reactivated = plain.post(
+                f"{live_stack.provider_url('daily')}/webhooks/{live_stack.daily_webhook}",
+                json={},
+                headers={"Authorization": f"Bearer {TOKENS['daily']}"},
+            )
+            assert reactivated.status_code == 200, reactivated.status_code
+        for harness in live_stack.sims.harnesses.values():
+            harness.stats.reset()
+        for adapter in live_stack.adapters.values():
+            adapter.client.reset()
+
+    reset()
+    yield live_stack
+    reset()
+    live_stack.wait_subscriptions(0)
+
+
 class Clients:
     """The pinned Node client libraries (``tests/clients``), run as separate processes."""
 
     def run(self, script: str, **argument: Any) -> Any:
         """Run one client script and return what it reported (also checked for leaks)."""
         answer = node_clients.run(script, argument)
-        _captured(repr(answer))
+        capture(repr(answer))
         return answer
 
     def command(self, name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,74 @@ def test_metrics_port_and_keys_are_read_and_validated(tmp_path: Path) -> None:
         load_settings(_write(tmp_path, "[server]\nmetrics_port = 70000\n"), {})
     with pytest.raises(ConfigError, match=r"server\.metrics_api_keys must be a list of strings"):
         load_settings(_write(tmp_path, '[server]\nmetrics_api_keys = "k"\n'), {})
+
+
+WEBHOOKS = """
+[server]
+webhook_tolerance = 120
+max_subscriptions = 500
+subscription_heartbeat = 5
+
+[providers.hubspot]
+base_url = "https://api.hubapi.com"
+token = "literal-token"
+webhook_secret = "${HUBSPOT_CLIENT_SECRET}"
+webhook_url = "https://gw.example.com/webhooks/hubspot"
+
+[providers.daily]
+base_url = "https://api.daily.co/v1"
+token = "${DAILY_TOKEN}"
+webhook_secret = "${DAILY_WEBHOOK_SECRET}"
+"""
+WEBHOOK_ENV = {
+    "DAILY_TOKEN": "daily-secret-4f5a",
+    "DAILY_WEBHOOK_SECRET": "c2VjcmV0LWRhaWx5LWhtYWMta2V5LTAwMDAwMDAwMDA=",
+    "HUBSPOT_CLIENT_SECRET": "hubspot-client-secret-77",
+}
+
+
+def test_webhook_secrets_are_secrets_and_the_bounds_are_settings(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, WEBHOOKS), WEBHOOK_ENV)
+    daily = settings.providers[Provider.DAILY]
+    hubspot = settings.providers[Provider.HUBSPOT]
+    assert daily.webhook_secret == WEBHOOK_ENV["DAILY_WEBHOOK_SECRET"]
+    assert hubspot.webhook_url == "https://gw.example.com/webhooks/hubspot"
+    assert (settings.server.webhook_tolerance, settings.server.max_subscriptions) == (120, 500)
+    assert settings.server.subscription_heartbeat == 5
+    assert set(WEBHOOK_ENV.values()) <= set(settings.secrets())
+    assert WEBHOOK_ENV["DAILY_WEBHOOK_SECRET"] not in repr(settings)
+    assert WEBHOOK_ENV["HUBSPOT_CLIENT_SECRET"] not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("replace", "message"),
+    [
+        (
+            ("${DAILY_WEBHOOK_SECRET}", "not base64!"),
+            "providers.daily.webhook_secret must be the base64",
+        ),
+        (
+            ('webhook_url = "https://gw.example.com', 'webhook_url = "ftp://gw.example.com'),
+            "providers.hubspot.webhook_url must be an http(s) URL",
+        ),
+        (("max_subscriptions = 500", "max_subscriptions = -1"), "server.max_subscriptions must be"),
+    ],
+)
+def test_bad_webhook_settings_are_named(
+    tmp_path: Path, replace: tuple[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(_write(tmp_path, WEBHOOKS.replace(*replace)), WEBHOOK_ENV)
+
+
+def test_only_providers_with_documented_webhooks_take_a_secret(tmp_path: Path) -> None:
+    text = FULL.replace("organization_id = 5", 'organization_id = 5\nwebhook_secret = "x"')
+    with pytest.raises(
+        ConfigError, match=re.escape("unknown key providers.heypeers.webhook_secret")
+    ):
+        load_settings(_write(tmp_path, text), ENV)
+    text = WEBHOOKS.replace(
+        'webhook_secret = "${DAILY', 'webhook_url = "https://x.io"\nwebhook_secret = "${DAILY'
+    )
+    with pytest.raises(ConfigError, match=re.escape("unknown key providers.daily.webhook_url")):
+        load_settings(_write(tmp_path, text), WEBHOOK_ENV)

@@ -44,6 +44,16 @@ def call_budget_scope(calls: int) -> Iterator[Budget]:
         _BUDGET.reset(token)
 
 
+def restart(calls: int) -> None:
+    """Give what the current task runs next a budget of ``calls`` (each event of a subscription).
+
+    Unlike ``call_budget_scope`` nothing undoes it, as with ``deadline.restart``: a
+    subscription's task outlives any one request, and each of its events is resolved as a
+    request of its own.
+    """
+    _BUDGET.set(Budget(calls))
+
+
 def current() -> Budget | None:
     """The budget of the request being served, or None outside any call budget scope."""
     return _BUDGET.get()

@@ -19,6 +19,7 @@ from typing import Any
 
 from meetingmesh.domain import Provider
 from meetingmesh.errors import GatewayError
+from meetingmesh.events import Live
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.base import (
     Adapter,
@@ -76,6 +77,10 @@ class RequestContext:
     request: Any = None
     max_page_size: int = 100
     metrics: Metrics | None = None
+    #: The event broker and the bounds of subscriptions; None where there are none.
+    live: Live | None = None
+    #: A WebSocket's ``connection_init`` payload (Strawberry fills it in).
+    connection_params: dict[str, object] | None = None
     reported: list[tuple[GatewayError, Path]] = field(default_factory=list)
     meeting_sources: Mapping[Provider, MeetingSource] = field(init=False)
     course_catalogs: Mapping[Provider, CourseCatalog] = field(init=False)
@@ -101,6 +106,10 @@ class RequestContext:
     def adapter(self, provider: Provider) -> Adapter | None:
         """The adapter of ``provider`` (for its upstream client), or None when it is off."""
         return self.adapters.get(provider)
+
+    def renew(self) -> None:
+        """Forget what the loaders hold: a subscription's next event reads providers anew."""
+        self.loaders = Loaders(self.meeting_sources, self.course_catalogs, self.member_directories)
 
     def report(self, error: GatewayError, path: Path) -> None:
         """Record a failure that leaves the field's other data standing."""

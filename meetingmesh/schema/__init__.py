@@ -27,6 +27,7 @@ from meetingmesh.request_id import current as current_request_id
 from meetingmesh.schema.errors import MaskUnexpected, Observe, ReportedErrors
 from meetingmesh.schema.limits import cost_limit, query_limits
 from meetingmesh.schema.query import Mutation, Query
+from meetingmesh.schema.subscription import EventErrors, Subscription
 from meetingmesh.schema.types import (
     Course,
     DailyMeetingDetails,
@@ -79,6 +80,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         Observe,
         ReportedErrors,
+        EventErrors,
         MaskUnexpected,
         query_limits(server.max_depth, server.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=server.max_tokens),
@@ -92,6 +94,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Meeting,
             Member,

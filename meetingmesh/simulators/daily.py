@@ -103,6 +103,14 @@ Behaviour switches (``DailyBehaviour``; ``PUT /_sim/behaviour``; defaults first)
   endpoint); ``unknown_enum`` changes nothing: Daily's session objects carry no enum.
 - ``echo_credentials``: every error body's ``info`` repeats the request's
   ``Authorization`` header.
+- ``webhook_timestamp_unit``, ``webhook_meeting_id``, ``webhook_ping_signed``: how
+  webhooks are sent (see ``daily_webhooks``).
+
+Webhooks
+- ``POST/GET /webhooks``, ``GET/POST/DELETE /webhooks/{uuid}``, and sessions that start,
+  gain and lose participants and end on demand (``/_sim/webhooks/join``, ``leave``,
+  ``end``), each change sent signed to the registered webhooks and shown by the routes
+  above at once: ``meetingmesh/simulators/daily_webhooks.py`` is that part's manual.
 """
 
 from __future__ import annotations
@@ -118,6 +126,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meetingmesh.simulators import daily_webhooks
 from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.daily_data import (
@@ -126,6 +135,7 @@ from meetingmesh.simulators.daily_data import (
     DailyMeeting,
     DailyParticipant,
 )
+from meetingmesh.simulators.daily_webhooks import DailyLive
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Handler, Harness, bearer_token, json_response
 from meetingmesh.simulators.ratelimit import DAILY, RateLimiter
@@ -305,6 +315,12 @@ class DailyBehaviour(Behaviour):
     bad_row: Literal["", "null_time", "member_without_id", "null_in_list", "unknown_enum"] = ""
     #: The id of the row ``bad_row`` applies to (the test picks it from the data).
     bad_row_id: str = ""
+    #: Webhooks (``daily_webhooks``): the ``X-Webhook-Timestamp`` unit.
+    webhook_timestamp_unit: Literal["seconds", "milliseconds"] = "seconds"
+    #: Webhooks: participant events carry ``meeting_id`` (the documented ones do not).
+    webhook_meeting_id: bool = False
+    #: Webhooks: the verification request on creation is signed with the new hmac.
+    webhook_ping_signed: bool = False
 
 
 def create_app(
@@ -323,12 +339,21 @@ def create_app(
         behaviour=behaviour or DailyBehaviour(),
         message_key="info",
     )
-    indexes = {"id_desc": MeetingIndex(data.meetings)}
+    live = DailyLive(data, clock)
+    indexes = {"id_desc": MeetingIndex(live.meetings)}
+    indexed = [live.version]
 
     def index_for(switches: DailyBehaviour) -> MeetingIndex:
+        if indexed[0] != live.version:  # sessions started, changed or ended (webhooks)
+            indexes.clear()
+            indexed[0] = live.version
         # Built on first use: most runs never ask for the other tie order.
         if switches.tie_order not in indexes:
-            ordered = sorted(data.meetings, key=lambda m: (-m.start_time, m.id))
+            ordered = (
+                live.meetings
+                if switches.tie_order == "id_desc"
+                else sorted(live.meetings, key=lambda m: (-m.start_time, m.id))
+            )
             indexes[switches.tie_order] = MeetingIndex(ordered)
         return indexes[switches.tie_order]
 
@@ -423,6 +448,14 @@ def create_app(
         Route("/meetings", meetings, methods=["GET"]),
         Route("/meetings/{meeting_id}", meeting, methods=["GET"]),
         Route("/meetings/{meeting_id}/participants", participants, methods=["GET"]),
+        *daily_webhooks.routes(
+            live,
+            harness,
+            lambda request: _authenticate(request, token),
+            _in_daily_body,
+            switches,
+            DailyError,
+        ),
         *harness.control_routes(),
     ]
     app = Starlette(
@@ -436,6 +469,7 @@ def create_app(
     app.state.harness = harness
     app.state.data = data
     app.state.clock = clock
+    app.state.live = live
     return app
 
 

@@ -87,6 +87,11 @@ limited and Remaining counts requests left in a fixed 10 s window, never below 0
 answer is 429 RATE_LIMITS with ``errorType`` RATE_LIMIT, ``policyName``
 TEN_SECONDLY_ROLLING and ``Retry-After`` (seconds until a request would pass).
 
+Webhooks: the app's webhook settings and subscriptions (``/webhooks/v3/{appId}/...``),
+an ``object.creation`` of a CRM meeting (``0-47``) sent signed (v3) after every booking,
+and meeting events on demand (``/_sim/webhooks/meeting``): ``hubspot_webhooks`` is that
+part's manual.
+
 Data: ``max(12, size // 10)`` links (see ``hubspot_data``); ids of links and users are
 numeric strings as in the SDK types; the documents' example link ``menelson`` (organizer
 ``1234567``, PERSONAL_LINK, default, link ``https://meetings.hubspot.com/menelson``) is
@@ -159,6 +164,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from meetingmesh.simulators import hubspot_webhooks
 from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
@@ -183,6 +189,7 @@ from meetingmesh.simulators.hubspot_errors import (
     without_field_names,
 )
 from meetingmesh.simulators.hubspot_oauth import TOKEN_ROUTE, OAuthServer
+from meetingmesh.simulators.hubspot_webhooks import HubSpotWebhooks
 from meetingmesh.simulators.ratelimit import HUBSPOT, RateLimiter
 
 __all__ = ["TOKEN", "Booking", "HubSpotBehaviour", "HubSpotData", "create_app"]
@@ -252,6 +259,7 @@ class _HubSpot:
         self.calendars = Calendars(data)
         self.scheduler = Scheduler(data, self.calendars, clock)
         self.desk = BookingDesk(data, self.calendars, self.scheduler)
+        self.webhooks = HubSpotWebhooks(clock)
 
     def guarded(self, handler: Handler) -> Handler:
         """``handler`` behind HubSpot's authentication, answering any crash in HubSpot's body."""
@@ -422,6 +430,7 @@ class _HubSpot:
         if isinstance(checked, list):
             return validation_error(checked)
         answer = self.desk.book(checked)
+        self.webhooks.booked()  # the new CRM meeting, told to the app's webhook
         if self.switches.odd_booking_answer:
             answer = {k: v for k, v in answer.items() if k != "end"}
             answer |= {"meetingOutcome": "SCHEDULED", "bookingSource": {"channel": "API"}}
@@ -518,6 +527,7 @@ def create_app(
         Route(slug_route, endpoint(f"GET {slug_name}", hubspot.booking_info), methods=["GET"]),
         Route(slug_route, endpoint(f"POST {slug_name}", hubspot.book_by_path), methods=["POST"]),
         Route(TOKEN_ROUTE, oauth_token, methods=["POST"]),
+        *hubspot_webhooks.routes(hubspot.webhooks, harness),
         *harness.control_routes(),
     ]
     app = Starlette(
@@ -529,6 +539,7 @@ def create_app(
     app.state.data = data
     app.state.bookings = hubspot.desk.bookings
     app.state.calendars = hubspot.calendars
+    app.state.webhooks = hubspot.webhooks
     return app
 
 
