@@ -108,6 +108,17 @@ _STATUSES = {
 _WAITLIST = {s.value: s for s in WaitlistStatus}
 
 
+def root_url(base_url: str) -> str:
+    """The HeyPeers site root of a configured ``base_url``, with or without ``/api/v2``.
+
+    HeyPeers documents its base as ``https://heypeers.com/api/v2`` while paths in its
+    pages start with ``/api/v2``: both spellings of the base mean the same root, and
+    every request path (``/api/v2/...``) is joined to it once.
+    """
+    root = base_url.rstrip("/")
+    return root.removesuffix("/api/v2").rstrip("/") if root.endswith("/api/v2") else root
+
+
 def read_message(body: Any) -> str | None:
     """HeyPeers' error text: ``{"error": "..."}``."""
     return str(body["error"]) if isinstance(body, dict) and body.get("error") else None

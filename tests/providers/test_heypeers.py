@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
+import httpx
+import pytest
+from starlette.types import ASGIApp
+
+from meetingmesh.app import create_app
+from meetingmesh.domain import Provider
+from meetingmesh.simulators.server import gateway_settings
 from tests.conftest import Stack
 
 EXPORT = "GET /api/v2/organizations/{org_id}/export_meetings"
@@ -159,3 +169,19 @@ def test_export_details_keep_every_heypeers_column(gateway: Stack) -> None:
     assert details["location"] == "heypeers"
     assert details["rawStatus"] == "scheduled"
     assert {type(details[k]) for k in ("waitList", "privacy", "eap")} == {bool}
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/api/v2", "/api/v2/"])
+def test_base_url_works_with_or_without_the_documented_api_v2(
+    gateway: Stack, serve: Callable[[ASGIApp], str], suffix: str
+) -> None:
+    settings = gateway_settings(gateway.sim_url)
+    providers = dict(settings.providers)
+    section = providers[Provider.HEYPEERS]
+    providers[Provider.HEYPEERS] = replace(section, base_url=section.base_url + suffix)
+    url = serve(create_app(replace(settings, providers=providers)))
+    body = {"query": MEMBER_QUERY, "variables": {"id": "sso-user-abc123"}}
+    answer = httpx.post(f"{url}/graphql", json=body, timeout=10).json()
+    assert "errors" not in answer, answer
+    assert answer["data"]["member"]["upcomingMeetings"]["totalCount"] == 2
+    assert gateway.calls("heypeers") == gateway.calls("heypeers", UPCOMING) == 2
