@@ -5,11 +5,17 @@ Contract (provider-docs/thoughtindustries-meetings.txt, SUPPLEMENT.md): ``GET
 meetings}``; ``GET /incoming/v2/meetings/:id`` answers ``data.MeetingById``. Errors may
 arrive as GraphQL-style ``data.errors`` inside a 200; a 401 has an empty body.
 
+Pages: every list request sends ``perPage=100``, Thought Industries' general pagination
+parameter (default 25, at most 100; the meetings document lists only ``page``), and the
+adapter pages by the ``pageInfo.perPage`` each answer reports, so it pages correctly
+whether the instance honours the parameter or serves pages of its own size.
+
 Streams and what they cost: the API pages by number only, with no time filter and no
 documented order. The adapter assumes pages in start-time order (what the instance it
-was built against does) and *checks* it on every page; if a page breaks the order it
-falls back to reading every page and sorting (``ceil(total / perPage)`` calls, made
-concurrently). In order, a stream costs one call per page it reads:
+was built against does) and *checks* it on every page it reads; if one breaks the order,
+that request falls back to reading every page and sorting (``ceil(total / perPage)``
+calls, made concurrently). The decision is per request: the next one trusts the order
+again (and checks it again). In order, a stream costs one call per page it reads:
 - from the start of the list (ascending, no lower bound): page 1 onwards;
 - from the end (descending, no upper bound): page 1 to learn the page count, then the
   last page backwards (one extra call, cached);
@@ -17,7 +23,8 @@ concurrently). In order, a stream costs one call per page it reads:
   log2(pages) calls, each cached;
 - from a cursor: the anchored page, re-checked to still hold the cursor position.
 Totals: Thought Industries' ``total`` when no time or ongoing filter applies; a binary
-search per time bound otherwise; reading every page for ``ongoing``.
+search per time bound otherwise (every page, when a page it reads is out of order);
+reading every page for ``ongoing``.
 Status comes from the meeting's times against the gateway's clock.
 """
 
@@ -60,6 +67,8 @@ from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
 from meetingmesh.providers.timefmt import minutes_between, parse_instant
 
 LIST_PATH = "/incoming/v2/meetings"
+#: Meetings asked for per page: Thought Industries' maximum ``perPage``.
+PER_PAGE = 100
 #: Pages fetched at once while reading a whole list.
 PAGE_CONCURRENCY = 4
 #: A bound on pages per list, so a provider that always says hasMore cannot loop us.
@@ -83,8 +92,6 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
     """Thought Industries meetings and courses."""
 
     provider: Provider = field(default=Provider.THOUGHT_INDUSTRIES, init=False)
-    #: Cleared for good once a page is seen out of start order: then every list is read whole.
-    ordered: bool = field(default=True, init=False)
 
     def excludes(self, query: MeetingQuery) -> bool:
         """Thought Industries has no rooms."""
@@ -96,8 +103,6 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         now = self.clock()
         yielded: SortKey | None = None
         try:
-            if not self.ordered:
-                raise OrderBroken("known to be out of order")
             async for positioned in in_key_order(
                 self._pages(query, params, stream), ascending=query.ascending
             ):
@@ -105,14 +110,15 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
                     yielded = SortKey.of(positioned.meeting)
                     yield positioned
         except OrderBroken:
-            # Not in start order after all: read everything once, sort, go on after the
-            # last meeting already yielded.
-            self.ordered = False
+            # Not in start order this time: read everything, sort, go on after the last
+            # meeting already yielded. Only this request pays; the next one trusts again.
+            everything = await self._everything(params)
             if query.want_total and stream.total_count is None:
-                stream.total_count = (await self.count_meetings(query)).total_count
+                plain = query.plain()
+                stream.total_count = sum(1 for m in everything if plain.admits(m, now))
             rest = replace(query, after=yielded or query.after, resume=None)
             for meeting in sorted(
-                (m for m in await self._everything(params) if rest.admits(m, now)),
+                (m for m in everything if rest.admits(m, now)),
                 key=SortKey.of,
                 reverse=not query.ascending,
             ):
@@ -191,11 +197,14 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         """The first page in [low, high) whose start times satisfy ``reached`` (else ``high``).
 
         Binary search over pages in start order: about log2(pages) calls, each cached.
+        Raises ``OrderBroken`` when a page it reads is not in start order.
         """
         while low < high:
             middle = (low + high) // 2
             page = first if middle == 1 else await self._page(params, middle)
             starts = _starts(page)
+            if starts != sorted(starts):
+                raise OrderBroken(f"page {middle} is not in start-time order")
             if not starts or reached(starts):
                 high = middle
             else:
@@ -212,23 +221,28 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         first = await self._page(params, 1)
         aggregations = _aggregations(first.get("aggregations"))
         total = int((first.get("pageInfo") or {}).get("total") or 0)
-        if query.ongoing is not None or not self.ordered:
-            now = self.clock()
-            plain = query.plain()
+        now = self.clock()
+        plain = query.plain()
+        if query.ongoing is not None:
             count = sum(1 for m in await self._everything(params) if plain.admits(m, now))
             return MeetingTotals(count, aggregations)
         if query.starts_after is None and query.starts_before is None:
             return MeetingTotals(total, aggregations)
-        low = (
-            0
-            if query.starts_after is None
-            else await self._position(params, first, query.starts_after)
-        )
-        high = (
-            total
-            if query.starts_before is None
-            else await self._position(params, first, query.starts_before)
-        )
+        try:
+            low = (
+                0
+                if query.starts_after is None
+                else await self._position(params, first, query.starts_after)
+            )
+            high = (
+                total
+                if query.starts_before is None
+                else await self._position(params, first, query.starts_before)
+            )
+        except OrderBroken:
+            # The search cannot trust positions this time: count every page instead.
+            count = sum(1 for m in await self._everything(params) if plain.admits(m, now))
+            return MeetingTotals(count, aggregations)
         return MeetingTotals(max(0, high - low), aggregations)
 
     async def _position(
@@ -266,7 +280,10 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
             stream.total_count = int((page.get("pageInfo") or {}).get("total") or 0)
 
     def _params(self, query: MeetingQuery) -> dict[str, str]:
-        return {} if query.course_id is None else {"courseId": _course_id(query.course_id)}
+        params = {"perPage": str(PER_PAGE)}
+        if query.course_id is not None:
+            params["courseId"] = _course_id(query.course_id)
+        return params
 
     async def get_meeting(self, key: str) -> Meeting | None:
         """``GET /incoming/v2/meetings/:id``."""
@@ -300,7 +317,8 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
 
     async def get_course(self, course_id: str) -> Course | None:
         """A course, read from the first of its meetings (there is no course endpoint here)."""
-        page = await self._page({"courseId": _course_id(course_id)}, 1)
+        # The request of the course's meetings list, so either one caches the other.
+        page = await self._page(self._params(MeetingQuery(course_id=course_id)), 1)
         for row in page.get("meetings") or []:
             course = self._course(row.get("course"), row.get("courseId"))
             if course is not None:
