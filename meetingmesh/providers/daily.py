@@ -45,6 +45,7 @@ from meetingmesh.providers.base import (
     MemberDirectory,
     Positioned,
 )
+from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows, report
 from meetingmesh.providers.timefmt import from_unix_seconds, unix_seconds_ceil
 
 MAX_LIMIT = 100
@@ -137,7 +138,9 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
                 return None
             raise
-        return self._meeting(body)
+        read = read_rows(Provider.DAILY, "meeting session", [body], self._meeting)
+        report(read.problems)
+        return read[0] if read else None
 
     async def get_member(self, key: str) -> Member | None:
         """The member a Daily ``user_id`` names: Daily has no user endpoint to ask (no call)."""
@@ -160,7 +163,10 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
                     break  # Daily answers 404 once no participants remain.
                 raise
             rows = _rows(self.client.error, body)
-            attendees.extend(self._attendee(r) for r in rows)
+            notes = Notes(Provider.DAILY)
+            attendees.extend(notes.each(rows, self._attendee, part="participant"))
+            notes.finish_row("meeting session", meeting.key)
+            report(notes.problems)
             if len(rows) < MAX_LIMIT:
                 break
             params["joined_after"] = str(rows[-1]["participant_id"])
@@ -211,63 +217,62 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             params["timeframe_end"] = str(unix_seconds_ceil(end))
         return params
 
-    def _sorted_meetings(self, rows: list[Any]) -> list[Meeting]:
-        return sorted((self._meeting(r) for r in rows), key=SortKey.of)
+    def _sorted_meetings(self, rows: list[Any]) -> Rows[Meeting]:
+        """A page's sessions in key order; one without a start time is left out, reported."""
+        read = read_rows(Provider.DAILY, "meeting session", rows, self._meeting)
+        return Rows(sorted(read, key=SortKey.of), read.problems)
 
-    def _meeting(self, row: Any) -> Meeting:
-        try:
-            start = from_unix_seconds(row["start_time"])
-            duration = int(row.get("duration") or 0)
-            ongoing = bool(row.get("ongoing"))
-            participants = row.get("participants")
-            attendees = (
-                None if participants is None else tuple(self._attendee(p) for p in participants)
-            )
-            room = str(row["room"])
-            return Meeting(
-                provider=Provider.DAILY,
-                key=str(row["id"]),
-                provider_id=str(row["id"]),
-                title=room,
-                start_time=start,
-                end_time=start + timedelta(seconds=duration),
-                duration_minutes=round(duration / 60),
-                status=MeetingStatus.ONGOING if ongoing else MeetingStatus.COMPLETED,
-                capacity=_int_or_none(row.get("max_participants")),
-                attendees=attendees,
-                details=DailyDetails(
-                    room=room,
-                    ongoing=ongoing,
-                    max_participants=_int_or_none(row.get("max_participants")),
-                    duration_seconds=duration,
-                ),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self.client.error(
-                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a meeting session this gateway cannot read"
-            ) from None
+    def _meeting(self, row: Any, notes: Notes) -> Meeting:
+        session_id = str(row["id"])
+        if row.get("start_time") is None:
+            raise BadRow("has no start time")
+        start = from_unix_seconds(row["start_time"])
+        duration = int(row.get("duration") or 0)
+        ongoing = bool(row.get("ongoing"))
+        participants = row.get("participants")
+        attendees = (
+            None
+            if participants is None
+            else notes.each(participants, self._attendee, part="participant")
+        )
+        room = str(row["room"])
+        return Meeting(
+            provider=Provider.DAILY,
+            key=session_id,
+            provider_id=session_id,
+            title=room,
+            start_time=start,
+            end_time=start + timedelta(seconds=duration),
+            duration_minutes=round(duration / 60),
+            status=MeetingStatus.ONGOING if ongoing else MeetingStatus.COMPLETED,
+            capacity=_int_or_none(row.get("max_participants")),
+            attendees=attendees,
+            details=DailyDetails(
+                room=room,
+                ongoing=ongoing,
+                max_participants=_int_or_none(row.get("max_participants")),
+                duration_seconds=duration,
+            ),
+        )
 
     def _attendee(self, row: Any) -> Attendee:
-        try:
-            user_id = row.get("user_id")
-            name = row.get("user_name")
-            member = (
-                Member(Provider.DAILY, key=str(user_id), provider_id=str(user_id), name=name)
-                if user_id
-                else None
-            )
-            joined = row.get("join_time")
-            return Attendee(
-                id=str(row["participant_id"]),
-                name=name,
-                member=member,
-                joined_at=None if joined is None else from_unix_seconds(joined),
-                duration_seconds=_int_or_none(row.get("duration")),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self.client.error(
-                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a participant this gateway cannot read"
-            ) from None
+        if row.get("participant_id") is None:
+            raise BadRow("has no participant_id")
+        user_id = row.get("user_id")
+        name = row.get("user_name")
+        member = (
+            Member(Provider.DAILY, key=str(user_id), provider_id=str(user_id), name=name)
+            if user_id
+            else None
+        )
+        joined = row.get("join_time")
+        return Attendee(
+            id=str(row["participant_id"]),
+            name=name,
+            member=member,
+            joined_at=None if joined is None else from_unix_seconds(joined),
+            duration_seconds=_int_or_none(row.get("duration")),
+        )
 
 
 def _rows(error: Any, body: Any) -> list[Any]:

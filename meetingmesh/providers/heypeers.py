@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,6 +76,14 @@ from meetingmesh.providers.base import (
     Positioned,
 )
 from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
+from meetingmesh.providers.rows import (
+    BadRow,
+    Notes,
+    Rows,
+    read_rows,
+    report,
+    unknown_word,
+)
 from meetingmesh.providers.timefmt import heypeers_minute, parse_instant
 
 #: How far an organization's time zone can be behind UTC (UTC-12) and ahead of it (UTC+14).
@@ -184,7 +192,7 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
         columns = self._columns(query)
         now = self.clock()
 
-        async def pages() -> AsyncIterator[tuple[Anchor, list[Meeting]]]:
+        async def pages() -> AsyncIterator[tuple[Anchor, Sequence[Meeting]]]:
             window, number, body = await self._first_page(query, columns)
             for _ in range(MAX_PAGES):
                 if query.want_total and stream.total_count is None and window.exact_for(query):
@@ -216,12 +224,12 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
 
             async def starts_of(number: int) -> list[datetime]:
                 rows = (await self._export_page(anchored, columns, number))["meetings"]
-                return _starts(rows)
+                return self._starts(rows)
 
             # The data may have moved since the cursor was made: check the page still fits.
             if await anchor_holds(
                 anchored.page,
-                _starts(body["meetings"]),
+                self._starts(body["meetings"]),
                 ascending=query.ascending,
                 next_start=resume.next_start,
                 is_last=anchored.page >= _total_pages(body),
@@ -311,11 +319,13 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
         window = _ExportWindow(range_start(start), range_end(start), PER_PAGE, None)
         for number in range(1, MAX_PAGES + 1):
             body = await self._export_page(window, EXPORT_COLUMNS, number)
+            # Not through the memo: the range's unreadable rows matter only if it is not found.
             meetings = self._meetings(body["meetings"])
             found = next((m for m in meetings if m.key == key), None)
             if found is not None:
                 return found
             if number >= _total_pages(body) or any(start_of(m) > start for m in meetings):
+                report(meetings.problems)  # one of them may have been the meeting asked for
                 return None
         return None
 
@@ -372,11 +382,9 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
             rows.extend(body["meetings"])
         skip = offset - (first_page - 1) * items
         window = rows[skip : skip + limit]
-        return Page(
-            items=tuple(self._member_meeting(row) for row in window),
-            total_count=total,
-            has_more=offset + len(window) < total,
-        )
+        read = read_rows(Provider.HEYPEERS, "upcoming meeting", window, self._member_meeting)
+        report(read.problems)
+        return Page(items=read, total_count=total, has_more=offset + len(window) < total)
 
     async def _export_page(
         self, window: _ExportWindow, columns: tuple[str, ...], number: int
@@ -389,115 +397,106 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
             raise self.client.error(ErrorCode.UPSTREAM_BAD_RESPONSE, "sent no meetings list")
         return body
 
-    def _meetings(self, rows: list[Any]) -> list[Meeting]:
+    def _meetings(self, rows: list[Any]) -> Rows[Meeting]:
+        """A page's export rows as meetings (rows without a start time left out)."""
+        read = read_rows(Provider.HEYPEERS, "export row", rows, self._export_meeting, id_key=None)
         seen: Counter[str] = Counter()
         meetings = []
-        for row in rows:
-            meeting = self._export_meeting(row)
+        for meeting in read:
             seen[meeting.key] += 1
             if seen[meeting.key] > 1:
                 meeting = replace(meeting, key=f"{meeting.key}~{seen[meeting.key]}")
             meetings.append(meeting)
-        return meetings
+        return Rows(meetings, read.problems)
 
-    def _export_meeting(self, row: Any) -> Meeting:
-        try:
-            start = parse_instant(row["start_time"])
-            if start is None:
-                raise ValueError("no start time")
-            name = str(row.get("name") or "")
-            leader = row.get("group_leader")
-            duration = _int(row.get("duration"))
-            end = None if duration is None else start + timedelta(minutes=duration)
-            hosts = (
-                ()
-                if leader is None
-                else (Member(Provider.HEYPEERS, key=f"user:{leader}", provider_id=str(leader)),)
-            )
-            return Meeting(
-                provider=Provider.HEYPEERS,
-                key=meeting_key(start, name, leader),
-                title=name,
-                description=row.get("meeting_description"),
-                topic=row.get("topic"),
-                start_time=start,
-                end_time=end,
-                duration_minutes=duration,
-                time_zone="UTC",
-                status=_export_status(row.get("status"), start, end, self.clock()),
-                capacity=_int(row.get("max_attendees")),
-                hosts=hosts,
-                details=HeyPeersDetails(
-                    meeting_type=row.get("meeting_type"),
-                    price=None if row.get("price") is None else float(row["price"]),
-                    special_focus=row.get("special_focus"),
-                    host=row.get("host"),
-                    location=row.get("location"),
-                    privacy=row.get("privacy"),
-                    eap=row.get("eap"),
-                    allow_meeting_donation=row.get("allow_meeting_donation"),
-                    invitation_only=row.get("invitation_only"),
-                    wait_list=row.get("wait_list"),
-                    raw_status=row.get("status"),
-                ),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self.client.error(
-                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent an export row this gateway cannot read"
-            ) from None
+    def _export_meeting(self, row: Any, notes: Notes) -> Meeting:
+        start = parse_instant(row["start_time"])
+        if start is None:
+            raise BadRow("has no start time")
+        name = str(row.get("name") or "")
+        leader = row.get("group_leader")
+        duration = _int(row.get("duration"))
+        end = None if duration is None else start + timedelta(minutes=duration)
+        hosts = (
+            ()
+            if leader is None
+            else (Member(Provider.HEYPEERS, key=f"user:{leader}", provider_id=str(leader)),)
+        )
+        return Meeting(
+            provider=Provider.HEYPEERS,
+            key=meeting_key(start, name, leader),
+            title=name,
+            description=row.get("meeting_description"),
+            topic=row.get("topic"),
+            start_time=start,
+            end_time=end,
+            duration_minutes=duration,
+            time_zone="UTC",
+            status=_export_status(row.get("status"), start, end, self.clock()),
+            capacity=_int(row.get("max_attendees")),
+            hosts=hosts,
+            details=HeyPeersDetails(
+                meeting_type=row.get("meeting_type"),
+                price=None if row.get("price") is None else float(row["price"]),
+                special_focus=row.get("special_focus"),
+                host=row.get("host"),
+                location=row.get("location"),
+                privacy=row.get("privacy"),
+                eap=row.get("eap"),
+                allow_meeting_donation=row.get("allow_meeting_donation"),
+                invitation_only=row.get("invitation_only"),
+                wait_list=row.get("wait_list"),
+                raw_status=row.get("status"),
+            ),
+        )
 
-    def _member_meeting(self, row: Any) -> MemberMeeting:
-        try:
-            start = parse_instant(row["start_time"])
-            if start is None:
-                raise ValueError("no start time")
-            end = parse_instant(row.get("end_time"))
-            name = str(row.get("name") or "")
-            leader = row.get("group_leader") or None
-            leader_id = None if leader is None else leader.get("id")
+    def _member_meeting(self, row: Any, notes: Notes) -> MemberMeeting:
+        meeting_id = str(row["id"])
+        start = parse_instant(row["start_time"])
+        if start is None:
+            raise BadRow("has no start time")
+        end = parse_instant(row.get("end_time"))
+        name = str(row.get("name") or "")
+        leader = row.get("group_leader") or None
+        leader_id = None if leader is None else leader.get("id")
+        host: tuple[Member, ...] = ()
+        if leader is not None and leader_id is None:
+            notes.left_out("group leader", "has no id")
+        elif leader is not None:
             host = (
-                ()
-                if leader is None
-                else (
-                    Member(
-                        Provider.HEYPEERS,
-                        key=f"user:{leader_id}",
-                        provider_id=str(leader_id),
-                        name=leader.get("name"),
-                        avatar_url=leader.get("avatar"),
-                    ),
-                )
-            )
-            meeting = Meeting(
-                provider=Provider.HEYPEERS,
-                key=meeting_key(start, name, leader_id),
-                provider_id=str(row["id"]),
-                title=name,
-                description=row.get("description"),
-                topic=row.get("topic"),
-                start_time=start,
-                end_time=end,
-                duration_minutes=_int(row.get("duration_in_minutes")),
-                time_zone="UTC",
-                status=_upcoming_status(start, end, self.clock()),
-                capacity=_int(row.get("max_attendees")),
-                registered_count=_int(row.get("registered_attendees")),
-                hosts=host,
-                details=HeyPeersDetails(
-                    location=row.get("location"), duration_text=row.get("duration")
+                Member(
+                    Provider.HEYPEERS,
+                    key=f"user:{leader_id}",
+                    provider_id=str(leader_id),
+                    name=leader.get("name"),
+                    avatar_url=leader.get("avatar"),
                 ),
             )
-            waiting = row.get("waiting_status")
-            return MemberMeeting(
-                meeting=meeting,
-                registered=bool(row.get("registered")),
-                registered_at=parse_instant(row.get("registered_at")),
-                waitlist_status=None if waiting is None else _WAITLIST.get(str(waiting).lower()),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self.client.error(
-                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent an upcoming meeting this gateway cannot read"
-            ) from None
+        meeting = Meeting(
+            provider=Provider.HEYPEERS,
+            key=meeting_key(start, name, leader_id),
+            provider_id=meeting_id,
+            title=name,
+            description=row.get("description"),
+            topic=row.get("topic"),
+            start_time=start,
+            end_time=end,
+            duration_minutes=_int(row.get("duration_in_minutes")),
+            time_zone="UTC",
+            status=_upcoming_status(start, end, self.clock()),
+            capacity=_int(row.get("max_attendees")),
+            registered_count=_int(row.get("registered_attendees")),
+            hosts=host,
+            details=HeyPeersDetails(
+                location=row.get("location"), duration_text=row.get("duration")
+            ),
+        )
+        return MemberMeeting(
+            meeting=meeting,
+            registered=bool(row.get("registered")),
+            registered_at=parse_instant(row.get("registered_at")),
+            waitlist_status=_waitlist_status(row.get("waiting_status")),
+        )
 
 
 def _export_status(
@@ -505,8 +504,20 @@ def _export_status(
 ) -> MeetingStatus:
     """An export row's status; a ``scheduled`` meeting between its start and end is ongoing."""
     status = _STATUSES.get(str(word), MeetingStatus.UNKNOWN)
+    if word is not None and str(word) not in _STATUSES:
+        unknown_word(Provider.HEYPEERS, "meeting status", word)
     if status is MeetingStatus.SCHEDULED and end is not None and start <= now < end:
         return MeetingStatus.ONGOING
+    return status
+
+
+def _waitlist_status(word: Any) -> WaitlistStatus | None:
+    """A member's wait-list state; a word no document lists reads as null (logged once)."""
+    if word is None:
+        return None
+    status = _WAITLIST.get(str(word).lower())
+    if status is None:
+        unknown_word(Provider.HEYPEERS, "waiting_status", word)
     return status
 
 
@@ -592,10 +603,6 @@ class _ExportWindow:
         unbounded = query.starts_after is None and query.starts_before is None
         same_range = (self.low, self.high) == (plain.low, plain.high)
         return same_range and unbounded and query.ongoing is None
-
-
-def _starts(rows: list[Any]) -> list[datetime]:
-    return [parse_instant(row.get("start_time")) or EARLIEST for row in rows]
 
 
 def _total_pages(body: dict[str, Any]) -> int:

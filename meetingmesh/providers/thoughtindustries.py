@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from meetingmesh.domain import (
-    EARLIEST,
     Aggregation,
     AggregationBucket,
     Anchor,
@@ -64,6 +63,7 @@ from meetingmesh.providers.base import (
     Positioned,
 )
 from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
+from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows, report
 from meetingmesh.providers.timefmt import minutes_between, parse_instant
 
 LIST_PATH = "/incoming/v2/meetings"
@@ -126,12 +126,12 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
 
     async def _pages(
         self, query: MeetingQuery, params: dict[str, str], stream: MeetingStream
-    ) -> AsyncIterator[tuple[Anchor, list[Meeting]]]:
+    ) -> AsyncIterator[tuple[Anchor, Sequence[Meeting]]]:
         number, page = await self._first_page(query, params)
         low, high = query.lower_bound(), query.upper_bound()
         for _ in range(MAX_PAGES):
             self._report(query, page, stream)
-            meetings = self.memo.get(page.get("meetings") or [], self._page_meetings)
+            meetings = self._meetings_of(page)
             yield {"page": number}, meetings
             starts = [start_of(m) for m in meetings]
             if not starts:
@@ -156,12 +156,12 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
             page = await self._page(params, anchored)
 
             async def starts_of(number: int) -> list[datetime]:
-                return _starts(await self._page(params, number))
+                return self._starts(await self._page(params, number))
 
             # The data may have moved since the cursor was made: check the page still fits.
             if await anchor_holds(
                 anchored,
-                _starts(page),
+                self._starts(page),
                 ascending=query.ascending,
                 next_start=resume.next_start,
                 is_last=not _has_more(page),
@@ -202,7 +202,7 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         while low < high:
             middle = (low + high) // 2
             page = first if middle == 1 else await self._page(params, middle)
-            starts = _starts(page)
+            starts = self._starts(page)
             if starts != sorted(starts):
                 raise OrderBroken(f"page {middle} is not in start-time order")
             if not starts or reached(starts):
@@ -257,7 +257,16 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         if number > last:
             return int((first.get("pageInfo") or {}).get("total") or 0)
         page = first if number == 1 else await self._page(params, number)
-        return (number - 1) * per_page + sum(1 for s in _starts(page) if s < instant)
+        return (number - 1) * per_page + sum(1 for s in self._starts(page) if s < instant)
+
+    def _meetings_of(self, page: dict[str, Any]) -> Rows[Meeting]:
+        """A page's readable meetings (parsed once per cached answer; problems reported)."""
+        rows = page.get("meetings")
+        return self.memo.get(rows if isinstance(rows, list) else [], self._page_meetings)
+
+    def _starts(self, page: dict[str, Any]) -> list[datetime]:
+        """The start times of a page's readable meetings, in page order."""
+        return [start_of(m) for m in self._meetings_of(page)]
 
     async def _everything(self, params: dict[str, str]) -> list[Meeting]:
         """Every meeting of the list: page 1, then the rest concurrently."""
@@ -269,7 +278,7 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
                 return await self._page(params, number)
 
         rest = await asyncio.gather(*(fetch(n) for n in range(2, _last_page(first) + 1)))
-        return [self._meeting(row) for page in (first, *rest) for row in page.get("meetings") or []]
+        return [m for page in (first, *rest) for m in self._meetings_of(page)]
 
     def _report(self, query: MeetingQuery, page: dict[str, Any], stream: MeetingStream) -> None:
         # Thought Industries' total is the list's only without time or ongoing filters.
@@ -296,7 +305,11 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
                 return None
             raise
         row = self._data(body).get("MeetingById")
-        return None if row is None else self._meeting(row)
+        if row is None:
+            return None
+        read = self._page_meetings([row])
+        report(read.problems)
+        return read[0] if read else None
 
     async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
         """The attendees every meeting payload embeds (no upstream call)."""
@@ -320,6 +333,8 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         # The request of the course's meetings list, so either one caches the other.
         page = await self._page(self._params(MeetingQuery(course_id=course_id)), 1)
         for row in page.get("meetings") or []:
+            if not isinstance(row, dict):
+                continue
             course = self._course(row.get("course"), row.get("courseId"))
             if course is not None:
                 return course
@@ -343,46 +358,47 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
             raise self.client.error(ErrorCode.UPSTREAM_BAD_RESPONSE, f"answered: {message}")
         return data
 
-    def _page_meetings(self, rows: list[Any]) -> list[Meeting]:
-        return [self._meeting(row) for row in rows]
+    def _page_meetings(self, rows: list[Any]) -> Rows[Meeting]:
+        """A page's meetings; one without a start time (or an id) is left out and reported."""
+        return read_rows(Provider.THOUGHT_INDUSTRIES, "meeting", rows, self._meeting)
 
-    def _meeting(self, row: Any) -> Meeting:
-        try:
-            start = parse_instant(row.get("startDate"))
-            end = parse_instant(row.get("endDate"))
-            course_id = row.get("courseId")
-            attendees = tuple(self._attendee(u) for u in row.get("attendees") or ())
-            instructors = tuple(str(name) for name in row.get("instructors") or ())
-            return Meeting(
-                provider=Provider.THOUGHT_INDUSTRIES,
-                key=str(row["id"]),
-                provider_id=str(row["id"]),
-                title=str(row.get("title") or ""),
-                start_time=start,
-                end_time=end,
-                duration_minutes=minutes_between(start, end),
-                time_zone=row.get("timeZone"),
-                status=_status(start, end, self.clock()),
-                join_url=row.get("joinUrl"),
-                registered_count=len(attendees),
-                hosts=tuple(
-                    Member(Provider.THOUGHT_INDUSTRIES, key=f"instructor:{name}", name=name)
-                    for name in instructors
-                ),
+    def _meeting(self, row: Any, notes: Notes) -> Meeting:
+        meeting_id = str(row["id"])
+        start = parse_instant(row.get("startDate"))
+        if start is None:
+            raise BadRow("has no start time")
+        end = parse_instant(row.get("endDate"))
+        course_id = row.get("courseId")
+        listed = row.get("attendees")
+        attendees = notes.each(listed, self._attendee, part="attendee")
+        instructors = notes.each(row.get("instructors"), _name, part="instructor")
+        return Meeting(
+            provider=Provider.THOUGHT_INDUSTRIES,
+            key=meeting_id,
+            provider_id=meeting_id,
+            title=str(row.get("title") or ""),
+            start_time=start,
+            end_time=end,
+            duration_minutes=minutes_between(start, end),
+            time_zone=row.get("timeZone"),
+            status=_status(start, end, self.clock()),
+            join_url=row.get("joinUrl"),
+            # Everyone listed, including an attendee whose record could not be read.
+            registered_count=sum(1 for user in listed or () if user is not None),
+            hosts=tuple(
+                Member(Provider.THOUGHT_INDUSTRIES, key=f"instructor:{name}", name=name)
+                for name in instructors
+            ),
+            course_id=None if course_id is None else str(course_id),
+            course=self._course(row.get("course"), course_id),
+            attendees=attendees,
+            details=ThoughtIndustriesDetails(
                 course_id=None if course_id is None else str(course_id),
-                course=self._course(row.get("course"), course_id),
-                attendees=attendees,
-                details=ThoughtIndustriesDetails(
-                    course_id=None if course_id is None else str(course_id),
-                    location=_location(row.get("location")),
-                    instructors=instructors,
-                    attendee_info=row.get("attendeeInfo"),
-                ),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self.client.error(
-                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a meeting this gateway cannot read"
-            ) from None
+                location=_location(row.get("location")),
+                instructors=instructors,
+                attendee_info=row.get("attendeeInfo"),
+            ),
+        )
 
     def _course(self, row: Any, course_id: Any) -> Course | None:
         if not isinstance(row, dict):
@@ -398,6 +414,8 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         )
 
     def _attendee(self, user: Any) -> Attendee:
+        if user.get("id") is None:
+            raise BadRow("has no id")
         user_id = str(user["id"])
         name = user.get("name") or " ".join(
             part for part in (user.get("firstName"), user.get("lastName")) if part
@@ -422,8 +440,10 @@ def _last_page(first: dict[str, Any]) -> int:
     return min(MAX_PAGES, -(-total // per_page))
 
 
-def _starts(page: dict[str, Any]) -> list[datetime]:
-    return [parse_instant(r.get("startDate")) or EARLIEST for r in page.get("meetings") or []]
+def _name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise BadRow("is not a name")
+    return value
 
 
 def _has_more(page: dict[str, Any]) -> bool:
