@@ -116,8 +116,9 @@ Access tokens it mints are accepted like ``TOKEN`` until they expire (401
 EXPIRED_AUTHENTICATION after that); ``TOKEN``, the private-app token, never expires.
 
 Behaviour switches (``HubSpotBehaviour``; ``PUT /_sim/behaviour``; defaults first):
-``access_token_lifetime_seconds`` ``1800`` | any >= 1; ``rotate_refresh_token`` ``false``
-| ``true``; ``camel_case_tokens`` ``false`` | ``true``; ``odd_booking_answer`` ``false`` |
+``access_token_lifetime_seconds`` ``1800`` | any >= 1; ``rotate_refresh_token`` ``true``
+| ``false`` (rotation is the realistic reading, which the gateway handles);
+``camel_case_tokens`` ``false`` | ``true``; ``odd_booking_answer`` ``false`` |
 ``true`` (a successful booking's answer lacks ``end`` and carries ``meetingOutcome`` and
 ``bookingSource``, fields no document lists); ``validation_errors`` ``errors`` |
 ``sub_category`` (400 VALIDATION_ERROR carries ``subCategory``, e.g.
@@ -429,12 +430,16 @@ class _HubSpot:
 
 @dataclass(frozen=True)
 class HubSpotBehaviour(Behaviour):
-    """HubSpot's switches (see "Behaviour switches" in the manual); defaults are today's answers."""
+    """HubSpot's switches (see "Behaviour switches" in the manual).
+
+    Defaults are the answers the simulator first gave, except ``rotate_refresh_token``,
+    which is on: the realistic reading, which the gateway handles.
+    """
 
     #: Lifetime of OAuth access tokens minted by ``POST /oauth/v3/token``, in seconds.
     access_token_lifetime_seconds: int = 1800
     #: Every refresh answers a new refresh token and refuses the one it was sent.
-    rotate_refresh_token: bool = False
+    rotate_refresh_token: bool = True
     #: The token answer in camelCase (``accessToken``, ``expiresIn``, ``refreshToken``).
     camel_case_tokens: bool = False
     #: A successful booking's answer lacks ``end`` and carries fields nobody documented.
