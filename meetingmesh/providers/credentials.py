@@ -145,8 +145,6 @@ class RenewingCredential(ABC):
         self._current: Minted | None = None
         self._minting: asyncio.Future[Minted] | None = None
         self._minted: deque[str] = deque(maxlen=REMEMBERED)
-        #: How many tokens this process has minted (for operators and tests).
-        self.renewals = 0
 
     async def authorization(self) -> str:
         """The current token, minted first when there is none or it is due for renewal."""
@@ -183,7 +181,6 @@ class RenewingCredential(ABC):
         minted = await self._mint()
         self._current = minted
         self._minted.append(minted.value)
-        self.renewals += 1
         return minted
 
     def _settle(self, done: asyncio.Future[Minted]) -> None:
@@ -251,15 +248,8 @@ class RenewingCredential(ABC):
 class HeyPeersAccessKey(RenewingCredential):
     """HeyPeers: the organization's access key traded for a JWT (24 hours, or its ``exp``)."""
 
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        http: httpx.AsyncClient,
-        *,
-        metrics: Metrics | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(settings, http, metrics=metrics, clock=clock)
+    def __init__(self, settings: ProviderSettings, http: httpx.AsyncClient, **options: Any) -> None:
+        super().__init__(settings, http, **options)
         assert settings.access_key is not None
         self._access_key = settings.access_key
         self.tenant = _digest("heypeers-access-key", settings.access_key)
@@ -287,15 +277,8 @@ class HeyPeersAccessKey(RenewingCredential):
 class HubSpotOAuth(RenewingCredential):
     """HubSpot OAuth app: the refresh-token grant for 30-minute access tokens."""
 
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        http: httpx.AsyncClient,
-        *,
-        metrics: Metrics | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(settings, http, metrics=metrics, clock=clock)
+    def __init__(self, settings: ProviderSettings, http: httpx.AsyncClient, **options: Any) -> None:
+        super().__init__(settings, http, **options)
         assert settings.client_id and settings.client_secret and settings.refresh_token
         self._client_id = settings.client_id
         self._client_secret = settings.client_secret
