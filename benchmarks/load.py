@@ -10,6 +10,9 @@ measured phase. Between them every task finishes its request, so the upstream co
 reset at the start of the measured phase see no warm-up request; the measured phase ends
 when the last request started before the deadline is answered, so every request counted
 is matched by the upstream calls it caused.
+
+With ``wrk`` in the spec the same phases run through wrk instead (``drive_wrk``,
+``benchmarks.loadwrk``): this process then only starts wrk, counts and reads ``/proc``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from benchmarks import http1, procfs, simctl
+from benchmarks import http1, loadwrk, procfs, simctl
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,11 @@ class LoadSpec:
     duration_s: float = 3.0
     #: The simulators' ``/_sim/stats``, to count upstream calls per request (None: skip).
     stats_url: str | None = None
-    #: Processes whose CPU use over the measured phase is reported, by label.
+    #: Process groups (by their leader's pid) whose CPU use over the measured phase is
+    #: reported, by label: a server that forks workers is measured whole.
     watch_pids: Mapping[str, int] = field(default_factory=dict)
+    #: The wrk executable to drive the load with; None: this process's own asyncio client.
+    wrk: str | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LoadSpec:
@@ -137,8 +146,10 @@ async def _phase(
 
 
 def _cpu_now(pids: Mapping[str, int]) -> dict[str, float | None]:
-    now = {label: procfs.cpu_seconds(pid) for label, pid in pids.items()}
-    now["client"] = time.process_time()
+    now = {label: procfs.group_cpu_seconds(pid) for label, pid in pids.items()}
+    # The client is this process plus the wrk runs it has waited for.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    now["client"] = time.process_time() + children.ru_utime + children.ru_stime
     now["machine"] = procfs.busy_cpu_seconds()
     return now
 
@@ -198,11 +209,67 @@ async def drive(spec: LoadSpec) -> LoadResult:
     )
 
 
+def _run_wrk(argv: list[str], seconds: float) -> loadwrk.WrkFigures:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 90, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk exited with {done.returncode}: {done.stderr[-2000:]}")
+    return loadwrk.parse_output(done.stdout)
+
+
+def drive_wrk(spec: LoadSpec, wrk: str) -> LoadResult:
+    """``drive`` with wrk as the client: a warm-up run, then the measured run."""
+    with tempfile.TemporaryDirectory(prefix="meetingmesh-wrk-") as folder:
+        body_file = None
+        if spec.body is not None:
+            body_file = Path(folder) / "body.json"
+            body_file.write_bytes(orjson.dumps(spec.body))
+
+        def argv(seconds: float) -> list[str]:
+            return loadwrk.command(
+                wrk,
+                spec.url,
+                method=spec.method,
+                headers=spec.headers,
+                body_file=body_file,
+                graphql=spec.graphql,
+                connections=spec.concurrency,
+                seconds=seconds,
+            )
+
+        if spec.warmup_s > 0:
+            _run_wrk(argv(spec.warmup_s), spec.warmup_s)
+        with simctl.local_client() as control:
+            if spec.stats_url:
+                simctl.reset_stats(control, spec.stats_url)
+            cpu_before = _cpu_now(spec.watch_pids)
+            started = time.perf_counter()
+            figures = _run_wrk(argv(spec.duration_s), spec.duration_s)
+            elapsed = time.perf_counter() - started
+            cpu_after = _cpu_now(spec.watch_pids)
+            calls = simctl.upstream_calls(control, spec.stats_url) if spec.stats_url else None
+    answered = figures.requests - figures.failures
+    return LoadResult(
+        requests=figures.requests,
+        errors=figures.failures,
+        error_sample=figures.sample,
+        elapsed_s=figures.seconds,
+        requests_per_s=answered / figures.seconds if figures.seconds else 0.0,
+        p50_ms=figures.p50_ms,
+        p95_ms=figures.p95_ms,
+        p99_ms=figures.p99_ms,
+        mean_ms=figures.mean_ms,
+        upstream_calls=calls,
+        # Divided by wrk's own load time (the servers idle while wrk starts and exits),
+        # so CPU per request is the CPU used over the answered requests.
+        cpu_percent=_cpu_percent(cpu_before, cpu_after, figures.seconds or elapsed),
+    )
+
+
 def main(argv: Sequence[str]) -> int:
     """Worker entry point: ``python -m benchmarks.load SPEC.json RESULT.json``."""
     spec_path, result_path = argv
     spec = LoadSpec.from_json(json.loads(Path(spec_path).read_text(encoding="utf-8")))
-    result = asyncio.run(drive(spec))
+    result = drive_wrk(spec, spec.wrk) if spec.wrk else asyncio.run(drive(spec))
     Path(result_path).write_text(json.dumps(asdict(result)), encoding="utf-8")
     return 0
 

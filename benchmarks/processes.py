@@ -168,18 +168,23 @@ class Simulators:
 
 
 @contextlib.contextmanager
-def simulators(log_dir: Path, *, size: int, seed: int = 0) -> Iterator[Simulators]:
+def simulators(
+    log_dir: Path, *, size: int, seed: int = 0, now: str | None = None, name: str = "simulators"
+) -> Iterator[Simulators]:
     """Start ``meetingmesh simulate --port 0`` and parse the base URLs and tokens it prints.
 
     They start without faults; latency is injected at run time (``simctl.py``), so one
-    simulator process serves every phase and its data is generated once.
+    simulator process serves every phase and its data is generated once. ``now`` is the
+    simulated clock (``--now``); None keeps the simulators' fixed default.
     """
     argv = [meetingmesh_command(), "simulate", "--host", LOOPBACK, "--port", "0"]
     argv += ["--size", str(size), "--seed", str(seed)]
-    with managed("simulators", argv, log_dir) as process:
-        # Generating the data sets takes a few seconds at large sizes; the line listing
-        # statistics comes last, after every provider's line.
-        text = process.wait_for(re.compile(r"statistics: "), timeout=120)
+    if now is not None:
+        argv += ["--now", now]
+    with managed(name, argv, log_dir) as process:
+        # Generating the data sets takes a few seconds at large sizes (about half a minute
+        # at 100,000 per provider); the statistics line comes last, after every provider's.
+        text = process.wait_for(re.compile(r"statistics: "), timeout=120 + size / 500)
         header = _SIM_HEADER.search(text)
         upstreams = {m[1]: Upstream(m[2], m[3]) for m in _SIM_LINE.finditer(text)}
         missing = [p for p in PROVIDERS if p not in upstreams]
@@ -188,13 +193,20 @@ def simulators(log_dir: Path, *, size: int, seed: int = 0) -> Iterator[Simulator
         yield Simulators(process, header[1], upstreams)
 
 
-def gateway_config(sims: Simulators, overrides: Mapping[str, int | float] | None = None) -> str:
+def gateway_config(
+    sims: Simulators,
+    overrides: Mapping[str, int | float] | None = None,
+    server: Mapping[str, int | float | str] | None = None,
+) -> str:
     """A TOML configuration for every simulated provider (README, configuration contract).
 
     ``overrides`` are provider settings (``cache_ttl``, ``rate_limit``, ...) written into
-    every provider's section; without them the gateway runs on its own defaults.
+    every provider's section; ``server`` adds ``[server]`` settings; without them the
+    gateway runs on its own defaults.
     """
-    lines = ["[server]", "graphiql = false", ""]
+    lines = ["[server]", "graphiql = false"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in (server or {}).items()]
+    lines.append("")
     for provider in PROVIDERS:
         upstream = sims.upstreams[provider]
         lines.append(f"[providers.{provider}]")
@@ -205,6 +217,28 @@ def gateway_config(sims: Simulators, overrides: Mapping[str, int | float] | None
         lines += [f"{key} = {value}" for key, value in (overrides or {}).items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def server_setting_refusal(log_dir: Path, key: str, value: int | str) -> str | None:
+    """Why ``meetingmesh check-config`` refuses ``[server] key = value``; None if it accepts.
+
+    How the harness learns whether a setting exists yet (``workers``, issue 15) without
+    importing the gateway's code: the gateway's own validation answers.
+    """
+    path = log_dir / f"probe-{key}.toml"
+    path.write_text(f"[server]\n{key} = {json.dumps(value)}\n", encoding="utf-8")
+    done = subprocess.run(
+        [meetingmesh_command(), "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=child_environment(),
+    )
+    if done.returncode == 0:
+        return None
+    said = (done.stderr + done.stdout).strip().splitlines()
+    return said[0] if said else f"exit status {done.returncode}"
 
 
 @dataclass(frozen=True)

@@ -54,14 +54,81 @@ def reset_peak_rss(pid: int) -> bool:
 
 def cpu_seconds(pid: int) -> float | None:
     """User plus system CPU seconds the process has used so far, or None when unknown."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
+    # utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _stat_fields(pid: int) -> list[str] | None:
     try:
         text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
     except OSError:
         return None
     # The command name (field 2) may contain spaces and parentheses: split after its last ")".
-    fields = text[text.rindex(")") + 2 :].split()
-    # utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    return text[text.rindex(")") + 2 :].split()
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The live processes of process group ``pgid`` (empty when ``/proc`` is missing).
+
+    The harness starts every server as a group leader, so a server that forks workers
+    (uvicorn ``--workers``, Node's cluster) is measured whole through its group.
+    """
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    pids = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        fields = _stat_fields(int(entry))
+        # pgrp is field 5 of the whole line, 3 after the name.
+        if fields is not None and int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return pids
+
+
+def group_cpu_seconds(pgid: int) -> float | None:
+    """User plus system CPU seconds of every live process in group ``pgid``, or None.
+
+    Children the leader has reaped add their time to its own cutime/cstime; those are
+    counted too, so a worker that exits during a phase does not lose its CPU.
+    """
+    total = None
+    for pid in group_pids(pgid):
+        fields = _stat_fields(pid)
+        if fields is None:
+            continue
+        # utime, stime, cutime, cstime: fields 14-17 of the whole line, 12-15 after the name.
+        ticks = sum(int(v) for v in fields[11:15])
+        total = (total or 0.0) + ticks / _TICKS
+    return total
+
+
+def group_rss_mb(pgid: int) -> float | None:
+    """Summed current RSS (``VmRSS``) of group ``pgid``'s processes in MiB, or None."""
+    sizes = [rss_mb(pid) for pid in group_pids(pgid)]
+    known = [s for s in sizes if s is not None]
+    return sum(known) if known else None
+
+
+def group_peak_rss_mb(pgid: int) -> float | None:
+    """Summed peak RSS (``VmHWM``) of group ``pgid``'s processes in MiB, or None.
+
+    An upper bound of the group's peak: each process's own peak, added up.
+    """
+    sizes = [peak_rss_mb(pid) for pid in group_pids(pgid)]
+    known = [s for s in sizes if s is not None]
+    return sum(known) if known else None
+
+
+def reset_group_peak_rss(pgid: int) -> None:
+    """``reset_peak_rss`` for every process of group ``pgid``."""
+    for pid in group_pids(pgid):
+        reset_peak_rss(pid)
 
 
 def busy_cpu_seconds() -> float | None:

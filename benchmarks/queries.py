@@ -48,6 +48,22 @@ query MemberUpcoming($id: String!) {
 }
 """
 
+#: The peer comparison's query (issue 15): 20 Daily sessions with all their participants,
+#: the same fields as the peer's ``listMeetings(limit: 20)`` (``benchmarks.peer``).
+DAILY_SESSIONS = """
+query DailySessions($first: Int!) {
+  meetings(first: $first, filter: {providers: [DAILY]}) {
+    totalCount
+    edges {
+      node {
+        id title startTime durationMinutes status
+        attendees { totalCount edges { node { id name joinedAt durationSeconds } } }
+      }
+    }
+  }
+}
+"""
+
 #: Only what walking needs: the cost of getting to page 51 is not what is measured.
 CURSOR_WALK = """
 query CursorWalk($after: String) {
@@ -149,6 +165,19 @@ def canonical(meeting_id: str, cursor: str) -> list[GraphQLQuery]:
             merged_page(20, cursor),
         ),
     ]
+
+
+def daily_sessions() -> GraphQLQuery:
+    """20 Daily sessions with their participants: the query compared with the peer's."""
+    return GraphQLQuery(
+        "daily_sessions", "Daily 20 sessions + participants", DAILY_SESSIONS, {"first": 20}
+    )
+
+
+def merged_after(starts_after: str) -> GraphQLQuery:
+    """The merged 20-meeting page from ``starts_after`` on (the cost-growth query)."""
+    variables = {"first": 20, "after": None, "filter": {"startsAfter": starts_after}}
+    return GraphQLQuery("merged_after", "meetings(first:20, startsAfter)", MEETINGS_PAGE, variables)
 
 
 def merged_20() -> GraphQLQuery:

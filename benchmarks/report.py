@@ -76,9 +76,35 @@ class Target:
 
     label: str
     measured: str
-    met: bool
+    #: True met, False missed, None not measured (the reason is in ``measured``).
+    met: bool | None
     #: Why it was missed, in one line (None when met).
     reason: str | None = None
+    #: The measured figure over the goal's: an "at least" goal is met at >= 1, an
+    #: "at most" goal at <= 1 (``at_most`` says which). None when there is no figure.
+    ratio: float | None = None
+    at_most: bool = False
+
+
+@dataclass(frozen=True)
+class GrowthRow:
+    """One cost-growth measurement: the merged page from a start time, at one data size."""
+
+    size: int
+    #: "cold" (a fresh gateway), "warm, same" (that query again), "warm, next day" (a
+    #: later start, the cache filled by the cold query).
+    case: str
+    latency_ms: float
+    #: Upstream requests per list provider (simulator counters), by provider name.
+    calls: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long one part of the run took."""
+
+    label: str
+    seconds: float
 
 
 @dataclass
@@ -91,6 +117,10 @@ class Report:
     comparisons: list[Comparison] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    growth: list[GrowthRow] = field(default_factory=list)
+    #: Simulator start-up per data size: seconds to generate and serve, and its RSS in MiB.
+    growth_setup: dict[int, tuple[float, float | None]] = field(default_factory=dict)
+    timings: list[Timing] = field(default_factory=list)
     runtime_s: float = 0.0
 
     def phase(self, key: str) -> Phase:
@@ -102,7 +132,7 @@ class Report:
 
 
 _COLUMNS = (
-    ("query", "<", 32),
+    ("query", "<", 40),
     ("conc", ">", 4),
     ("req/s", ">", 7),
     ("p50 ms", ">", 7),
@@ -157,6 +187,36 @@ def format_phase(phase: Phase) -> str:
     return "\n".join(lines)
 
 
+def format_growth(report: Report) -> str:
+    """The cost-growth table: upstream calls per provider and latency at each data size."""
+    providers = sorted({name for row in report.growth for name in row.calls})
+    head = f"{'size':>7}  {'case':<15}{'latency ms':>11}  " + "  ".join(
+        f"{name[:18]:>18}" for name in providers
+    )
+    lines = [head]
+    for row in report.growth:
+        cells = "  ".join(f"{row.calls.get(name, 0):>18}" for name in providers)
+        lines.append(f"{row.size:>7}  {row.case:<15}{row.latency_ms:>11.1f}  {cells}")
+    for size, (seconds, rss) in sorted(report.growth_setup.items()):
+        lines.append(
+            f"  simulators at {size}: started in {seconds:.1f} s, RSS {_number(rss, 0)} MiB"
+        )
+    return "\n".join(lines)
+
+
+def format_target(target: Target) -> list[str]:
+    """One judged target: verdict, goal, figure, ratio to the goal, and why when missed."""
+    verdict = {True: "met   ", False: "MISSED", None: "n/a   "}[target.met]
+    ratio = ""
+    if target.ratio is not None:
+        need = "<=" if target.at_most else ">="
+        ratio = f"; ratio to goal {target.ratio:.2f} (met at {need} 1)"
+    lines = [f"  [{verdict}] {target.label}: {target.measured}{ratio}"]
+    if target.reason:
+        lines.append(f"           why: {target.reason}")
+    return lines
+
+
 def format_report(report: Report) -> str:
     """The whole run as printed by ``make bench``."""
     m = report.machine
@@ -178,15 +238,20 @@ def format_report(report: Report) -> str:
         out.append("comparisons (same run):")
         out += [f"  {c.label}: {c.ratio:.2f}x  ({c.detail})" for c in report.comparisons]
         out.append("")
+    if report.growth:
+        out.append(
+            "COST GROWTH: merged meetings(first:20, startsAfter), cold and warm, upstream "
+            "calls per provider"
+        )
+        out += [format_growth(report), ""]
     if report.targets:
-        out.append("targets:")
+        out.append("targets (issue 15):")
         for target in report.targets:
-            verdict = "met   " if target.met else "MISSED"
-            out.append(f"  [{verdict}] {target.label}: {target.measured}")
-            if target.reason:
-                out.append(f"           why: {target.reason}")
+            out += format_target(target)
         out.append("")
     out += [f"note: {note}" for note in report.notes]
+    if report.timings:
+        out.append("phases: " + ", ".join(f"{t.label} {t.seconds:.0f} s" for t in report.timings))
     out.append(f"runtime: {report.runtime_s:.0f} s")
     return "\n".join(out)
 

@@ -1,59 +1,81 @@
-"""``make bench``: measure the gateway against its simulators and print one report.
+"""``make bench``: measure the gateway against its simulators and a peer, print one report.
 
 Usage: ``.venv/bin/python -m benchmarks.run [--concurrency 50] [--duration 4] ...``
 
-Every server is a separate process on 127.0.0.1 (``meetingmesh simulate`` and
-``meetingmesh serve`` with a generated configuration); every client is one too
-(``benchmarks.load``, ``benchmarks.baseline``). Phases, in order:
+Every server is a separate process on 127.0.0.1 (``meetingmesh simulate``, ``meetingmesh
+serve`` with a generated configuration, Hive Gateway under Node.js); every client is one
+too (``benchmarks.load`` driving ``wrk`` when it is there, else its own asyncio client;
+``benchmarks.baseline``). Two gateways run side by side over one set of simulators: one
+with the production settings (the upstream cache on, 10 s) and one with ``cache_ttl = 0``
+and ``rate_limit = 0`` for every provider (the cache off: every request pays its upstream
+calls; without the rate limit, since the published quotas, Thought Industries 120 a
+minute and Daily 20 a second, would otherwise cap that gateway at a few requests a
+second and the row would time the limiter). Phases, in order:
 
-1. production settings (the gateway's defaults, 10 s upstream cache), simulators at
-   0 ms: the six canonical queries at ``--concurrency`` clients;
-2. the same gateway with every provider at ``--latency-ms`` injected latency, one
-   client: the merged 20-meeting page (identical queries, so these are cache hits);
-3. a gateway with ``cache_ttl = 0`` for every provider (the cold path), simulators at
-   0 ms: the merged-list queries at ``--concurrency`` clients and at one client. It
-   also has ``rate_limit = 0``: the default client-side limits are the providers'
-   published quotas (Thought Industries 120 a minute, Daily 20 a second), which would
-   cap an uncached gateway at a few requests a second, so that phase would time the
-   limiter, not the gateway;
-4. that cold gateway at ``--latency-ms``, one client: each provider's list call made
-   directly, the merged page through the gateway, and the N+1 baseline script.
+1. cache on, simulators at 0 ms: the canonical queries at ``--concurrency`` clients;
+2. cache off, the same for the lookups and the merged lists (at ``--concurrency``
+   clients identical queries in flight together still share upstream calls: the
+   client's coalescing), and the merged page at one client;
+3. the peer (issue 15): 20 Daily sessions with their participants through meetingmesh
+   (cache on, cache off) and through GraphQL Hive Gateway serving a Mesh-composed
+   OpenAPI description of Daily (``benchmarks.peer``), which calls the simulator on
+   every request. Without Node.js the phase is absent and the report says why;
+4. every provider at ``--latency-ms``, one client: each provider's own list call, the
+   merged page through both gateways, and the N+1 baseline script;
+5. ``[server] workers`` (issue 15) when the gateway accepts that setting: the merged
+   page and ``meeting(id)`` at ``--workers`` workers; otherwise a "not available" line;
+6. cost growth: for each ``--growth-sizes`` a fresh simulator and gateway, then the
+   merged page from a start time cold, the same again, and the next day's.
 
-Figures are printed and written to ``benchmarks/results/latest.json``; targets are
-judged beside them and a miss never fails the run (timings belong to the machine).
-The exit status is non-zero only when the harness itself fails (a process does not
-start, a query errors while preparing).
+Figures are printed and written to ``benchmarks/results/latest.json``; issue 15's targets
+are judged beside them (each with the cache on and off) and a miss never fails the run
+(timings belong to the machine). The exit status is non-zero only when the harness
+itself fails (a process does not start, a query errors while preparing).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import shutil
 import signal
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
-from benchmarks import processes, procfs, queries, simctl, targets
+from benchmarks import growth, loadwrk, peer, processes, procfs, queries, simctl, targets
 from benchmarks.baseline import BaselineResult, BaselineSpec, direct_list_calls
 from benchmarks.load import LoadResult, LoadSpec
-from benchmarks.processes import Gateway, Simulators
-from benchmarks.report import Comparison, Phase, Report, Row, format_report, write_json
+from benchmarks.processes import Gateway, ManagedProcess, Simulators
+from benchmarks.report import (
+    Phase,
+    Report,
+    Row,
+    Timing,
+    format_report,
+    write_json,
+)
 
 DEFAULT_OUTPUT = processes.PROJECT_ROOT / "benchmarks" / "results" / "latest.json"
-#: The cold path: no upstream cache, and no client-side rate limit (see the docstring).
+#: The cache off: no upstream cache, and no client-side rate limit (see the docstring).
 COLD_SETTINGS = {"cache_ttl": 0, "rate_limit": 0}
 #: The providers with meeting lists: the ones the merged page and the baseline touch.
 LIST_PROVIDERS = ("heypeers", "thoughtindustries", "daily")
+#: Hive Gateway runs on V8: its JIT needs a longer warm-up than CPython.
+PEER_MIN_WARMUP_S = 3.0
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -86,6 +108,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--baseline-runs", type=int, default=5, help="timed runs of the N+1 script (default 5)"
     )
     parser.add_argument(
+        "--growth-sizes",
+        type=_sizes,
+        default=[1_000, 10_000, 100_000],
+        help="meetings per provider for the cost-growth phase, comma-separated "
+        "(default 1000,10000,100000; empty skips the phase)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="gateway workers for the workers row, when [server] workers exists (default 2)",
+    )
+    parser.add_argument("--no-peer", action="store_true", help="skip the Hive Gateway phase")
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk (installed with apt when missing and root), the Python "
+        "client, or auto: wrk when it can be had (default)",
+    )
+    parser.add_argument(
         "--output", type=Path, default=DEFAULT_OUTPUT, help="JSON report (default %(default)s)"
     )
     args = parser.parse_args(argv)
@@ -93,45 +136,72 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--size must exceed {queries.DEEP_OFFSET // 3} for the deep page")
     if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.baseline_runs < 1:
         parser.error("--concurrency, --duration and --baseline-runs must be positive")
+    if any(not 12 <= size <= 100_000 for size in args.growth_sizes) or args.workers < 1:
+        parser.error("--growth-sizes must be within 12..100000 and --workers positive")
     return args
+
+
+class Server(Protocol):
+    """A running GraphQL server the harness measures (meetingmesh or the peer)."""
+
+    @property
+    def process(self) -> ManagedProcess:
+        """The server's process (the leader of its process group)."""
+
+    @property
+    def url(self) -> str:
+        """Its GraphQL endpoint."""
 
 
 @dataclass
 class Bench:
-    """What every measurement needs: the settings, the log folder and the simulators."""
+    """What every measurement needs: the settings, the log folder, the simulators, wrk."""
 
     args: argparse.Namespace
     log_dir: Path
     sims: Simulators
+    wrk: str | None
+    #: Rows measured through each gateway, by its name: its RSS target reads them.
+    rows_by_gateway: dict[str, list[Row]] = field(default_factory=dict)
 
     def _load(self, spec: LoadSpec) -> LoadResult:
         # Generous bound: a worker that outlives it is stuck, and is killed with its group.
-        timeout = spec.warmup_s + spec.duration_s + 60
+        timeout = spec.warmup_s + spec.duration_s + 120
         data = processes.run_worker("benchmarks.load", asdict(spec), self.log_dir, timeout=timeout)
         return LoadResult(**data)
 
-    def _watch(self, gateway: Gateway | None) -> dict[str, int]:
+    def _watch(self, server: Server | None) -> dict[str, int]:
         pids = {"simulators": self.sims.process.pid}
-        if gateway is not None:
-            pids["gateway"] = gateway.process.pid
+        if server is not None:
+            pids["gateway"] = server.process.pid
         return pids
 
-    def graphql(self, gateway: Gateway, query: queries.GraphQLQuery, concurrency: int) -> Row:
-        """Measure one GraphQL query through ``gateway`` at ``concurrency`` clients."""
-        pid = gateway.process.pid
-        procfs.reset_peak_rss(pid)
+    def graphql(
+        self,
+        server: Server,
+        name: str,
+        query: queries.GraphQLQuery,
+        concurrency: int,
+        warmup: float | None = None,
+    ) -> Row:
+        """Measure one GraphQL query through ``server`` (called ``name``) at ``concurrency``."""
+        pid = server.process.pid
+        procfs.reset_group_peak_rss(pid)
         result = self._load(
             LoadSpec(
-                url=gateway.url,
+                url=server.url,
                 body=query.body(),
                 concurrency=concurrency,
-                warmup_s=self.args.warmup,
+                warmup_s=self.args.warmup if warmup is None else warmup,
                 duration_s=self.args.duration,
                 stats_url=self.sims.stats_url,
-                watch_pids=self._watch(gateway),
+                watch_pids=self._watch(server),
+                wrk=self.wrk,
             )
         )
-        return _row(query.key, query.label, concurrency, result, procfs.peak_rss_mb(pid))
+        row = _row(query.key, query.label, concurrency, result, procfs.group_peak_rss_mb(pid))
+        self.rows_by_gateway.setdefault(name, []).append(row)
+        return row
 
     def direct(self, key: str, label: str, url: str, headers: Mapping[str, str]) -> Row:
         """Measure one provider call made straight to the simulators by one client."""
@@ -146,6 +216,7 @@ class Bench:
                 duration_s=self.args.duration,
                 stats_url=self.sims.stats_url,
                 watch_pids=self._watch(None),
+                wrk=self.wrk,
             )
         )
         return _row(key, label, 1, result, None)
@@ -245,88 +316,231 @@ class Prepared:
     cursor: str
     #: The merged 20-meeting page as [provider, unix start] pairs, for the baseline's check.
     merged_page: list[list[Any]]
+    #: Participants on meetingmesh's 20-session Daily page (the peer must return as many).
+    daily_participants: int
 
 
 def _prepare(gw: Gateway) -> Prepared:
     merged = queries.merged_20()
+    daily = queries.daily_sessions()
     with simctl.local_client() as client:
         page = queries.execute(client, gw.url, merged.document, merged.variables)
+        sessions = queries.execute(client, gw.url, daily.document, daily.variables)
         return Prepared(
             meeting_id=queries.sample_meeting_id(client, gw.url),
             cursor=queries.deep_cursor(client, gw.url),
             merged_page=_page_keys(page),
+            daily_participants=sum(
+                edge["node"]["attendees"]["totalCount"] or 0
+                for edge in sessions["meetings"]["edges"]
+            ),
         )
 
 
-def _production(bench: Bench, gw: Gateway, prepared: Prepared) -> list[Phase]:
-    args = bench.args
-    canonical = queries.canonical(prepared.meeting_id, prepared.cursor)
-    rows = [bench.graphql(gw, q, args.concurrency) for q in canonical]
-    with bench.latency():
-        cached = bench.graphql(gw, queries.merged_20(), 1)
-    return [
-        Phase(
-            "production", "PRODUCTION SETTINGS (defaults: cache_ttl 10 s), simulators at 0 ms", rows
-        ),
-        Phase(
-            "production_latency",
-            f"PRODUCTION SETTINGS, every provider at {args.latency_ms:g} ms injected latency "
-            "(repeated identical query: answered from the cache)",
-            [cached],
-        ),
-    ]
+def _cached(query: queries.GraphQLQuery, cache: str) -> queries.GraphQLQuery:
+    """``query`` as a row of one gateway where both are in one table ("on" or "off")."""
+    return dataclasses.replace(
+        query, key=f"{query.key}_cache_{cache}", label=f"{query.label}, cache {cache}"
+    )
 
 
-def _cold(bench: Bench, gw: Gateway, prepared: Prepared) -> tuple[list[Phase], BaselineResult]:
-    args = bench.args
-    merged = queries.merged_20()
-    lists = [
-        q
+@dataclass
+class Timer:
+    """Records how long each part of the run took, for the report's last lines."""
+
+    report: Report
+
+    @contextlib.contextmanager
+    def __call__(self, label: str) -> Iterator[None]:
+        """Time the ``with`` block as ``label``; printed as it ends, so progress shows."""
+        started = time.monotonic()
+        print(f"  {label}...", flush=True)
+        try:
+            yield
+        finally:
+            seconds = time.monotonic() - started
+            self.report.timings.append(Timing(label, seconds))
+
+
+def _cache_on(bench: Bench, gw: Gateway, prepared: Prepared) -> Phase:
+    conc = bench.args.concurrency
+    rows = [
+        bench.graphql(gw, "cache on", q, conc)
         for q in queries.canonical(prepared.meeting_id, prepared.cursor)
-        if q.key in ("merged_20", "merged_100", "deep_page")
     ]
-    rows = [bench.graphql(gw, q, args.concurrency) for q in lists]
+    return Phase(
+        "cache_on", "CACHE ON (production settings: cache_ttl 10 s), simulators at 0 ms", rows
+    )
+
+
+def _cache_off(bench: Bench, gw: Gateway, prepared: Prepared) -> Phase:
+    conc = bench.args.concurrency
+    wanted = ("meeting_by_id", "merged_20", "merged_100", "deep_page")
+    rows = [
+        bench.graphql(gw, "cache off", q, conc)
+        for q in queries.canonical(prepared.meeting_id, prepared.cursor)
+        if q.key in wanted
+    ]
     # One client: every request pays its own upstream calls. With many clients, identical
     # queries in flight together share upstream requests (the client's coalescing).
-    rows.append(bench.graphql(gw, merged, 1))
-    cold = Phase(
-        "cold",
-        "COLD PATH (cache_ttl = 0 and rate_limit = 0 for every provider), simulators at 0 ms; at "
-        f"{args.concurrency} clients identical concurrent queries still share upstream calls",
+    rows.append(bench.graphql(gw, "cache off", queries.merged_20(), 1))
+    return Phase(
+        "cache_off",
+        "CACHE OFF (cache_ttl = 0 and rate_limit = 0 for every provider), simulators at 0 ms; "
+        f"at {conc} clients identical concurrent queries still share upstream calls",
         rows,
     )
+
+
+def _peer(
+    bench: Bench, on: Gateway, off: Gateway, prepared: Prepared, report: Report
+) -> Phase | None:
+    """meetingmesh and Hive Gateway on the same 20 Daily sessions, back to back."""
+    conc = bench.args.concurrency
+    supergraph = bench.log_dir / "supergraph.graphql"
+    try:
+        report.notes.append(peer.ensure_installed())
+        peer.compose(bench.sims, supergraph)
+        hive_gateway = peer.hive_gateway(bench.log_dir, supergraph)
+    except peer.PeerUnavailable as exc:
+        report.notes.append(f"peer phase absent: {exc}")
+        return None
+    daily = queries.daily_sessions()
+    with hive_gateway as hive:
+        hive_query = queries.GraphQLQuery(
+            "hive_daily", "Hive Gateway: listMeetings(20)", peer.HIVE_DAILY_QUERY
+        )
+        with simctl.local_client() as client:
+            data = queries.execute(client, hive.url, hive_query.document, {})
+        sessions = data["listMeetings"]["data"]
+        theirs = sum(len(s.get("participants") or []) for s in sessions)
+        if len(sessions) != 20 or theirs != prepared.daily_participants:
+            report.notes.append(
+                f"the peer's page differs: {len(sessions)} sessions and {theirs} participants, "
+                f"meetingmesh {prepared.daily_participants} participants"
+            )
+        warmup = max(bench.args.warmup, PEER_MIN_WARMUP_S)
+        rows = [
+            bench.graphql(on, "cache on", _cached(daily, "on"), conc),
+            bench.graphql(off, "cache off", _cached(daily, "off"), conc),
+            bench.graphql(hive, "hive", hive_query, conc, warmup=warmup),
+        ]
+    versions = ", ".join(f"{k} {v}" for k, v in peer.pinned_versions().items())
+    return Phase(
+        "peer",
+        f"PEER: 20 Daily sessions with their {prepared.daily_participants} participants "
+        f"(one upstream call each; the peer has no upstream cache); {versions}",
+        rows,
+    )
+
+
+def _latency(
+    bench: Bench, on: Gateway, off: Gateway, prepared: Prepared
+) -> tuple[Phase, BaselineResult]:
+    merged = queries.merged_20()
     with bench.latency():
         rows = bench.direct_calls()
-        rows.append(bench.graphql(gw, merged, 1))
+        rows.append(bench.graphql(off, "cache off", _cached(merged, "off"), 1))
+        rows.append(bench.graphql(on, "cache on", _cached(merged, "on"), 1))
         baseline_row, baseline = bench.baseline(prepared.merged_page)
         rows.append(baseline_row)
-    cold_latency = Phase(
-        "cold_latency",
-        f"COLD PATH (same gateway), every provider at {args.latency_ms:g} ms injected latency",
+    phase = Phase(
+        "latency",
+        f"EVERY PROVIDER AT {bench.args.latency_ms:g} ms injected latency, one client "
+        "(cache on: answered from the cache after the first request)",
         rows,
     )
-    return [cold, cold_latency], baseline
+    return phase, baseline
 
 
-def measure(args: argparse.Namespace, report: Report, log_dir: Path) -> None:
+def _workers(bench: Bench, report: Report) -> Phase | None:
+    """The gateway at ``--workers`` workers, when ``[server] workers`` exists."""
+    workers = bench.args.workers
+    refusal = processes.server_setting_refusal(bench.log_dir, "workers", workers)
+    if refusal is not None:
+        report.notes.append(
+            f"workers row not available: the gateway refuses [server] workers = {workers} "
+            f"({refusal})"
+        )
+        return None
+    config = processes.gateway_config(bench.sims, server={"workers": workers})
+    conc = bench.args.concurrency
+    with processes.gateway(bench.log_dir, "gateway-workers", config) as gw:
+        prepared = _prepare(gw)
+        rows = [
+            bench.graphql(gw, "workers", q, conc)
+            for q in queries.canonical(prepared.meeting_id, prepared.cursor)
+            if q.key in ("meeting_by_id", "merged_20")
+        ]
+    return Phase(
+        "workers",
+        f"CACHE ON, {workers} WORKERS ([server] workers = {workers}), simulators at 0 ms",
+        rows,
+    )
+
+
+def measure(args: argparse.Namespace, report: Report, log_dir: Path, timer: Timer) -> None:
     """Run every phase, appending phases, comparisons, targets and notes to ``report``."""
-    with processes.simulators(log_dir, size=args.size, seed=args.seed) as sims:
-        bench = Bench(args, log_dir, sims)
-        config = processes.gateway_config(sims)
-        with processes.gateway(log_dir, "gateway-production", config) as gw:
-            prepared = _prepare(gw)
-            report.phases += _production(bench, gw, prepared)
-        # A fresh process, so its RSS and upstream client owe nothing to the first one.
-        config = processes.gateway_config(sims, COLD_SETTINGS)
-        with processes.gateway(log_dir, "gateway-cold", config) as gw:
-            phases, baseline = _cold(bench, gw, prepared)
-            report.phases += phases
+    wrk = None
+    if args.client != "python":
+        found = loadwrk.find_wrk(install=True)
+        wrk = found.path
+        report.notes.append(found.note)
+        if wrk is None and args.client == "wrk":
+            raise processes.ProcessError(found.note)
+    else:
+        report.notes.append("load generator: the Python client (--client python)")
+    if wrk is not None:
+        report.notes.append(
+            "wrk's percentiles include failed requests, and upstream calls of the requests "
+            "still in flight at its deadline are counted in their row"
+        )
+    peer_phase: Phase | None = None
+    with contextlib.ExitStack() as stack:
+        with timer(f"simulators at --size {args.size}"):
+            sims = stack.enter_context(
+                processes.simulators(log_dir, size=args.size, seed=args.seed)
+            )
+            bench = Bench(args, log_dir, sims, wrk)
+            on = stack.enter_context(
+                processes.gateway(log_dir, "gateway-cache-on", processes.gateway_config(sims))
+            )
+            off = stack.enter_context(
+                processes.gateway(
+                    log_dir, "gateway-cache-off", processes.gateway_config(sims, COLD_SETTINGS)
+                )
+            )
+            prepared = _prepare(on)
+        with timer("cache on"):
+            report.phases.append(_cache_on(bench, on, prepared))
+        with timer("cache off"):
+            report.phases.append(_cache_off(bench, off, prepared))
+        if args.no_peer:
+            report.notes.append("peer phase absent: --no-peer")
+        else:
+            with timer("peer (Hive Gateway)"):
+                peer_phase = _peer(bench, on, off, prepared, report)
+            if peer_phase is not None:
+                report.phases.append(peer_phase)
+        with timer(f"{args.latency_ms:g} ms latency"):
+            latency, baseline = _latency(bench, on, off, prepared)
+            report.phases.append(latency)
+        with timer("workers"):
+            workers = _workers(bench, report)
+            if workers is not None:
+                report.phases.append(workers)
+    for size in args.growth_sizes:
+        with timer(f"cost growth at {size:,}"):
+            report.growth += growth.measure(size, args.seed, log_dir, report.growth_setup)
     if not baseline.matches_gateway:
         report.notes.append(
             "the N+1 script's page differs from the gateway's (same providers and starts "
             "expected): compare its figures with care"
         )
-    _judge(report, args)
+    targets.compare(report, args.concurrency, peer_phase)
+    report.targets += targets.judge(
+        report, args.concurrency, bench.rows_by_gateway, peer_phase, args.growth_sizes
+    )
     _note_contention(report)
 
 
@@ -345,63 +559,6 @@ def _note_contention(report: Report) -> None:
             f"other processes used {average:.0f}% of one core on average while rows were "
             f"measured (of {cpus} CPUs): rerun on a quiet machine for figures to compare"
         )
-
-
-def _judge(report: Report, args: argparse.Namespace) -> None:
-    conc = args.concurrency
-    production = report.phase("production")
-    cold = report.phase("cold")
-    cold_latency = report.phase("cold_latency")
-    lat = f"{args.latency_ms:g} ms"
-    directs = [r for r in cold_latency.rows if r.key.startswith("direct_")]
-    slowest = max(directs, key=lambda r: r.p50_ms)
-    gateway_cold = cold_latency.row("merged_20", 1)
-    gateway_cached = report.phase("production_latency").row("merged_20", 1)
-    baseline = cold_latency.row("baseline_n_plus_1", 1)
-    merged_production = production.row("merged_20", conc)
-    merged_cold = cold.row("merged_20", conc)
-    report.comparisons += [
-        Comparison(
-            "overhead_cold",
-            f"gateway overhead at {lat}, cache off: merged(20) p50 / slowest direct list p50",
-            gateway_cold.p50_ms / slowest.p50_ms,
-            f"{gateway_cold.p50_ms:.1f} ms vs {slowest.p50_ms:.1f} ms, {slowest.label}",
-        ),
-        Comparison(
-            "overhead_cached",
-            "same with production settings (cache hits): merged(20) p50 / slowest direct p50",
-            gateway_cached.p50_ms / slowest.p50_ms,
-            f"{gateway_cached.p50_ms:.1f} ms vs {slowest.p50_ms:.1f} ms",
-        ),
-        Comparison(
-            "n_plus_1",
-            f"N+1 baseline p50 / gateway merged(20) p50 at {lat}, cache off",
-            baseline.p50_ms / gateway_cold.p50_ms,
-            f"{baseline.p50_ms:.1f} ms with {baseline.upstream_per_request or 0:.0f} sequential "
-            f"calls vs {gateway_cold.p50_ms:.1f} ms with "
-            f"{gateway_cold.upstream_per_request or 0:.1f} concurrent calls",
-        ),
-        Comparison(
-            "cache_cpu",
-            "gateway CPU per merged(20) request, cache off / production settings "
-            "(what the cache saves the gateway)",
-            (merged_cold.gateway_cpu_ms or 0) / (merged_production.gateway_cpu_ms or 1),
-            f"{merged_cold.gateway_cpu_ms or 0:.1f} vs {merged_production.gateway_cpu_ms or 0:.1f}"
-            f" ms; {merged_cold.requests_per_s:.0f} vs {merged_production.requests_per_s:.0f} "
-            f"req/s at {conc} clients",
-        ),
-    ]
-    report.targets += [
-        targets.overhead(gateway_cold.p50_ms, slowest.p50_ms, gateway_cached.p50_ms),
-        targets.throughput(
-            production.row("meeting_by_id", conc), targets.MEETING_BY_ID_RPS, "meeting(id)"
-        ),
-        targets.throughput(merged_production, targets.MERGED_20_RPS, "merged meetings(first:20)"),
-        targets.throughput(
-            merged_cold, targets.MERGED_20_RPS, "merged meetings(first:20), cache off"
-        ),
-        targets.memory(report.phases, conc),
-    ]
 
 
 class Interrupted(Exception):
@@ -432,12 +589,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "warmup_s": args.warmup,
         "latency_ms": args.latency_ms,
         "baseline_runs": args.baseline_runs,
+        "growth_sizes": args.growth_sizes,
+        "workers": args.workers,
+        "client": args.client,
     }
     report = Report(machine=procfs.machine(), settings=settings)
     log_dir = Path(tempfile.mkdtemp(prefix="meetingmesh-bench-"))
-    print("benchmarking: about 2 minutes...", flush=True)
+    print("benchmarking: about 5 minutes (more on the first run: npm ci)...", flush=True)
     try:
-        measure(args, report, log_dir)
+        measure(args, report, log_dir, Timer(report))
     except Interrupted as exc:
         print(f"{exc}: every process stopped; logs in {log_dir}", file=sys.stderr)
         return 128 + exc.signum

@@ -36,3 +36,10 @@ def upstream_calls(client: httpx.Client, stats_url: str) -> int:
     response = client.get(stats_url)
     response.raise_for_status()
     return sum(int(provider["total"]) for provider in response.json().values())
+
+
+def calls_by_provider(client: httpx.Client, stats_url: str) -> dict[str, int]:
+    """Requests each provider's simulator answered since a reset, by provider name."""
+    response = client.get(stats_url)
+    response.raise_for_status()
+    return {name: int(provider["total"]) for name, provider in response.json().items()}

@@ -13,13 +13,14 @@ keys configured, requests without a valid one are 401 before any GraphQL work.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
@@ -30,14 +31,15 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from meetingmesh import tracing
+from meetingmesh import graphiql, persisted, tracing
+from meetingmesh.batching import BatchRefused, check_batch, over_budget
 from meetingmesh.config import ConfigError, Settings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode
@@ -52,6 +54,9 @@ from meetingmesh.request_id import current as current_request_id
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.schema import build_schema
 from meetingmesh.schema.errors import CACHEABLE, TOO_MANY_TOKENS
+
+if TYPE_CHECKING:
+    from cross_web import AsyncHTTPRequestAdapter
 
 Clock = Callable[[], datetime]
 _CIRCUIT_VALUES = {CircuitState.CLOSED: 0.0, CircuitState.HALF_OPEN: 0.5, CircuitState.OPEN: 1.0}
@@ -138,6 +143,11 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         self.max_age = int(min(ttls, default=0))
         self.adapters: dict[Provider, Adapter] = {}
         self._api_keys = [k.encode() for k in settings.server.api_keys]
+        manifest = settings.server.trusted_documents
+        self.documents = persisted.Documents(
+            settings.server.apq_cache_bytes,
+            persisted.load_manifest(manifest) if manifest else None,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse what is not a well-formed, authorised GraphQL request; serve the rest."""
@@ -157,6 +167,8 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         except _BodyTooLarge:
             limit = self.settings.server.max_body_bytes
             await _refusal(413, f"The request body exceeds {limit} bytes.")(scope, receive, send)
+        except BatchRefused as exc:
+            await _refusal(400, str(exc), ErrorCode.BAD_REQUEST)(scope, receive, send)
 
     def _refuse(self, request: Request) -> Response | None:
         server = self.settings.server
@@ -206,6 +218,21 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             matched |= hmac.compare_digest(candidate, given)
         return matched
 
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        """GET parameters; a ``documentId``/``doc_id`` among them names a persisted document."""
+        folded: dict[str, Any] = persisted.fold_document_id(super().parse_query_params(params))
+        return folded
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Browsers get GraphiQL, but a GET naming a persisted document is an operation."""
+        params = request.query_params
+        names_document = any(params.get(k) for k in ("extensions", *persisted.ID_KEYS))
+        return super().should_render_graphql_ide(request) and not names_document
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the gateway's own assets (``meetingmesh.graphiql``), never a CDN."""
+        return graphiql.page(request.scope.get("root_path", ""))
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
@@ -217,6 +244,69 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             max_page_size=self.settings.server.max_page_size,
             metrics=self.metrics,
         )
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: RequestContext,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """One operation as Strawberry runs it; a batch through ``meetingmesh.batching``."""
+        if not isinstance(request_data, list):
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        server = self.settings.server
+        resolved = [self.documents.resolve(item) for item in request_data]
+        runnable = [r.request for r in resolved if isinstance(r, persisted.Resolved)]
+        reason = over_budget(
+            [(r.query, r.variables, r.operation_name) for r in runnable],
+            server.max_tokens,
+            server.max_cost,
+        )
+        if reason is not None:
+            return [persisted.refusal(reason, ErrorCode.QUERY_TOO_COMPLEX) for _ in resolved]
+
+        async def run(item: persisted.Resolved | ExecutionResult) -> ExecutionResult:
+            if isinstance(item, ExecutionResult):
+                return item
+            # Each operation its own context: its errors and loaders are its own.
+            own = await self.get_context(request, sub_response)
+            return await self._run_resolved(request, request_adapter, own, sub_response, item)
+
+        return list(await asyncio.gather(*(run(item) for item in resolved)))
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Run one operation, its persisted document looked up first (``persisted.py``)."""
+        resolved = self.documents.resolve(request_data)
+        if isinstance(resolved, ExecutionResult):
+            return resolved
+        return await self._run_resolved(request, request_adapter, context, sub_response, resolved)
+
+    async def _run_resolved(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        context: RequestContext,
+        sub_response: Response,
+        resolved: persisted.Resolved,
+    ) -> ExecutionResult:
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, None, resolved.request
+        )
+        self.documents.remember(resolved, result)
+        return result
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
@@ -234,6 +324,12 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         if _MEDIA_TYPE.get() == GRAPHQL_RESPONSE and isinstance(response_data, dict):
             errors: list[Any] = list(response_data.get("errors") or [])
             unexecuted = not any(isinstance(e, dict) and e.get("path") for e in errors)
+            # APQ's "send the query again" answers stay 200, as Apollo Server sends them.
+            unexecuted &= not any(
+                isinstance(e, dict)
+                and (e.get("extensions") or {}).get("code") in persisted.RETRYABLE
+                for e in errors
+            )
             # A request that never reached execution: no data entry, and a 4xx status.
             if response_data.get("data") is None and errors and unexecuted:
                 body = {k: v for k, v in response_data.items() if k != "data"}
@@ -253,8 +349,16 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         return body
 
     def decode_json(self, data: str | bytes) -> object:
-        """orjson; any body that is not a JSON object (or not UTF-8) is a 400 here."""
+        """orjson; a body must be a JSON object, or an array of them (a batch).
+
+        Request bodies arrive as bytes, GET parameters as text: only a body may be a
+        batch, and only a body's ``documentId`` names a persisted document.
+        """
         value = orjson.loads(data)
+        if isinstance(data, bytes):
+            if isinstance(value, list):
+                return check_batch(value, self.settings.server.max_batch_operations)
+            value = persisted.fold_document_id(value)
         if not isinstance(value, dict):
             # Strawberry answers its JSONDecodeError with a 400, and crashes on non-objects.
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
@@ -313,13 +417,16 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
                 expose_headers=["X-Request-ID"],
             )
         )
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]
+    if settings.server.graphiql:
+        routes.append(graphiql.assets())
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )

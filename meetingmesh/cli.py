@@ -1,8 +1,9 @@
-"""The ``meetingmesh`` command: serve | demo | simulate | export-schema | check-config."""
+"""The ``meetingmesh`` command: serve, demo, simulate, export-schema, schema-check, check-config."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -69,7 +70,21 @@ def _parser() -> argparse.ArgumentParser:
     simulate.set_defaults(run=_simulate)
 
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument(
+        "--possible-types",
+        action="store_true",
+        help="print the interface/union map Apollo Client's possibleTypes needs (JSON)",
+    )
     export.set_defaults(run=_export_schema)
+
+    schema_check = commands.add_parser(
+        "schema-check",
+        help="classify the changes from a schema file to this code's schema; exit 1 if breaking",
+    )
+    schema_check.add_argument(
+        "--against", default="schema.graphql", help="the SDL to compare with (schema.graphql)"
+    )
+    schema_check.set_defaults(run=_schema_check)
 
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("config", help="TOML configuration file")
@@ -210,10 +225,31 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _export_schema(args: argparse.Namespace) -> int:
-    from meetingmesh.schema import print_schema
+    from meetingmesh.schema import possible_types, print_schema
 
-    sys.stdout.write(print_schema())
+    if args.possible_types:
+        print(json.dumps(possible_types(), indent=2))
+    else:
+        sys.stdout.write(print_schema())
     return 0
+
+
+def _schema_check(args: argparse.Namespace) -> int:
+    from graphql import GraphQLError
+
+    from meetingmesh.schema import print_schema
+    from meetingmesh.schema_check import Severity, compare_sdl, report
+
+    try:
+        with open(args.against, encoding="utf-8") as file:
+            committed = file.read()
+        changes = compare_sdl(committed, print_schema())
+    except (OSError, GraphQLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else f"not a valid schema: {exc}"
+        print(f"meetingmesh: schema-check: {args.against}: {reason}", file=sys.stderr)
+        return 2
+    sys.stdout.write(report(changes))
+    return 1 if any(c.severity is Severity.BREAKING for c in changes) else 0
 
 
 def _check_config(args: argparse.Namespace) -> int:

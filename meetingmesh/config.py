@@ -49,6 +49,12 @@ class ServerSettings:
     tracing: bool = False
     log_format: str = "text"
     log_level: str = "INFO"
+    #: Total size of the documents automatic persisted queries remember; 0 turns APQ off.
+    apq_cache_bytes: int = 10_485_760
+    #: A persisted-documents manifest; when set, only its documents run (persisted.py).
+    trusted_documents: str = ""
+    #: Most operations in one batched request (a JSON array); 0 turns batching off.
+    max_batch_operations: int = 10
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,13 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    return parse_settings(raw, os.environ if environ is None else environ)
+    settings = parse_settings(raw, os.environ if environ is None else environ)
+    manifest = settings.server.trusted_documents
+    if manifest and not Path(manifest).is_absolute():
+        # A manifest path is relative to the configuration file, like the file it ships with.
+        server = replace(settings.server, trusted_documents=str(Path(path).parent / manifest))
+        settings = replace(settings, server=server)
+    return settings
 
 
 def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
@@ -189,6 +201,8 @@ _MINIMUMS: dict[str, float] = {
     "max_page_size": 1,
     "max_cost": 1,
     "max_body_bytes": 1,
+    "apq_cache_bytes": 0,
+    "max_batch_operations": 0,
     "timeout": 0.001,
     "connect_timeout": 0.001,
     "retries": 0,

@@ -253,19 +253,55 @@ class TimeRange:
 
 
 @dataclass(frozen=True, slots=True)
+class FormOption:
+    """One choice of a choice question: the value a booking sends, and what the booker sees."""
+
+    value: str
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FormField:
-    """A question a booker answers on a scheduling page."""
+    """A question a booker answers on a scheduling page.
+
+    ``custom`` questions are answered in the booking's form answers; the standard ones
+    (first name, last name, email) by the booking's own fields.
+    """
 
     name: str
     label: str | None = None
     field_type: str | None = None
     required: bool = False
-    options: tuple[str, ...] = ()
+    options: tuple[FormOption, ...] = ()
+    value_type: str | None = None
+    custom: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentCheckbox:
+    """A consent checkbox on a scheduling page, named by its communication type."""
+
+    communication_type_id: str
+    label: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LegalConsent:
+    """The legal consent a scheduling page asks for: its checkboxes and the texts shown."""
+
+    checkboxes: tuple[ConsentCheckbox, ...] = ()
+    communication_consent_text: str | None = None
+    processing_consent_type: str | None = None
+    processing_consent_text: str | None = None
+    processing_consent_checkbox_label: str | None = None
+    privacy_policy_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BookingInfo:
-    """What a scheduling page needs before booking: durations, rules, organizers, busy times."""
+    """What a scheduling page needs before booking: durations, rules, questions, consent,
+    organizers and busy times."""
 
     link_id: str
     durations_minutes: tuple[int, ...]
@@ -277,8 +313,10 @@ class BookingInfo:
     location: str | None = None
     is_offline: bool | None = None
     form_fields: tuple[FormField, ...] = ()
+    legal_consent: LegalConsent | None = None
     organizers: tuple[Member, ...] = ()
     busy_times: tuple[TimeRange, ...] = ()
+    link_type: SchedulingLinkType | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +326,22 @@ class AvailabilitySlot:
     start: datetime
     end: datetime
     duration_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class FormAnswer:
+    """A booker's answer to one of a scheduling page's questions."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentAnswer:
+    """A booker's answer to one consent checkbox."""
+
+    communication_type_id: str
+    consented: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +356,8 @@ class BookingRequest:
     duration_minutes: int
     timezone: str
     guest_emails: tuple[str, ...] = ()
+    form_answers: tuple[FormAnswer, ...] = ()
+    consents: tuple[ConsentAnswer, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,16 @@ class ErrorCode(enum.StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    #: A malformed request: a batch or persisted-query extension that cannot be served.
+    BAD_REQUEST = "BAD_REQUEST"
+    #: APQ: the hash is unknown; the client sends the query again (see persisted.py).
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    #: Trusted documents: the id is not in the manifest / the text is not a trusted document.
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
+    QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
+    #: A booking whose answer never arrived or could not be read: it may have been made.
+    BOOKING_OUTCOME_UNKNOWN = "BOOKING_OUTCOME_UNKNOWN"
 
 
 class GatewayError(Exception):
@@ -50,6 +60,8 @@ class GatewayError(Exception):
         self.upstream_body: Any = None
         #: Further errors of the same failure (one per field a provider refused).
         self.related: tuple[GatewayError, ...] = ()
+        #: More ``extensions`` a client may act on (``slotTaken`` of an unknown booking).
+        self.details: dict[str, Any] = {}
 
     @property
     def extensions(self) -> dict[str, Any]:
@@ -59,6 +71,7 @@ class GatewayError(Exception):
             extensions["provider"] = self.provider.name
         if self.field is not None:
             extensions["field"] = self.field
+        extensions.update(self.details)
         return extensions
 
 

@@ -7,10 +7,14 @@ test starts from a quiet, healthy world and can count upstream calls exactly.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +35,7 @@ from meetingmesh.simulators.server import (
     create_simulators,
     gateway_settings,
 )
+from tests.clients import harness as node_clients
 
 #: Meetings per provider in the end-to-end data set: several pages of every list.
 STACK_SIZE = 60
@@ -201,3 +206,54 @@ def gateway(stack: Stack) -> Iterator[Stack]:
     reset()
     yield stack
     reset()
+
+
+class Clients:
+    """The pinned Node client libraries (``tests/clients``), run as separate processes."""
+
+    def run(self, script: str, **argument: Any) -> Any:
+        """Run one client script and return what it reported (also checked for leaks)."""
+        answer = node_clients.run(script, argument)
+        CAPTURED.append(repr(answer))
+        return answer
+
+    def command(self, name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        """Run an installed package's command (``relay-compiler``) in ``cwd``."""
+        return node_clients.command(name, *args, cwd=cwd)
+
+    @property
+    def chromium(self) -> str:
+        """Debian's Chromium; a missing one fails the test with how to install it."""
+        try:
+            return node_clients.chromium()
+        except node_clients.MissingTool as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def clients() -> Clients:
+    """The client libraries, installed with ``npm ci`` when the lock changed."""
+    try:
+        node_clients.ensure_installed()
+    except node_clients.MissingTool as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return Clients()
+
+
+@pytest.fixture(scope="session")
+def relay_manifest(clients: Clients, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The persisted-documents file relay-compiler writes for ``tests/clients/relay``.
+
+    The project is compiled in a scratch copy against the committed ``schema.graphql``.
+    """
+    project = node_clients.HERE / "relay"
+    work = tmp_path_factory.mktemp("relay")
+    shutil.copytree(project / "src", work / "src")
+    config = json.loads((project / "relay.config.json").read_text())
+    config["schema"] = str(node_clients.HERE.parent.parent / "schema.graphql")
+    (work / "relay.config.json").write_text(json.dumps(config))
+    manifest: Path = work / str(config["persistConfig"]["file"])
+    manifest.write_text("{}")
+    done = clients.command("relay-compiler", "relay.config.json", cwd=work)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return manifest

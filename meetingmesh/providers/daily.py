@@ -5,7 +5,9 @@ newest first (start_time desc, id desc), filtered natively by room, ``timeframe_
 (>=, unix s), ``timeframe_end`` (<, unix s) and ``ongoing``, paged by ``starting_after``
 (older) and ``ending_before`` (newer; ``OLDEST`` = the oldest page), 100 per call at most.
 
-Streams and what they cost (one call per page of ``first + 1`` sessions, at most 100):
+Streams and what they cost (one call per page of ``first + 2`` sessions, at most 100:
+one more than the caller takes, and one more for the tie held back at a page's end,
+see ``_release``):
 - descending: pages in native order, ``starting_after`` the last id.
 - ascending: ``ending_before=OLDEST`` first, then ``ending_before`` the newest id seen,
   each page reversed.
@@ -20,12 +22,16 @@ Sessions have no title: the room name stands in. ``ongoing`` decides the status.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from meetingmesh.domain import (
+    EARLIEST,
+    LATEST,
     Anchor,
     Attendee,
     DailyDetails,
@@ -35,6 +41,7 @@ from meetingmesh.domain import (
     Member,
     Provider,
     SortKey,
+    start_of,
 )
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import (
@@ -46,9 +53,15 @@ from meetingmesh.providers.base import (
     Positioned,
 )
 from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows, report
-from meetingmesh.providers.timefmt import from_unix_seconds, unix_seconds_ceil
+from meetingmesh.providers.timefmt import (
+    from_unix_seconds,
+    unix_seconds_ceil,
+    unix_seconds_floor,
+)
 
 MAX_LIMIT = 100
+#: What an anchor's session id may be (Daily's are UUIDs; "OLDEST" asks for the last page).
+_SESSION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_PAGES = 100_000
 
 
@@ -82,6 +95,7 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             walk = _Walk(self._first_page_params(query), narrowed=query.after is not None)
         now = self.clock()
         limit = int(walk.params["limit"])
+        held: list[Positioned] = []
         for _ in range(MAX_PAGES):
             try:
                 body = await self.client.get("/meetings", walk.params)
@@ -102,11 +116,12 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             if query.want_total and stream.total_count is None and not walk.narrowed:
                 stream.total_count = _int_or_none(body.get("total_count"))
             meetings = self.memo.get(rows, self._sorted_meetings)
-            anchor = walk.anchor()
-            for meeting in meetings if ascending else reversed(meetings):
-                if query.admits(meeting, now):
-                    yield Positioned(meeting, anchor)
-            if len(rows) < limit:
+            final = len(rows) < limit
+            ready, held = _release(held, meetings, walk.anchor(), ascending, final)
+            for positioned in ready:
+                if query.admits(positioned.meeting, now):
+                    yield positioned
+            if final:
                 return
             # The next page continues past this page's last session in walk order.
             cursor = rows[0]["id"] if ascending else rows[-1]["id"]
@@ -123,7 +138,9 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
     def _first_page_params(self, query: MeetingQuery) -> dict[str, str]:
         """The request of a walk's first page (narrowed to the keyset position, if any)."""
         params = self._filter_params(query, narrow=True)
-        params["limit"] = str(max(1, min(MAX_LIMIT, query.page_hint + 1)))
+        # One more than the caller takes, and one more again for the session held back
+        # at the page's end (see ``_release``), so the page usually suffices alone.
+        params["limit"] = str(max(1, min(MAX_LIMIT, query.page_hint + 2)))
         if not query.selects("attendees"):
             params["no_participants"] = "true"
         if query.ascending:
@@ -147,10 +164,14 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
         return Member(Provider.DAILY, key=key, provider_id=key)
 
     async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
-        """Participants from the list payload, else ``/meetings/:id/participants`` pages."""
+        """Participants in join order: from the list payload, else participant pages.
+
+        Cost without a payload: one ``/meetings/:id/participants`` call per 100
+        participants (the last page, or a 404 once none remain, ends the walk).
+        """
         if meeting.attendees is not None:
             return meeting.attendees
-        attendees: list[Attendee] = []
+        found: dict[str, Attendee] = {}
         params: dict[str, str] = {"limit": str(MAX_LIMIT)}
         # Bounded: a session has at most a few thousand participants.
         for _ in range(1000):
@@ -164,13 +185,19 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
                 raise
             rows = _rows(self.client.error, body)
             notes = Notes(Provider.DAILY)
-            attendees.extend(notes.each(rows, self._attendee, part="participant"))
+            page = notes.each(rows, self._attendee, part="participant")
             notes.finish_row("meeting session", meeting.key)
             report(notes.problems)
-            if len(rows) < MAX_LIMIT:
+            fresh = [a for a in page if a.id not in found]
+            found.update((a.id, a) for a in fresh)
+            if len(rows) < MAX_LIMIT or not fresh:
                 break
-            params["joined_after"] = str(rows[-1]["participant_id"])
-        return tuple(attendees)
+            # "Joined after this participant": the page's latest readable joiner, never
+            # its last row, since Daily prints a page in no documented order (and a row
+            # left out has no id to page after). Anyone on the page is a safe cursor
+            # (nobody is skipped); the latest one repeats nobody but unreadable rows.
+            params["joined_after"] = max(page, key=_join_order).id
+        return tuple(sorted(found.values(), key=_join_order))
 
     def _anchored_walk(self, query: MeetingQuery) -> _Walk | None:
         """The page a cursor's anchor names, or None when the anchor is not one of ours."""
@@ -178,7 +205,9 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
         limit, before, after = anchor.get("l"), anchor.get("b"), anchor.get("a")
         if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
             return None
-        if not all(v is None or (isinstance(v, str) and v) for v in (before, after)):
+        if not all(
+            v is None or (isinstance(v, str) and _SESSION.fullmatch(v)) for v in (before, after)
+        ):
             return None
         if before is not None and after is not None:
             return None
@@ -187,6 +216,8 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
         for name in ("timeframe_start", "timeframe_end"):
             value = anchor.get(name)
             if isinstance(value, int) and not isinstance(value, bool):
+                if not EARLIEST.timestamp() <= value <= LATEST.timestamp():
+                    return None  # forged: never sent on
                 params[name], narrowed = str(value), True
         params["limit"] = str(limit)
         if not query.selects("attendees"):
@@ -202,25 +233,28 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             params["room"] = query.room
         if query.ongoing is not None:
             params["ongoing"] = "true" if query.ongoing else "false"
-        start = query.starts_after
-        end = query.starts_before
+        start = None if query.starts_after is None else unix_seconds_ceil(query.starts_after)
+        end = None if query.starts_before is None else unix_seconds_ceil(query.starts_before)
         if narrow and query.after is not None:
+            # The cursor's own second, whole: a session's start_time may be a fraction
+            # (Daily types it as a number), and the key decides within the second.
             key_time = query.after.start_time
             if query.order is MeetingOrder.START_TIME_ASC:
-                start = key_time if start is None else max(start, key_time)
+                floor = unix_seconds_floor(key_time)
+                start = floor if start is None else max(start, floor)
             else:
-                bound = key_time + timedelta(seconds=1)
+                bound = unix_seconds_ceil(key_time + timedelta(seconds=1))
                 end = bound if end is None else min(end, bound)
         if start is not None:
-            params["timeframe_start"] = str(unix_seconds_ceil(start))
+            params["timeframe_start"] = str(start)
         if end is not None:
-            params["timeframe_end"] = str(unix_seconds_ceil(end))
+            params["timeframe_end"] = str(end)
         return params
 
     def _sorted_meetings(self, rows: list[Any]) -> Rows[Meeting]:
         """A page's sessions in key order; one without a start time is left out, reported."""
         read = read_rows(Provider.DAILY, "meeting session", rows, self._meeting)
-        return Rows(sorted(read, key=SortKey.of), read.problems)
+        return Rows(sorted((_in_join_order(m) for m in read), key=SortKey.of), read.problems)
 
     def _meeting(self, row: Any, notes: Notes) -> Meeting:
         session_id = str(row["id"])
@@ -282,6 +316,49 @@ def _rows(error: Any, body: Any) -> list[Any]:
     return data
 
 
+def _release(
+    held: list[Positioned],
+    meetings: Sequence[Meeting],
+    anchor: Anchor,
+    ascending: bool,
+    final: bool,
+) -> tuple[list[Positioned], list[Positioned]]:
+    """This page's sessions in walk order, less the trailing ones the next page may join.
+
+    Daily's order among sessions that share a ``start_time`` is undocumented (the
+    supplement says only "id secondary"; it may run either way), so a tie cut by a page
+    boundary can only be put in key order once the next page is read: the sessions of
+    the page's last start time are held back (``held``) and released with the next page.
+    A tie read over several pages keeps the anchor of the page it began on, so resuming
+    inside it re-reads all of it. The last page holds nothing back.
+    """
+    group_start = start_of(held[0].meeting) if held else None
+    page = [
+        Positioned(m, held[0].anchor if start_of(m) == group_start else anchor) for m in meetings
+    ]
+    combined = sorted([*held, *page], key=lambda p: SortKey.of(p.meeting), reverse=not ascending)
+    if final or not combined:
+        return combined, []
+    boundary = start_of(combined[-1].meeting)
+    cut = len(combined)
+    while cut and start_of(combined[cut - 1].meeting) == boundary:
+        cut -= 1
+    return combined[:cut], combined[cut:]
+
+
+def _join_order(attendee: Attendee) -> tuple[datetime, str]:
+    """Participants in the order they joined (the id breaks ties, as Daily's own order does)."""
+    return (attendee.joined_at or EARLIEST, attendee.id)
+
+
+def _in_join_order(meeting: Meeting) -> Meeting:
+    """``meeting`` with its listed participants in join order, whatever order Daily printed."""
+    attendees = meeting.attendees
+    if not attendees or all(_join_order(a) <= _join_order(b) for a, b in pairwise(attendees)):
+        return meeting
+    return replace(meeting, attendees=tuple(sorted(attendees, key=_join_order)))
+
+
 def _int_or_none(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
@@ -314,8 +391,11 @@ class _Walk:
         next_start = query.resume_start()
         assert next_start is not None
         raw = [row.get("start_time") for row in rows if isinstance(row, dict)]
-        starts = [s for s in raw if isinstance(s, int)]
-        if not starts or len(starts) != len(rows):
+        # Daily's OpenAPI types times as numbers: 1716379200.0 is as good as 1716379200.
+        # A row without a readable start (left out of the page, reported) says nothing
+        # about where the page lies: only the others decide.
+        starts = [s for s in raw if isinstance(s, int | float) and not isinstance(s, bool)]
+        if not starts:
             return False
         key_time = next_start.timestamp()
         if query.ascending:

@@ -2,7 +2,9 @@
 
 The HTTP layer opens a deadline scope per request; each upstream call (its timeout,
 its retries, its wait for a rate-limit slot) stays within what is left of it, so a
-slow provider cannot hold an answer past the deadline.
+slow provider cannot hold an answer past the deadline. A resolver that gives one
+provider's work a budget of its own narrows the deadline for that work only
+(``budget_scope``), so that provider's calls end early enough for the answer to go out.
 """
 
 from __future__ import annotations
@@ -23,6 +25,25 @@ def deadline_scope(seconds: float) -> Iterator[None]:
         yield
     finally:
         _DEADLINE.reset(token)
+
+
+@contextmanager
+def budget_scope(until: float) -> Iterator[None]:
+    """Make everything inside (and the tasks it starts) finish by ``until`` (monotonic).
+
+    It only ever narrows: an earlier deadline already in force stays.
+    """
+    current = _DEADLINE.get()
+    token = _DEADLINE.set(until if current is None else min(current, until))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def ends_at() -> float | None:
+    """The monotonic instant the deadline in force falls at, or None outside any scope."""
+    return _DEADLINE.get()
 
 
 def remaining(default: float) -> float:

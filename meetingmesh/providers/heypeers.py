@@ -91,6 +91,10 @@ ZONE_BEHIND = timedelta(hours=12)
 ZONE_AHEAD = timedelta(hours=14)
 _MINUTE = timedelta(minutes=1)
 _TICK = timedelta(microseconds=1)
+#: The widest custom range a walk asks for (``range_start(EARLIEST)`` to
+#: ``range_end(LATEST)``), as the naive UTC times its text reads: anchors lie within it.
+_WIDEST_LOW = (EARLIEST - ZONE_BEHIND).replace(tzinfo=None)
+_WIDEST_HIGH = (LATEST + ZONE_AHEAD + _MINUTE).replace(tzinfo=None)
 
 #: Every documented export column (``group_leader_id`` comes back as ``group_leader``).
 EXPORT_COLUMNS = (
@@ -316,6 +320,8 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
             start = datetime.fromtimestamp(int(key.split("-", 1)[0]), UTC)
         except (ValueError, OverflowError, OSError):
             return None
+        if not EARLIEST <= start <= LATEST:
+            return None  # a forged key: no meeting starts then, so HeyPeers is not asked
         window = _ExportWindow(range_start(start), range_end(start), PER_PAGE, None)
         for number in range(1, MAX_PAGES + 1):
             body = await self._export_page(window, EXPORT_COLUMNS, number)
@@ -575,9 +581,12 @@ class _ExportWindow:
         if not (isinstance(page, int) and 1 <= page <= MAX_PAGES):
             return None
         try:
-            for text in (low, high):
-                datetime.strptime(text, "%m/%d/%Y %I:%M %p")
+            start, end = (datetime.strptime(t, "%m/%d/%Y %I:%M %p") for t in (low, high))
         except ValueError:
+            return None
+        # A forged window (01/01/1, or ending before it starts) is not ours: never sent on.
+        # Ours lie within the widest range ``fresh`` asks for: EARLIEST to LATEST, widened.
+        if not _WIDEST_LOW <= start <= end <= _WIDEST_HIGH:
             return None
         return cls(low, high, size, page)
 

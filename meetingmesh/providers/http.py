@@ -99,6 +99,21 @@ def segment(value: str, what: str) -> str:
     return quote(value, safe="")
 
 
+class Slashed(str):
+    """A path value whose ``/`` separate segments of its own (HubSpot's ``sales/round-robin``)."""
+
+    __slots__ = ()
+
+
+def segments(value: str, what: str) -> str:
+    """``value`` as path segments: each ``/``-separated part encoded and checked by ``segment``.
+
+    The ``/`` stay as they are, as the provider's paths take such ids whole; an empty,
+    ``.`` or ``..`` part is ``BAD_USER_INPUT``, so no value can climb out of its route.
+    """
+    return "/".join(segment(part, what) for part in value.split("/"))
+
+
 class UpstreamClient:
     """JSON requests to one provider, with its credential and its error conventions."""
 
@@ -202,9 +217,15 @@ class UpstreamClient:
     ) -> Any:
         """Send one request, retried if idempotent; raise ``GatewayError`` for every failure.
 
-        ``template``'s ``{names}`` are filled from ``path``, each value one encoded segment.
+        ``template``'s ``{names}`` are filled from ``path``, each value one encoded segment
+        (a ``Slashed`` value one or more).
         """
-        url = template.format(**{name: segment(value, name) for name, value in path.items()})
+        url = template.format(
+            **{
+                name: segments(value, name) if isinstance(value, Slashed) else segment(value, name)
+                for name, value in path.items()
+            }
+        )
         attempts = 1 + (self.settings.retries if method == "GET" else 0)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts),

@@ -452,7 +452,9 @@ def _has_more(page: dict[str, Any]) -> bool:
 
 def _anchor_page(anchor: Anchor) -> int | None:
     page = anchor.get("page")
-    return page if isinstance(page, int) and not isinstance(page, bool) and page >= 1 else None
+    if isinstance(page, int) and not isinstance(page, bool) and 1 <= page <= MAX_PAGES:
+        return page
+    return None  # not ours (forged: page 2**40): a fresh search, nothing absurd sent on
 
 
 def _status(start: Any, end: Any, now: Any) -> MeetingStatus:

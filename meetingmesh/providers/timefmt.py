@@ -40,6 +40,11 @@ def unix_seconds_ceil(instant: datetime) -> int:
     return math.ceil(instant.timestamp())
 
 
+def unix_seconds_floor(instant: datetime) -> int:
+    """The largest whole unix second at or before ``instant``."""
+    return math.floor(instant.timestamp())
+
+
 def epoch_ms(instant: datetime) -> int:
     """Epoch milliseconds (HubSpot)."""
     return round(instant.timestamp() * 1000)

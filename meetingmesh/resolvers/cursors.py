@@ -9,23 +9,42 @@ reads resume points without opening their anchors. Lists that only page by posit
 (attendees, a member's schedule) use offset cursors, and scheduling links wrap
 HubSpot's own ``after`` token. A cursor that does not decode, down to the last field
 of every resume point, is ``BAD_USER_INPUT`` naming the argument it came in.
+
+Cursors are opaque but not secret: a client can forge any content. So every decoded
+value is range-checked before anything is asked of a provider: cursors are at most
+``MAX_CURSOR_LENGTH`` characters, times (keys and resume points) fall within
+``EARLIEST``..``LATEST``, keys are identifiers (``check_key``), offsets are at most
+``MAX_OFFSET`` and HubSpot tokens short printable ASCII. The anchors inside resume
+points are range-checked by the adapters that open them.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 
-from meetingmesh.domain import MeetingOrder, Provider, ResumePoint, SortKey
-from meetingmesh.errors import bad_input
+from meetingmesh.domain import EARLIEST, LATEST, MeetingOrder, Provider, ResumePoint, SortKey
+from meetingmesh.errors import GatewayError, bad_input
+from meetingmesh.resolvers.ids import check_key, shown
 
 _PROVIDERS = {p.value: p for p in Provider}
 _WALKS = {"a": MeetingOrder.START_TIME_ASC, "d": MeetingOrder.START_TIME_DESC}
+#: The cursors this API hands out are a few hundred characters: longer ones are forged.
+MAX_CURSOR_LENGTH = 4096
+#: The furthest position an offset cursor may name: no list paged by position is longer.
+MAX_OFFSET = 100_000
+#: HubSpot's paging tokens: short, printable ASCII.
+_TOKEN = re.compile(r"[!-~]{1,256}")
+
+
+class _OutOfRange(ValueError):
+    """A cursor that decodes, holding a value no cursor of this API can hold."""
 
 
 def _pack(kind: str, payload: object) -> str:
@@ -34,13 +53,23 @@ def _pack(kind: str, payload: object) -> str:
 
 
 def _unpack(kind: str, cursor: str, field: str) -> object:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise bad_input(f"{field}: {shown(cursor)} is too long for a cursor", field=field)
     try:
         decoded = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError):
-        raise bad_input(f"{field}: {cursor!r} is not a valid cursor", field=field) from None
+        raise _invalid(cursor, field) from None
     if not isinstance(decoded, list) or len(decoded) != 2 or decoded[0] != kind:
-        raise bad_input(f"{field}: {cursor!r} is not a cursor of this list", field=field)
+        raise bad_input(f"{field}: {shown(cursor)} is not a cursor of this list", field=field)
     return decoded[1]
+
+
+def _invalid(cursor: str, field: str) -> GatewayError:
+    return bad_input(f"{field}: {shown(cursor)} is not a valid cursor", field=field)
+
+
+def _out_of_range(cursor: str, field: str, why: object) -> GatewayError:
+    return bad_input(f"{field}: {shown(cursor)} is out of range ({why})", field=field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +90,12 @@ def encode_meeting_cursor(cursor: MeetingCursor) -> str:
     """The opaque form of a meetings cursor."""
     key = cursor.key
     walk = "a" if cursor.walk is MeetingOrder.START_TIME_ASC else "d"
+    # In provider order, whichever provider answered first: the same page, the same cursors.
     resume = {
         provider.value: None if point is None else [point.next_start, point.anchor]
-        for provider, point in cursor.resume.items()
+        for provider in Provider
+        if provider in cursor.resume
+        for point in (cursor.resume[provider],)
     }
     return _pack("k", [key.start_time, key.provider, key.key, walk, resume])
 
@@ -80,20 +112,33 @@ def decode_meeting_cursor(cursor: str, field: str) -> MeetingCursor:
         if not isinstance(resume, dict):
             raise ValueError("resume")
         points = {_PROVIDERS[name]: _resume_point(point) for name, point in resume.items()}
-        sort_key = SortKey(_instant(start), provider, key)
+        sort_key = SortKey(_instant(start), provider, _key(key))
+    except _OutOfRange as why:
+        raise _out_of_range(cursor, field, why) from None
     except (KeyError, TypeError, ValueError):
-        raise bad_input(f"{field}: {cursor!r} is not a valid cursor", field=field) from None
+        raise _invalid(cursor, field) from None
     return MeetingCursor(sort_key, _WALKS[walk], points)
 
 
 def _instant(value: object) -> datetime:
-    """An aware datetime from its ISO form, else ``ValueError``."""
+    """An aware UTC datetime within ``EARLIEST``..``LATEST`` from its ISO form."""
     if not isinstance(value, str):
         raise ValueError("not a time")
     instant = datetime.fromisoformat(value)
     if instant.tzinfo is None:
         raise ValueError("no offset")
-    return instant
+    # Compared before any conversion: year 1 at +14:00 has no UTC form at all.
+    if not EARLIEST <= instant <= LATEST:
+        raise _OutOfRange(f"a time outside {EARLIEST.year}..{LATEST.year}")
+    return instant.astimezone(UTC)
+
+
+def _key(value: str) -> str:
+    """A provider key, as every identifier a client sends: bounded, no control characters."""
+    try:
+        return check_key(value, "key")
+    except GatewayError:
+        raise _OutOfRange("a key that no provider has") from None
 
 
 def _resume_point(value: object) -> ResumePoint | None:
@@ -111,10 +156,12 @@ def encode_offset(offset: int) -> str:
 
 
 def decode_offset(cursor: str, field: str) -> int:
-    """The position inside an offset cursor."""
+    """The position inside an offset cursor (0..``MAX_OFFSET``)."""
     payload = _unpack("o", cursor, field)
     if isinstance(payload, bool) or not isinstance(payload, int) or payload < 0:
-        raise bad_input(f"{field}: {cursor!r} is not a valid cursor", field=field)
+        raise _invalid(cursor, field)
+    if payload > MAX_OFFSET:
+        raise _out_of_range(cursor, field, f"positions end at {MAX_OFFSET}")
     return payload
 
 
@@ -127,5 +174,7 @@ def decode_token(cursor: str, field: str) -> str | None:
     """The provider token inside a token cursor, or None for the cursor past the end."""
     payload = _unpack("t", cursor, field)
     if payload is not None and not isinstance(payload, str):
-        raise bad_input(f"{field}: {cursor!r} is not a valid cursor", field=field)
+        raise _invalid(cursor, field)
+    if payload is not None and not _TOKEN.fullmatch(payload):
+        raise _out_of_range(cursor, field, "not a HubSpot paging token")
     return payload

@@ -1,13 +1,16 @@
 """Opaque global ids: ``base64url("<Type>:<provider>:<provider key>")``.
 
 Every node the API hands out carries one, so ``node(id)`` can find it again with no
-server-side state: the provider and its key are inside.
+server-side state: the provider and its key are inside. A client can forge any id, so
+its key is checked like every identifier a client sends (``check_key``: at most
+``MAX_KEY_LENGTH`` characters, no control characters) before a provider sees it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,6 +19,34 @@ from meetingmesh.errors import bad_input
 
 NODE_TYPES = frozenset({"Meeting", "Member", "Course", "SchedulingLink"})
 _PROVIDERS = {p.value: p for p in Provider}
+#: The longest provider key or identifier a client may send (ids, member ids, slugs,
+#: rooms): providers' own are far shorter.
+MAX_KEY_LENGTH = 256
+#: The longest global id: its type, provider and key, in base64.
+MAX_ID_LENGTH = 4 * (MAX_KEY_LENGTH + 64) // 3
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: How much of a client's value an error message quotes.
+_SHOWN = 40
+
+
+def shown(value: str) -> str:
+    """A client's value as an error message quotes it: its start, repr'd."""
+    return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "...")
+
+
+def check_key(value: str, field: str) -> str:
+    """An identifier a client sent for a provider, or ``BAD_USER_INPUT`` naming ``field``.
+
+    Empty, longer than ``MAX_KEY_LENGTH`` or holding control characters: no provider
+    has such a key, so none is asked.
+    """
+    if not value or len(value) > MAX_KEY_LENGTH or _CONTROL.search(value):
+        raise bad_input(
+            f"{field}: {shown(value)} is out of range (1 to {MAX_KEY_LENGTH} characters, "
+            "no control characters)",
+            field=field,
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +71,14 @@ def encode_id(type_name: str, provider: Provider, key: str) -> str:
 
 def decode_id(value: str, *, field: str = "id") -> GlobalId:
     """Decode a global id; anything this API did not hand out is ``BAD_USER_INPUT``."""
+    refusal = bad_input(f"{shown(value)} is not an id this API issued", field=field)
+    if len(value) > MAX_ID_LENGTH:
+        raise refusal
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         type_name, provider, key = raw.split(":", 2)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise bad_input(f"{value!r} is not an id this API issued", field=field) from None
+        raise refusal from None
     if type_name not in NODE_TYPES or provider not in _PROVIDERS or not key:
-        raise bad_input(f"{value!r} is not an id this API issued", field=field)
-    return GlobalId(type_name, _PROVIDERS[provider], key)
+        raise refusal
+    return GlobalId(type_name, _PROVIDERS[provider], check_key(key, field))

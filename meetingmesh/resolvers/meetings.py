@@ -4,19 +4,22 @@ Each meeting source (``ctx.meeting_sources``) answers with a ``MeetingStream``: 
 meetings already filtered and ordered by (start time, provider, key), strictly after
 the cursor's key, plus the list's total and facets as far as its pages told them
 (``count_meetings`` is asked for the rest, only when the client selected totals).
-``merge`` interleaves the streams and gives each edge the resume points its cursor
-carries. ``course_meetings`` is the same list kept to one course. A provider whose
-stream has ended is marked so in the cursor and not asked again for the following
-pages. ``last``/``before`` walk the opposite order and reverse the result. A provider
-that fails is reported and left out; the others' meetings still come back.
+Each provider's stream and count run in a lane of their own (``lanes.py``), within
+their own time budget, so a slow provider costs only its own data. ``merge``
+interleaves the lanes and gives each edge the resume points its cursor carries.
+``course_meetings`` is the same list kept to one course. A provider whose stream has
+ended is marked so in the cursor and not asked again for the following pages (its
+total still is). ``last``/``before`` walk the opposite order and reverse the result. A
+provider that fails, or runs out of time, is reported once and left out; the others'
+meetings and totals still come back, and the cursor resumes it by key.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from meetingmesh.domain import (
     EARLIEST,
@@ -30,14 +33,15 @@ from meetingmesh.domain import (
     SortKey,
 )
 from meetingmesh.errors import GatewayError, bad_input
-from meetingmesh.providers.base import MeetingQuery, MeetingSource, MeetingTotals
+from meetingmesh.providers.base import MeetingQuery, MeetingTotals
 from meetingmesh.resolvers.context import Path, RequestContext, reports_problems_at_path
 from meetingmesh.resolvers.cursors import (
     MeetingCursor,
     decode_meeting_cursor,
     encode_meeting_cursor,
 )
-from meetingmesh.resolvers.ids import decode_id
+from meetingmesh.resolvers.ids import check_key, decode_id
+from meetingmesh.resolvers.lanes import Lanes
 from meetingmesh.resolvers.merge import merge
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
 
@@ -98,6 +102,8 @@ async def list_meetings(
     what is asked of the providers.
     """
     meeting_filter = _normalised(meeting_filter or MeetingFilter())
+    if meeting_filter.room is not None:
+        check_key(meeting_filter.room, "room")
     first = check_size("first", first, ctx.max_page_size)
     last = check_size("last", last, ctx.max_page_size)
     if first is not None and last is not None:
@@ -147,19 +153,31 @@ async def list_meetings(
         for p, s in sources.items()
         if p not in ended
     }
+    plain = query.plain()
+    counters = (
+        {p: partial(s.count_meetings, plain) for p, s in sources.items()} if want_total else {}
+    )
     failed: set[Provider] = set()
 
     def fail(provider: Provider, error: GatewayError) -> None:
-        failed.add(provider)
-        ctx.report(error, path)
+        # One error per provider, though its stream and its count may both fail.
+        if provider not in failed:
+            failed.add(provider)
+            ctx.report(error, path)
 
+    lanes = Lanes(streams, counters, size)
     try:
-        taken, more = await merge({p: s.items for p, s in streams.items()}, walk, size, fail, ended)
+        taken, more = await merge(lanes.streams, walk, size, fail, ended)
+        await lanes.stop_reading()
+        counted = await lanes.totals(failed)
     finally:
-        await asyncio.gather(*(s.aclose() for s in streams.values()))
-    totals = {p: streams[p].totals() if p in streams else MeetingTotals() for p in sources}
-    if want_total:
-        await _count_missing(sources, query, totals, failed, fail)
+        await lanes.close()
+    totals = {p: MeetingTotals() for p in sources}
+    for provider, outcome in counted.items():
+        if isinstance(outcome, GatewayError):
+            fail(provider, outcome)
+        elif outcome is not None:
+            totals[provider] = outcome
     if backwards:
         taken.reverse()
     for merged in taken:
@@ -208,37 +226,18 @@ def _normalised(meeting_filter: MeetingFilter) -> MeetingFilter:
         if instant is None:
             return None
         aware = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant
-        return min(max(aware.astimezone(UTC), EARLIEST), LATEST)
+        # Clamped before converting: year 1 at +14:00 has no UTC form at all.
+        if aware <= EARLIEST:
+            return EARLIEST
+        if aware >= LATEST:
+            return LATEST
+        return aware.astimezone(UTC)
 
     return replace(
         meeting_filter,
         starts_after=fix(meeting_filter.starts_after),
         starts_before=fix(meeting_filter.starts_before),
     )
-
-
-async def _count_missing(
-    sources: Mapping[Provider, MeetingSource],
-    query: MeetingQuery,
-    totals: dict[Provider, MeetingTotals],
-    failed: set[Provider],
-    fail: Callable[[Provider, GatewayError], None],
-) -> None:
-    """Ask for the totals the streams could not read off the pages they fetched."""
-
-    async def count(provider: Provider) -> None:
-        try:
-            counted = await sources[provider].count_meetings(query.plain())
-        except GatewayError as error:
-            fail(provider, error)
-            return
-        read = totals[provider]
-        totals[provider] = MeetingTotals(
-            counted.total_count, read.aggregations or counted.aggregations
-        )
-
-    missing = [p for p in sources if p not in failed and totals[p].total_count is None]
-    await asyncio.gather(*(count(p) for p in missing))
 
 
 def _aggregations(

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from meetingmesh.domain import Member, MemberMeeting, Provider
 from meetingmesh.resolvers.context import RequestContext
+from meetingmesh.resolvers.ids import check_key
 from meetingmesh.resolvers.pagination import ListPage, offset_page, offset_window
 
 
 async def member(ctx: RequestContext, provider: Provider, key: str) -> Member | None:
     """``member(provider, id)``: null when the provider is off or knows no such member."""
-    return await ctx.loaders.member(provider, key)
+    return await ctx.loaders.member(provider, check_key(key, "id"))
 
 
 async def upcoming_meetings(

@@ -21,9 +21,13 @@ from meetingmesh.errors import ErrorCode, GatewayError, bad_input
 from meetingmesh.providers.base import LinkFilter
 from meetingmesh.resolvers.context import Path, RequestContext
 from meetingmesh.resolvers.cursors import decode_token, encode_token
+from meetingmesh.resolvers.ids import check_key, shown
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: The furthest month whose availability may be asked: two years, beyond what any
+#: scheduling page advertises (its weeksToAdvertise), so nothing further can be offered.
+MAX_MONTH_OFFSET = 24
 
 
 async def list_links(
@@ -35,6 +39,9 @@ async def list_links(
     continue from a page boundary.
     """
     size = check_size("first", first, ctx.max_page_size)
+    for field, value in (("name", link_filter.name), ("organizerUserId", link_filter.organizer_id)):
+        if value is not None:
+            check_key(value, field)
     scheduler = ctx.scheduler
     if scheduler is None:
         return ListPage((), False, False, 0)
@@ -56,6 +63,7 @@ async def list_links(
 
 async def link(ctx: RequestContext, slug: str) -> SchedulingLink | None:
     """``schedulingLink(slug)``."""
+    check_key(slug, "slug")
     scheduler = ctx.scheduler
     return None if scheduler is None else await scheduler.get_link(slug)
 
@@ -65,7 +73,7 @@ def check_timezone(name: str, field: str = "timezone") -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder, not a zone
-        raise bad_input(f"{field}: {name!r} is not an IANA time zone", field=field) from None
+        raise bad_input(f"{field}: {shown(name)} is not an IANA time zone", field=field) from None
     return name
 
 
@@ -80,9 +88,12 @@ async def booking_info(ctx: RequestContext, slug: str, timezone: str) -> Booking
 async def availability(
     ctx: RequestContext, slug: str, timezone: str, month_offset: int
 ) -> tuple[AvailabilitySlot, ...]:
-    """``SchedulingLink.availability``."""
-    if month_offset < 0:
-        raise bad_input("monthOffset must not be negative", field="monthOffset")
+    """``SchedulingLink.availability``: ``monthOffset`` within 0..``MAX_MONTH_OFFSET``."""
+    if not 0 <= month_offset <= MAX_MONTH_OFFSET:
+        raise bad_input(
+            f"monthOffset must be between 0 and {MAX_MONTH_OFFSET}, got {month_offset}",
+            field="monthOffset",
+        )
     scheduler = ctx.scheduler
     if scheduler is None:
         return ()
@@ -122,6 +133,13 @@ async def _book(ctx: RequestContext, request: BookingRequest) -> Booking:
         if not _EMAIL.match(value):
             field = "email" if value == request.email else "guestEmails"
             raise bad_input(f"{field}: {value!r} is not an email address", field=field)
+    if any(not answer.name.strip() for answer in request.form_answers):
+        raise bad_input("formFields: every answer needs its question's name", field="formFields")
+    if any(not consent.communication_type_id.strip() for consent in request.consents):
+        raise bad_input(
+            "legalConsentResponses: every answer needs its communicationTypeId",
+            field="legalConsentResponses",
+        )
     if request.duration_minutes <= 0:
         raise bad_input("durationMinutes must be positive", field="durationMinutes")
     check_timezone(request.timezone)

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, is_abstract_type
 from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
@@ -103,10 +103,32 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
             DailyMeetingDetails,
         ],
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(
+            auto_camel_case=True,
+            # Batches are checked and run by meetingmesh.batching; this lets them through.
+            batching_config=(
+                {"max_operations": server.max_batch_operations}
+                if server.max_batch_operations
+                else None
+            ),
+        ),
     )
 
 
 def print_schema() -> str:
     """The schema in SDL, as committed in ``schema.graphql``."""
     return build_schema().as_str() + "\n"
+
+
+def possible_types() -> dict[str, list[str]]:
+    """Each interface and union with the object types that can stand for it.
+
+    The map Apollo Client's ``possibleTypes`` option needs to match fragments on
+    abstract types (``... on Node``, ``... on MeetingDetails``) from its cache.
+    """
+    schema = build_schema()._schema
+    return {
+        name: sorted(t.name for t in schema.get_possible_types(abstract))
+        for name, abstract in sorted(schema.type_map.items())
+        if not name.startswith("__") and is_abstract_type(abstract)
+    }

@@ -42,6 +42,22 @@ class SchedulingLinkFilter:
     type: SchedulingLinkType | None = strawberry.field(default=None, description="Links of a kind.")
 
 
+@strawberry.input(description="An answer to one of a scheduling page's questions.")
+class FormFieldAnswer:
+    name: str = strawberry.field(description="The question's `name` (`BookingFormField.name`).")
+    value: str = strawberry.field(
+        description="The answer; for a choice question one of its `options`."
+    )
+
+
+@strawberry.input(description="The booker's answer to one consent checkbox.")
+class ConsentAnswer:
+    communication_type_id: str = strawberry.field(
+        description="The checkbox's `communicationTypeId` (`ConsentCheckbox`)."
+    )
+    consented: bool = strawberry.field(description="Whether the booker consents.")
+
+
 @strawberry.input(description="A meeting to book through a HubSpot scheduling page.")
 class BookMeetingInput:
     slug: str = strawberry.field(description="The scheduling page's slug.")
@@ -53,4 +69,14 @@ class BookMeetingInput:
     timezone: str = strawberry.field(description="The booker's IANA time zone.")
     guest_emails: list[str] | None = strawberry.field(
         default=None, description="Guests to invite, where the page allows guests."
+    )
+    form_fields: list[FormFieldAnswer] | None = strawberry.field(
+        default=None,
+        description="Answers to the page's custom questions (`bookingInfo.formFields` with "
+        "`custom: true`); a required one left out is refused as `formFields.<name>`.",
+    )
+    legal_consent_responses: list[ConsentAnswer] | None = strawberry.field(
+        default=None,
+        description="Answers to the page's consent checkboxes (`bookingInfo.legalConsent`); "
+        "a required one not consented is refused as `legalConsentResponses.<id>`.",
     )

@@ -21,11 +21,13 @@ from meetingmesh.schema.types import (
     Booking,
     BookMeetingPayload,
     Course,
+    Cursor,
     Info,
     Meeting,
     MeetingConnection,
     Member,
     Node,
+    PageSize,
     ProviderStatus,
     SchedulingLink,
     SchedulingLinkConnection,
@@ -65,18 +67,19 @@ class Query:
     @strawberry.field(
         description="Meetings of every configured provider merged into one list ordered by "
         "start time (then provider, then provider key). At most 100 per page; `first` "
-        "defaults to 20. `after` pairs with `first`, `before` with `last`."
+        "defaults to 20. `after` pairs with `first`, `before` with `last`. A failing "
+        "provider is left out with an error; null (with an error) only for bad arguments."
     )
     async def meetings(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageSize = None,
+        after: Cursor = None,
+        last: PageSize = None,
+        before: Cursor = None,
         filter: MeetingFilter | None = None,
         order_by: MeetingOrder | None = domain.MeetingOrder.START_TIME_ASC,
-    ) -> MeetingConnection:
+    ) -> MeetingConnection | None:
         fields, want_total = meetings_projection(info.selected_fields)
         page = await meeting_resolvers.list_meetings(
             info.context,
@@ -108,14 +111,17 @@ class Query:
         found = await members.member(info.context, provider, id)
         return None if found is None else Member.from_record(found)
 
-    @strawberry.field(description="HubSpot scheduling pages, in HubSpot's order.")
+    @strawberry.field(
+        description="HubSpot scheduling pages, in HubSpot's order; null (with an error) when "
+        "HubSpot fails or an argument is wrong, so the rest of the answer stands."
+    )
     async def scheduling_links(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: PageSize = None,
+        after: Cursor = None,
         filter: SchedulingLinkFilter | None = None,
-    ) -> SchedulingLinkConnection:
+    ) -> SchedulingLinkConnection | None:
         link_filter = (
             LinkFilter()
             if filter is None
@@ -155,7 +161,9 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Book a meeting on a HubSpot scheduling page. Never retried: the booking "
-        "is made once or an error says it was not made. Refusals name the input field."
+        "is made once, or an error says it was not made (refusals name the input field), or "
+        "BOOKING_OUTCOME_UNKNOWN says HubSpot's answer was lost, with `extensions.slotTaken` "
+        "(true: the slot is gone, most likely booked; false: not booked; null: cannot tell)."
     )
     async def book_meeting(self, info: Info, input: BookMeetingInput) -> BookMeetingPayload:
         booking = await scheduling.book(
@@ -170,6 +178,15 @@ class Mutation:
                 duration_minutes=input.duration_minutes,
                 timezone=input.timezone,
                 guest_emails=tuple(input.guest_emails or ()),
+                form_answers=tuple(
+                    domain.FormAnswer(name=a.name, value=a.value) for a in input.form_fields or ()
+                ),
+                consents=tuple(
+                    domain.ConsentAnswer(
+                        communication_type_id=c.communication_type_id, consented=c.consented
+                    )
+                    for c in input.legal_consent_responses or ()
+                ),
             ),
         )
         return BookMeetingPayload(booking=Booking.from_record(booking))

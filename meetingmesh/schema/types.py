@@ -32,6 +32,22 @@ from meetingmesh.schema.selection import meetings_projection
 
 Info = strawberry.Info[RequestContext, None]
 
+#: Page-size and cursor arguments, with their bounds in the schema's own words.
+PageSize = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Page size: 0 to 100 (the `max_page_size` setting), 20 when unset; "
+        "outside that, BAD_USER_INPUT before any provider is asked."
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    strawberry.argument(
+        description="A cursor this list handed out; one that does not decode or is out of "
+        "range (forged) is BAD_USER_INPUT before any provider is asked."
+    ),
+]
+
 
 def _path(info: Info) -> list[str | int]:
     return list(info.path.as_list())
@@ -70,11 +86,12 @@ class Member(Node):
 
     @strawberry.field(
         description="The member's upcoming meetings with their own registration state "
-        "(HeyPeers members; empty elsewhere)."
+        "(HeyPeers members; empty elsewhere). Null (with an error) when the provider fails "
+        "or an argument is wrong; the member stays."
     )
     async def upcoming_meetings(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> MemberMeetingConnection:
+        self, info: Info, first: PageSize = None, after: Cursor = None
+    ) -> MemberMeetingConnection | None:
         page = await members.upcoming_meetings(info.context, self.record, first, after)
         return MemberMeetingConnection.of(page, MemberMeetingEdge.from_edge)
 
@@ -103,10 +120,13 @@ class Course(Node):
             record=record,
         )
 
-    @strawberry.field(description="The course's meetings, in start-time order.")
+    @strawberry.field(
+        description="The course's meetings, in start-time order. Null (with an error) when "
+        "an argument is wrong; the course stays."
+    )
     async def meetings(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> MeetingConnection:
+        self, info: Info, first: PageSize = None, after: Cursor = None
+    ) -> MeetingConnection | None:
         fields, want_total = meetings_projection(info.selected_fields)
         page = await course_meetings(
             info.context,
@@ -333,10 +353,13 @@ class Meeting(Node):
         found = await info.context.loaders.course(self.record.provider, self.record.course_id)
         return None if found is None else Course.from_record(found)
 
-    @strawberry.field(description="Attendees: Daily participants, Thought Industries attendees.")
+    @strawberry.field(
+        description="Attendees: Daily participants, Thought Industries attendees. Null (with "
+        "an error) when the provider fails or an argument is wrong; the meeting stays."
+    )
     def attendees(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> AttendeeConnection:
+        self, info: Info, first: PageSize = None, after: Cursor = None
+    ) -> AttendeeConnection | None:
         window = offset_window(first, after, info.context.max_page_size)
         if self.record.attendees is not None:
             return AttendeeConnection.from_attendees(self.record.attendees, window)
@@ -430,13 +453,96 @@ class MemberMeetingConnection(Connection[MemberMeetingEdge]):
     total_count: int | None = strawberry.field(description="Upcoming meetings in all.")
 
 
+@strawberry.type(description="One choice of a choice question.")
+class BookingFormChoice:
+    value: str = strawberry.field(description="What a booking answers with (`formFields.value`).")
+    label: str | None = strawberry.field(description="What the booker sees.")
+
+
 @strawberry.type(description="A question a booker answers on a scheduling page.")
 class BookingFormField:
-    name: str = strawberry.field(description="Field name.")
+    name: str = strawberry.field(
+        description="Field name: the `name` of its answer in `BookMeetingInput.formFields`."
+    )
     label: str | None = strawberry.field(description="Label shown to the booker.")
-    field_type: str | None = strawberry.field(description="Input type.")
+    field_type: str | None = strawberry.field(
+        description="Input type (HubSpot's `fieldType`: text, select, radio, date, ...)."
+    )
+    type: str | None = strawberry.field(
+        description="Type of value (HubSpot's `type`: string, enumeration, date, ...)."
+    )
     required: bool = strawberry.field(description="Must be answered.")
-    options: list[str] = strawberry.field(description="Choices, for choice fields.")
+    custom: bool = strawberry.field(
+        description="Answered in `BookMeetingInput.formFields`; false for firstName, lastName "
+        "and email, which BookMeetingInput asks for itself."
+    )
+    options: list[str] = strawberry.field(
+        description="Values a choice question accepts (each choice's `value`)."
+    )
+    choices: list[BookingFormChoice] = strawberry.field(
+        description="A choice question's choices, with the labels shown."
+    )
+
+    @classmethod
+    def from_record(cls, record: domain.FormField) -> BookingFormField:
+        """The GraphQL view of a booking question."""
+        return cls(
+            name=record.name,
+            label=record.label,
+            field_type=record.field_type,
+            type=record.value_type,
+            required=record.required,
+            custom=record.custom,
+            options=[o.value for o in record.options],
+            choices=[BookingFormChoice(value=o.value, label=o.label) for o in record.options],
+        )
+
+
+@strawberry.type(description="A consent checkbox on a scheduling page.")
+class ConsentCheckbox:
+    communication_type_id: str = strawberry.field(
+        description="Names the consent: the `communicationTypeId` of its answer in "
+        "`BookMeetingInput.legalConsentResponses`."
+    )
+    label: str | None = strawberry.field(description="Label shown to the booker.")
+    required: bool = strawberry.field(description="A booking must consent to it.")
+
+
+@strawberry.type(description="The legal consent a scheduling page asks for before booking.")
+class LegalConsent:
+    checkboxes: list[ConsentCheckbox] = strawberry.field(description="Consent checkboxes.")
+    communication_consent_text: str | None = strawberry.field(
+        description="Text shown above the checkboxes."
+    )
+    processing_consent_type: str | None = strawberry.field(
+        description="How consent to process data is given: IMPLICIT or REQUIRED_CHECKBOX."
+    )
+    processing_consent_text: str | None = strawberry.field(
+        description="Text about processing the booker's data."
+    )
+    processing_consent_checkbox_label: str | None = strawberry.field(
+        description="Label of the processing consent checkbox."
+    )
+    privacy_policy_text: str | None = strawberry.field(description="Privacy policy text.")
+
+    @classmethod
+    def from_record(cls, record: domain.LegalConsent) -> LegalConsent:
+        """The GraphQL view of a page's legal consent."""
+        return cls(
+            checkboxes=[
+                ConsentCheckbox(
+                    communication_type_id=c.communication_type_id,
+                    label=c.label,
+                    required=c.required,
+                )
+                for c in record.checkboxes
+            ],
+            communication_consent_text=record.communication_consent_text,
+            processing_consent_type=record.processing_consent_type,
+            processing_consent_text=record.processing_consent_text,
+            processing_consent_checkbox_label=record.processing_consent_checkbox_label,
+            privacy_policy_text=record.privacy_policy_text,
+        )
 
 
 @strawberry.type(description="A span of time.")
@@ -459,6 +565,9 @@ class BookingInfo:
     location: str | None = strawberry.field(description="Where the meeting takes place.")
     is_offline: bool | None = strawberry.field(description="The organizer's calendar is offline.")
     form_fields: list[BookingFormField] = strawberry.field(description="Questions to answer.")
+    legal_consent: LegalConsent | None = strawberry.field(
+        description="The consent a booking must give; null when the page asks for none."
+    )
     organizers: list[Member] = strawberry.field(description="The people one books with.")
     busy_times: list[TimeRange] = strawberry.field(description="When organizers are busy.")
 
@@ -475,16 +584,10 @@ class BookingInfo:
             max_guest_count=record.max_guest_count,
             location=record.location,
             is_offline=record.is_offline,
-            form_fields=[
-                BookingFormField(
-                    name=f.name,
-                    label=f.label,
-                    field_type=f.field_type,
-                    required=f.required,
-                    options=list(f.options),
-                )
-                for f in record.form_fields
-            ],
+            form_fields=[BookingFormField.from_record(f) for f in record.form_fields],
+            legal_consent=None
+            if record.legal_consent is None
+            else LegalConsent.from_record(record.legal_consent),
             organizers=[Member.from_record(m) for m in record.organizers],
             busy_times=[TimeRange(start=r.start, end=r.end) for r in record.busy_times],
         )
@@ -536,11 +639,21 @@ class SchedulingLink(Node):
         return None if found is None else BookingInfo.from_record(found)
 
     @strawberry.field(
-        description="Bookable slots of the month `monthOffset` months from now, by start time."
+        description="Bookable slots of the month `monthOffset` months from now, by start time. "
+        "Null (with an error) when HubSpot fails or an argument is wrong; the link stays."
     )
     async def availability(
-        self, info: Info, timezone: str, month_offset: int = 0
-    ) -> list[AvailabilitySlot]:
+        self,
+        info: Info,
+        timezone: Annotated[str, strawberry.argument(description="An IANA time zone name.")],
+        month_offset: Annotated[
+            int,
+            strawberry.argument(
+                description=f"Months after the current one, 0 to {scheduling.MAX_MONTH_OFFSET}; "
+                "outside that, BAD_USER_INPUT before HubSpot is asked."
+            ),
+        ] = 0,
+    ) -> list[AvailabilitySlot] | None:
         slots = await scheduling.availability(info.context, self.slug, timezone, month_offset)
         return [
             AvailabilitySlot(start=s.start, end=s.end, duration_minutes=s.duration_minutes)

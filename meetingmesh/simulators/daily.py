@@ -52,9 +52,9 @@ sessions of one room; the simulator does, on purpose).
   participants that follow it in join order; ``joined_before`` the ``limit`` right
   before it. A participant id not in this session, or both parameters, is a 400.
 - In which order they are printed: the ``participant_order`` switch (below). By
-  default join order; Daily's own example on that page is not in join order (the later
-  joiner first), so a client must page after the latest ``join_time`` on a page, not
-  after the last row.
+  default as Daily's own example on that page (not join order: the later joiner
+  first), so a client must page after the latest ``join_time`` on a page, not after
+  the last row.
 - ``limit``: default 100, an integer 1..100, else a 400 (same rule as ``/meetings``).
 - When no participant is left to return (a walk went past the last one, or the session
   recorded nobody) the answer is 404 ``not-found``, as the supplement says; an unknown
@@ -84,17 +84,17 @@ Rate limits
   none. Refused requests are counted in the statistics but not against the limit.
 
 Behaviour switches (``DailyBehaviour``; ``PUT /_sim/behaviour``; defaults first)
-- ``participant_order``: ``join_order`` | ``newest_first`` (join order reversed) |
-  ``example`` (``participant_id`` descending, which matches the example in Daily's
-  participants reference: Lindsey, joined 1672786813, listed before Moishe, joined
-  1672786797). Applies to the participants endpoint's pages and to each session's
-  ``participants`` in ``GET /meetings``; which participants a page holds never changes.
+- ``participant_order``: ``example`` (``participant_id`` descending, which matches the
+  example in Daily's participants reference: Lindsey, joined 1672786813, listed before
+  Moishe, joined 1672786797) | ``join_order`` | ``newest_first`` (join order reversed).
+  Applies to the participants endpoint's pages and to each session's ``participants``
+  in ``GET /meetings``; which participants a page holds never changes.
 - ``tie_order``: ``id_desc`` | ``id_asc``: the secondary order of sessions sharing a
   ``start_time`` (undocumented; the supplement only says "id secondary"). Cursors
   follow the served order.
-- ``float_times``: ``false`` | ``true``: ``start_time``, ``duration`` and participants'
+- ``float_times``: ``true`` | ``false``: ``start_time``, ``duration`` and participants'
   ``join_time``/``duration`` as JSON floats of the same value (Daily's OpenAPI types
-  them as ``number``).
+  them as ``number``), or as integers.
 - ``rate_limits``: ``false`` | ``true``: see "Rate limits" below.
 - ``bad_row`` with ``bad_row_id`` (a session id): ``null_time`` = that session's
   ``start_time`` is null (in the list and in ``GET /meetings/:id``);
@@ -286,14 +286,18 @@ def _authenticate(request: Request, token: str) -> None:
 
 @dataclass(frozen=True)
 class DailyBehaviour(Behaviour):
-    """Daily's switches (see "Behaviour switches" in the manual); defaults are today's answers."""
+    """Daily's switches (see "Behaviour switches" in the manual).
+
+    Defaults are the realistic reading where the gateway copes with every reading
+    (participant order, float times), else the documents' plain one.
+    """
 
     #: Order of ``/meetings/:id/participants`` and of each session's ``participants``.
-    participant_order: Literal["join_order", "newest_first", "example"] = "join_order"
+    participant_order: Literal["join_order", "newest_first", "example"] = "example"
     #: Secondary order of sessions with the same ``start_time`` in ``GET /meetings``.
     tie_order: Literal["id_desc", "id_asc"] = "id_desc"
     #: ``start_time``, ``join_time`` and ``duration`` as JSON floats (``1716379200.0``).
-    float_times: bool = False
+    float_times: bool = True
     #: Enforce Daily's rate limits (20 requests/s and 100 per 5 s per API key).
     rate_limits: bool = False
     #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):

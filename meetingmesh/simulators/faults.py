@@ -3,6 +3,10 @@
 Faults are plain settings, changeable at start (``Faults(...)``, ``simulate --fault``)
 and at run time (``PUT {base}/_sim/faults``). Rates are fractions in [0, 1] drawn from
 a seeded generator, so a run with the same settings fails the same requests.
+``endpoint`` keeps the faults to one endpoint (its statistics name, such as
+``"POST /scheduler/v3/meetings/meeting-links/book"``), so a test can break a booking
+while the reads around it still answer; it is set in code or over ``PUT``, not with
+``simulate --fault`` (whose values are numbers).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class Faults:
     hang_seconds: float = 300.0
     malformed_rate: float = 0.0
     seed: int = 0
+    #: Only requests to this endpoint (its statistics name) are faulted; "" means all.
+    endpoint: str = ""
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -58,10 +64,19 @@ class Faults:
             raise FaultSettingsError(f"unknown fault setting(s): {', '.join(unknown)}")
         converted: dict[str, Any] = {}
         for name, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if known[name] == "str":
+                if not isinstance(value, str):
+                    raise FaultSettingsError(f"{name} must be a string")
+                converted[name] = value
+            elif isinstance(value, bool) or not isinstance(value, int | float):
                 raise FaultSettingsError(f"{name} must be a number")
-            converted[name] = int(value) if known[name] == "int" else float(value)
+            else:
+                converted[name] = int(value) if known[name] == "int" else float(value)
         return cls(**converted)
+
+    def applies_to(self, endpoint: str) -> bool:
+        """Whether requests to ``endpoint`` (a statistics name) are subject to the faults."""
+        return not self.endpoint or self.endpoint == endpoint
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready object."""

@@ -3,7 +3,8 @@
 A simulator wraps each of its endpoint handlers with ``Harness.endpoint(name)``. The
 wrapper counts the request, asks the provider's rate limiter (when it has one and its
 switch is on), then applies the injected faults in order (latency, hang, error,
-malformed body), and renders injected errors in the provider's own error body. With the
+malformed body; only on the faults' ``endpoint`` when they name one), and renders
+injected errors in the provider's own error body. With the
 ``echo_credentials`` switch on, every error body then repeats the request's credentials.
 Control routes live under ``{base}/_sim/`` (``stats``, ``faults``, ``behaviour``) and are
 neither counted nor authenticated.
@@ -98,7 +99,7 @@ class Harness:
                 request_id = request.headers.get("x-request-id")
                 self.stats.record(name, query_params(request), _redacted(body), request_id)
                 try:
-                    response = await self._answer(handler, request)
+                    response = await self._answer(handler, request, name)
                 finally:
                     self.stats.finish(name)
                 if self.behaviour.echo_credentials and response.status_code >= 400:
@@ -111,11 +112,13 @@ class Harness:
 
         return wrap
 
-    async def _answer(self, handler: Handler, request: Request) -> Response:
+    async def _answer(self, handler: Handler, request: Request, name: str) -> Response:
         if self.limiter is not None:
             limited = self.limiter(request)
             if limited is not None:
                 return limited
+        if not self.faults.applies_to(name):
+            return await handler(request)
         injected = await self._inject(request)
         if injected is not None:
             return injected

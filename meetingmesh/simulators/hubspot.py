@@ -118,17 +118,18 @@ EXPIRED_AUTHENTICATION after that); ``TOKEN``, the private-app token, never expi
 Behaviour switches (``HubSpotBehaviour``; ``PUT /_sim/behaviour``; defaults first):
 ``access_token_lifetime_seconds`` ``1800`` | any >= 1; ``rotate_refresh_token`` ``true``
 | ``false`` (rotation is the realistic reading, which the gateway handles);
-``camel_case_tokens`` ``false`` | ``true``; ``odd_booking_answer`` ``false`` |
+``camel_case_tokens`` ``false`` | ``true``; ``odd_booking_answer``
 ``true`` (a successful booking's answer lacks ``end`` and carries ``meetingOutcome`` and
-``bookingSource``, fields no document lists); ``validation_errors`` ``errors`` |
-``sub_category`` (400 VALIDATION_ERROR carries ``subCategory``, e.g.
-MISSING_REQUIRED_FIELD or MEETING_START_TIME_NOT_VALID, and ``errors`` without ``in``: the
-field is named only in each message); ``rate_limits`` ``false`` | ``true`` (see the rate
-limit paragraph above); ``bad_row`` with ``bad_row_id`` (a link id) in ``GET
-meeting-links``: ``null_time`` = ``createdAt`` null, ``member_without_id`` =
-``organizerUserId`` null, ``null_in_list`` = a null first in ``userIdsOfLinkMembers``,
-``unknown_enum`` = ``type`` ``COLLECTIVE_EVENT_LINK``; ``echo_credentials`` (every error's
-``message`` repeats the bearer token and a sent ``client_secret``/``refresh_token``).
+``bookingSource``, fields no document lists) | ``false`` (the documented answer);
+``validation_errors`` ``errors`` | ``sub_category`` (400 VALIDATION_ERROR carries
+``subCategory``, e.g. MISSING_REQUIRED_FIELD or MEETING_START_TIME_NOT_VALID, and
+``errors`` without ``in``: the field is named only in each message); ``rate_limits``
+``false`` | ``true`` (see the rate limit paragraph above); ``bad_row`` with
+``bad_row_id`` (a link id) in ``GET meeting-links``: ``null_time`` = ``createdAt`` null,
+``member_without_id`` = ``organizerUserId`` null, ``null_in_list`` = a null first in
+``userIdsOfLinkMembers``, ``unknown_enum`` = ``type`` ``COLLECTIVE_EVENT_LINK``;
+``echo_credentials`` (every error's ``message`` repeats the bearer token and a sent
+``client_secret``/``refresh_token``).
 
 Code: this module is the HTTP layer (``_HubSpot``, one method per endpoint, and a short
 ``create_app``); ``hubspot_availability`` holds the calendars and the offered start
@@ -432,8 +433,9 @@ class _HubSpot:
 class HubSpotBehaviour(Behaviour):
     """HubSpot's switches (see "Behaviour switches" in the manual).
 
-    Defaults are the answers the simulator first gave, except ``rotate_refresh_token``,
-    which is on: the realistic reading, which the gateway handles.
+    Defaults are the realistic reading where the gateway copes with every reading (a
+    refresh token rotated at each refresh, an odd booking answer), else the documents'
+    plain one.
     """
 
     #: Lifetime of OAuth access tokens minted by ``POST /oauth/v3/token``, in seconds.
@@ -443,7 +445,7 @@ class HubSpotBehaviour(Behaviour):
     #: The token answer in camelCase (``accessToken``, ``expiresIn``, ``refreshToken``).
     camel_case_tokens: bool = False
     #: A successful booking's answer lacks ``end`` and carries fields nobody documented.
-    odd_booking_answer: bool = False
+    odd_booking_answer: bool = True
     #: ``errors``: a validation error names each field in ``errors[].in``;
     #: ``sub_category``: it carries a ``subCategory`` and no ``errors[].in`` (SUPPLEMENT.md).
     validation_errors: Literal["errors", "sub_category"] = "errors"

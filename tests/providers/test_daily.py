@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from meetingmesh.domain import Provider
+from meetingmesh.resolvers.ids import encode_id
 from tests.conftest import Stack
 
 LIST = "GET /meetings"
@@ -55,7 +59,8 @@ def test_participants_become_attendees_from_the_list_payload(gateway: Stack) -> 
     )
     attendees = data["meetings"]["edges"][0]["node"]["attendees"]
     assert attendees["totalCount"] == len(raw["participants"])
-    for edge, participant in zip(attendees["edges"], raw["participants"], strict=True):
+    in_join_order = sorted(raw["participants"], key=lambda p: (p["join_time"], p["participant_id"]))
+    for edge, participant in zip(attendees["edges"], in_join_order, strict=True):
         assert edge["node"]["id"] == participant["participant_id"]
         assert edge["node"]["name"] == participant["user_name"]
         assert edge["node"]["durationSeconds"] == participant["duration"]
@@ -138,3 +143,128 @@ def test_descending_walk_uses_starting_after_and_ascending_uses_ending_before(
     assert gateway.last_params("daily", LIST)["ending_before"] == ["OLDEST"]
     times = [e["node"]["startTime"] for e in up["edges"]]
     assert times == sorted(times)
+
+
+def _behave(gateway: Stack, **switches: Any) -> None:
+    """Set the Daily simulator's behaviour switches (the gateway fixture resets them)."""
+    response = gateway.http.put(f"{gateway.provider_url('daily')}/_sim/behaviour", json=switches)
+    assert response.status_code == 200, response.text
+
+
+def _crowd(gateway: Stack) -> dict[str, Any]:
+    """The oldest session, with its 250 participants as Daily lists them."""
+    crowd: dict[str, Any] = gateway.upstream("daily", "/meetings", ending_before="OLDEST", limit=1)[
+        "data"
+    ][0]
+    assert len(crowd["participants"]) == 250
+    return crowd
+
+
+ATTENDEE_PAGE = """query($id: ID!, $after: String) { node(id: $id) { ... on Meeting {
+  attendees(first: 100, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id joinedAt } } } } } }"""
+
+
+@pytest.mark.parametrize("order", ["join_order", "newest_first", "example"])
+def test_250_participants_page_after_the_latest_joiner_once_each_in_join_order(
+    gateway: Stack, order: str
+) -> None:
+    _behave(gateway, participant_order=order)
+    crowd = _crowd(gateway)
+    in_join_order = sorted(
+        crowd["participants"], key=lambda p: (p["join_time"], p["participant_id"])
+    )
+    global_id = encode_id("Meeting", Provider.DAILY, crowd["id"])
+    seen: list[str] = []
+    after = None
+    for _ in range(10):
+        attendees = gateway.data(ATTENDEE_PAGE, {"id": global_id, "after": after})["node"][
+            "attendees"
+        ]
+        assert attendees["totalCount"] == 250
+        seen += [edge["node"]["id"] for edge in attendees["edges"]]
+        if not attendees["pageInfo"]["hasNextPage"]:
+            break
+        after = attendees["pageInfo"]["endCursor"]
+    assert seen == [p["participant_id"] for p in in_join_order]
+    assert gateway.calls("daily", PARTICIPANTS) == 3
+
+
+def test_listed_participants_become_attendees_in_join_order_whatever_order_daily_prints(
+    gateway: Stack,
+) -> None:
+    _behave(gateway, participant_order="example")
+    data = gateway.data(
+        """{ meetings(first: 1, filter: {providers: [DAILY]}) {
+             edges { node { attendees(first: 100) { edges { node { id } } } } } } }"""
+    )
+    listed = [e["node"]["id"] for e in data["meetings"]["edges"][0]["node"]["attendees"]["edges"]]
+    crowd = _crowd(gateway)
+    in_join_order = sorted(
+        crowd["participants"], key=lambda p: (p["join_time"], p["participant_id"])
+    )
+    assert listed == [p["participant_id"] for p in in_join_order[:100]]
+
+
+DAILY_WALK = """query($order: MeetingOrder, $after: String) {
+  meetings(first: 4, orderBy: $order, after: $after, filter: {providers: [DAILY]}) {
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { providerId durationMinutes
+      details { ... on DailyMeetingDetails { durationSeconds } } } } } }"""
+
+
+def _walk_daily(gateway: Stack, order: str) -> list[dict[str, Any]]:
+    """Every edge of the Daily-only list, four at a time, resuming from each end cursor."""
+    edges: list[dict[str, Any]] = []
+    after = None
+    for _ in range(200):
+        page = gateway.data(DAILY_WALK, {"order": order, "after": after})["meetings"]
+        edges += page["edges"]
+        if not page["pageInfo"]["hasNextPage"]:
+            return edges
+        after = page["pageInfo"]["endCursor"]
+    raise AssertionError("the walk did not end")
+
+
+def _every_session(gateway: Stack) -> list[dict[str, Any]]:
+    sessions: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100, "no_participants": "true"}
+    for _ in range(100):
+        page = gateway.upstream("daily", "/meetings", **params)["data"]
+        sessions += page
+        if len(page) < 100:
+            return sessions
+        params["starting_after"] = page[-1]["id"]
+    raise AssertionError("the listing did not end")
+
+
+@pytest.mark.parametrize("tie_order", ["id_desc", "id_asc"])
+@pytest.mark.parametrize("order", ["START_TIME_ASC", "START_TIME_DESC"])
+def test_walks_meet_every_session_once_in_key_order_whichever_way_daily_breaks_ties(
+    gateway: Stack, tie_order: str, order: str
+) -> None:
+    _behave(gateway, tie_order=tie_order)
+    sessions = _every_session(gateway)
+    starts = [s["start_time"] for s in sessions]
+    assert len(starts) > len(set(starts)), "the data set must have sessions that start together"
+    expected = [s["id"] for s in sorted(sessions, key=lambda s: (s["start_time"], s["id"]))]
+    if order == "START_TIME_DESC":
+        expected.reverse()
+    walked = [edge["node"]["providerId"] for edge in _walk_daily(gateway, order)]
+    assert walked == expected
+
+
+@pytest.mark.parametrize("order", ["START_TIME_ASC", "START_TIME_DESC"])
+def test_float_times_change_no_id_cursor_duration_or_call(gateway: Stack, order: str) -> None:
+    _behave(gateway, float_times=False)
+    assert isinstance(_every_session(gateway)[0]["start_time"], int)
+    gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
+    integers = _walk_daily(gateway, order)
+    calls = gateway.calls("daily")
+    gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
+    gateway.adapters[Provider.DAILY].client.clear_cache()
+    _behave(gateway, float_times=True)
+    assert isinstance(_every_session(gateway)[0]["start_time"], float)
+    gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
+    assert _walk_daily(gateway, order) == integers
+    assert gateway.calls("daily") == calls

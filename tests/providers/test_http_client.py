@@ -6,10 +6,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from meetingmesh.domain import Provider
+from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers import daily
-from meetingmesh.providers.http import UpstreamClient
+from meetingmesh.providers.http import UpstreamClient, segments
 from meetingmesh.providers.paging import anchor_holds
 from meetingmesh.simulators.server import gateway_settings
 from tests.conftest import Stack
@@ -95,3 +97,15 @@ def test_an_anchored_page_starting_the_tie_holds_when_the_page_before_ends_earli
 
 def test_an_anchored_page_starting_after_the_next_meeting_is_stale() -> None:
     assert not _holds(5)
+
+
+def test_a_slashed_value_keeps_its_slashes_and_encodes_the_rest() -> None:
+    assert segments("sales/round-robin", "slug") == "sales/round-robin"
+    assert segments("a b/c%2Fd?", "slug") == "a%20b/c%252Fd%3F"
+
+
+@pytest.mark.parametrize("value", ["a/../b", "..", "a/./b", "/a", "a/", "a//b", ""])
+def test_a_slashed_value_with_an_empty_dot_or_dot_dot_part_is_refused(value: str) -> None:
+    with pytest.raises(GatewayError) as raised:
+        segments(value, "slug")
+    assert raised.value.code is ErrorCode.BAD_USER_INPUT

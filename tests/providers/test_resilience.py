@@ -86,6 +86,131 @@ def test_one_broken_provider_leaves_the_others_complete_within_the_deadline(
     assert elapsed < 3.0 + 0.5
 
 
+#: Every total the merged list reports, and the meetings of its first page. The bound
+#: inside a minute makes HeyPeers' and Thought Industries' totals cost calls of their own.
+COMPLETE = """query($p: [Provider!]) {
+  meetings(first: 100, filter: {providers: $p, startsAfter: "2026-01-01T00:00:30Z"}) {
+    totalCount aggregations { key buckets { value count } }
+    edges { node { id provider startTime } }
+  }
+}"""
+STATUS = "{ providers { provider healthy lastError } }"
+
+
+def _complete(url: str, providers: list[str] | None = None) -> dict[str, Any]:
+    answer = httpx.post(
+        f"{url}/graphql", json={"query": COMPLETE, "variables": {"p": providers}}, timeout=30
+    ).json()
+    return answer  # type: ignore[no-any-return]
+
+
+def _unwell(url: str) -> list[str]:
+    answer = httpx.post(f"{url}/graphql", json={"query": STATUS}, timeout=30).json()
+    return [p["provider"] for p in answer["data"]["providers"] if not p["healthy"]]
+
+
+@pytest.mark.parametrize(
+    ("faults", "settings", "code"),
+    [
+        # Each attempt may take 1.5 s: a second one would run to the 2 s deadline.
+        (
+            {"hang_rate": 1, "hang_seconds": 10},
+            {"deadline": 2.0, "timeout": 1.5, "retries": 2},
+            "UPSTREAM_TIMEOUT",
+        ),
+        # Retry-After 1 s, twice: the third attempt would come just before the deadline
+        # (Daily sends no Retry-After: its client backs off on its own, briefly).
+        (
+            {"error_rate": 1, "error_status": 429, "retry_after": 1},
+            {"deadline": 2.1, "timeout": 1.0, "retries": 2},
+            "UPSTREAM_RATE_LIMITED",
+        ),
+    ],
+    ids=["hanging", "rate-limited"],
+)
+@pytest.mark.parametrize("slow", PROVIDERS)
+def test_a_slow_provider_costs_only_its_own_meetings_and_total(
+    gateway: Stack,
+    serve: Callable[[ASGIApp], str],
+    slow: str,
+    faults: dict[str, float],
+    settings: dict[str, float],
+    code: str,
+) -> None:
+    others = [NAMES[p] for p in PROVIDERS if p != slow]
+    expected = gateway.data(COMPLETE, {"p": others})["meetings"]
+    url = _gateway(gateway, serve, **settings)
+    gateway.fault(slow, **faults)
+    for healthy in PROVIDERS:
+        if healthy != slow:
+            gateway.fault(healthy, latency_ms=200)  # answering as fast as real providers do
+    answer = _complete(url)
+    assert answer["data"]["meetings"] == expected
+    assert [e["extensions"] for e in answer["errors"]] == [{"code": code, "provider": NAMES[slow]}]
+    assert _unwell(url) == [NAMES[slow]]
+
+
+def test_the_page_after_a_dropped_provider_resumes_it_where_the_cursor_stands(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    page = """query($after: String) { meetings(first: 10, after: $after) {
+      pageInfo { endCursor } edges { node { id } } } }"""
+    everything = [e["node"]["id"] for e in gateway.data(COMPLETE)["meetings"]["edges"]]
+    url = _gateway(gateway, serve, deadline=2.0, timeout=1.5, retries=0)
+    gateway.fault("daily", hang_rate=1, hang_seconds=10)
+    first = httpx.post(f"{url}/graphql", json={"query": page}, timeout=30).json()
+    assert first["errors"][0]["extensions"]["provider"] == "DAILY"
+    gateway.fault("daily")
+    cursor = first["data"]["meetings"]["pageInfo"]["endCursor"]
+    second = httpx.post(
+        f"{url}/graphql", json={"query": page, "variables": {"after": cursor}}, timeout=30
+    ).json()
+    assert "errors" not in second
+    # Daily was not taken for ended: it comes back, from the cursor's place in the order.
+    last = everything.index(first["data"]["meetings"]["edges"][-1]["node"]["id"])
+    assert [e["node"]["id"] for e in second["data"]["meetings"]["edges"]] == everything[
+        last + 1 : last + 11
+    ]
+
+
+#: Root fields that each depend on one provider, and nested lists of one provider.
+MIXED = """{
+  heypeers: meetings(first: 3, filter: {providers: [HEYPEERS]}) { edges { node { id } } }
+  ti: meetings(first: 3, filter: {providers: [THOUGHT_INDUSTRIES]}) {
+    edges { node { id course { title } attendees(first: 1) { totalCount } } } }
+  daily: meetings(first: 3, filter: {providers: [DAILY]}) {
+    edges { node { id attendees(first: 1) { totalCount } } } }
+  member(provider: HEYPEERS, id: "sso-user-abc123") { id upcomingMeetings(first: 2) { totalCount } }
+  schedulingLinks(first: 2) {
+    edges { node { slug availability(timezone: "UTC") { start } } } }
+  schedulingLink(slug: "menelson") { slug bookingInfo(timezone: "UTC") { linkId } }
+}"""
+#: The root fields of ``MIXED`` each provider's data is in.
+FIELDS_OF = {
+    "heypeers": ("heypeers", "member"),
+    "thoughtindustries": ("ti",),
+    "daily": ("daily",),
+    "hubspot": ("schedulingLinks", "schedulingLink"),
+}
+
+
+@pytest.mark.parametrize("broken", list(FIELDS_OF))
+def test_a_query_across_providers_keeps_every_other_providers_fields(
+    gateway: Stack, serve: Callable[[ASGIApp], str], broken: str
+) -> None:
+    healthy = gateway.data(MIXED)
+    url = _gateway(gateway, serve)
+    gateway.fault(broken, error_rate=1, error_status=500)
+    answer, _ = _ask(url, MIXED)
+    assert answer["data"] is not None
+    for provider, fields in FIELDS_OF.items():
+        if provider != broken:
+            for name in fields:
+                assert answer["data"][name] == healthy[name], name
+    culprit = {"hubspot": "HUBSPOT", **NAMES}[broken]
+    assert {e["extensions"]["provider"] for e in answer["errors"]} == {culprit}
+
+
 def test_retries_honour_retry_after_then_give_up_as_rate_limited(
     gateway: Stack, serve: Callable[[ASGIApp], str]
 ) -> None:

@@ -118,3 +118,64 @@ def test_a_token_cursor_comes_back_including_the_one_past_the_end() -> None:
     assert decode_token(encode_token(None), "after") is None
     for payload in (["t", 3], ["t", ["x"]], ["o", "x"]):
         _refused(decode_token, _raw(payload))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        ["k", ["0001-01-01T00:00:00+00:00", *GOOD[1:]]],
+        ["k", ["9999-12-31T23:59:59+00:00", *GOOD[1:]]],
+        ["k", ["0001-01-01T00:00:00+14:00", *GOOD[1:]]],  # no UTC form at all
+        ["k", ["9999-12-31T23:59:59-14:00", *GOOD[1:]]],
+        ["k", ["1969-12-31T23:59:59+00:00", *GOOD[1:]]],
+        ["k", [*GOOD[:4], {"daily": ["0001-01-01T00:00:00+00:00", {}]}]],
+        ["k", [*GOOD[:4], {"daily": ["9999-12-31T23:59:59+00:00", {}]}]],
+        ["k", [*GOOD[:2], "", *GOOD[3:]]],
+        ["k", [*GOOD[:2], "x" * 257, *GOOD[3:]]],
+        ["k", [*GOOD[:2], "line\nbreak", *GOOD[3:]]],
+        ["k", [*GOOD[:2], "nul\x00", *GOOD[3:]]],
+    ],
+)
+def test_a_meetings_cursor_holding_what_no_cursor_holds_is_out_of_range(payload: Any) -> None:
+    error = _refused(decode_meeting_cursor, _raw(payload), "after")
+    assert "out of range" in error.message
+
+
+def test_the_time_bounds_themselves_are_in_range_and_come_back_in_utc() -> None:
+    for start in ("1970-01-01T00:00:00+00:00", "2999-12-31T23:59:00+00:00"):
+        decoded = decode_meeting_cursor(_raw(["k", [start, *GOOD[1:]]]), "after")
+        assert decoded.key.start_time.isoformat() == start
+    shifted = decode_meeting_cursor(_raw(["k", ["2026-05-22T14:00:00+02:00", *GOOD[1:]]]), "after")
+    assert shifted.key.start_time == NOON
+    assert shifted.key.start_time.tzinfo is UTC
+
+
+def test_a_cursor_too_long_or_too_deep_is_refused_and_quoted_not_echoed() -> None:
+    huge = _raw(["k", [*GOOD[:4], {"daily": [NOON.isoformat(), {"pad": "x" * 5000}]}]])
+    deep = base64.urlsafe_b64encode(b"[" * 1500 + b"]" * 1500).decode()
+    for cursor in (huge, deep, "A" * 100_000):
+        error = _refused(decode_meeting_cursor, cursor)
+        assert len(error.message) < 120  # the cursor is quoted, not echoed whole
+
+
+def test_an_offset_past_any_list_is_out_of_range() -> None:
+    assert decode_offset(encode_offset(100_000), "after") == 100_000
+    for payload in (["o", 100_001], ["o", 2**40], ["o", 2**62], ["o", 1e300]):
+        _refused(decode_offset, _raw(payload))
+
+
+@pytest.mark.parametrize("token", ["", " ", "x" * 257, "new\nline", "nul\x00", "é"])
+def test_a_token_that_is_no_hubspot_paging_token_is_refused(token: str) -> None:
+    _refused(decode_token, _raw(["t", token]))
+
+
+def test_a_cursor_is_the_same_whichever_provider_answered_first() -> None:
+    points = {
+        Provider.DAILY: ResumePoint({"l": 5}, NOON),
+        Provider.HEYPEERS: None,
+        Provider.THOUGHT_INDUSTRIES: ResumePoint({"page": 2}, NOON),
+    }
+    reversed_order = dict(reversed(points.items()))
+    assert encode_meeting_cursor(MeetingCursor(KEY, MeetingOrder.START_TIME_ASC, points)) == (
+        encode_meeting_cursor(MeetingCursor(KEY, MeetingOrder.START_TIME_ASC, reversed_order))
+    )

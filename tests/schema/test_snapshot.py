@@ -6,13 +6,20 @@ import difflib
 from pathlib import Path
 
 from meetingmesh.schema import print_schema
+from meetingmesh.schema_check import Severity, compare_sdl, report
 
 SNAPSHOT = Path(__file__).resolve().parent.parent.parent / "schema.graphql"
 
 
 def test_schema_file_matches_the_code() -> None:
+    """A schema change lands with its snapshot, so a breaking one is seen in review.
+
+    The classified changes are printed either way; a breaking one is called out.
+    """
     committed = SNAPSHOT.read_text()
     printed = print_schema()
+    changes = compare_sdl(committed, printed)
+    print(report(changes))
     diff = "".join(
         difflib.unified_diff(
             committed.splitlines(keepends=True),
@@ -21,7 +28,12 @@ def test_schema_file_matches_the_code() -> None:
             "schema (code)",
         )
     )
-    assert not diff, f"run `meetingmesh export-schema > schema.graphql`:\n{diff}"
+    breaking = any(c.severity is Severity.BREAKING for c in changes)
+    warning = "BREAKING for existing clients; " if breaking else ""
+    assert not diff, (
+        f"{warning}update the snapshot in the same change: "
+        f"`meetingmesh export-schema > schema.graphql`\n{report(changes)}\n{diff}"
+    )
 
 
 def test_contract_root_fields_are_present() -> None:

@@ -66,9 +66,10 @@ def test_put_sets_switches_get_shows_them_and_delete_resets(serve: Serve) -> Non
 
 def test_put_replaces_every_switch_it_does_not_name_with_its_default(serve: Serve) -> None:
     url = serve(create_simulators(size=24).app) + MOUNTS["daily"]
-    httpx.put(f"{url}/_sim/behaviour", json={"float_times": True})
+    default = DailyBehaviour().float_times
+    httpx.put(f"{url}/_sim/behaviour", json={"float_times": not default})
     shown = httpx.put(f"{url}/_sim/behaviour", json={"tie_order": "id_asc"}).json()
-    assert shown["float_times"] is False
+    assert shown["float_times"] is default
 
 
 def test_a_bad_put_is_a_400_and_changes_nothing(serve: Serve) -> None:

@@ -593,6 +593,8 @@ def test_availability_needs_a_timezone_and_a_known_slug(api: httpx.Client) -> No
 
 
 def test_booking_an_offered_slot_answers_the_documented_fields(sim: Sim) -> None:
+    # The documented answer (the default, odd_booking_answer, drops ``end``).
+    sim.http.put("/_sim/behaviour", json={"odd_booking_answer": False}).raise_for_status()
     slot = first_slot(sim.http, "menelson", 1_800_000)
     response = sim.http.post(BOOK, params={"timezone": "America/New_York"}, json=booking_body(slot))
     assert response.status_code == 200, response.text
