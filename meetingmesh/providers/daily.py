@@ -123,9 +123,7 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
                     yield positioned
             if final:
                 return
-            # The next page continues past this page's last session in walk order.
-            cursor = rows[0]["id"] if ascending else rows[-1]["id"]
-            walk = walk.next(cursor, ascending)
+            walk = walk.next(_cursor(self.client.error, rows, ascending), ascending)
 
     async def count(self, query: MeetingQuery) -> MeetingTotals:
         """``total_count`` of the plain filter, from the request that starts a fresh walk.
@@ -314,6 +312,19 @@ def _rows(error: Any, body: Any) -> list[Any]:
     if not isinstance(data, list):
         raise error(ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a list without a data array")
     return data
+
+
+def _cursor(error: Any, rows: list[Any], ascending: bool) -> str:
+    """Where the next page starts: past this page's last session in walk order.
+
+    The last one with an id, should Daily end a page with a row that has none (left
+    out as unreadable): the next page then repeats only such rows.
+    """
+    for row in rows if ascending else reversed(rows):
+        session_id = row.get("id") if isinstance(row, dict) else None
+        if isinstance(session_id, str | int) and not isinstance(session_id, bool):
+            return str(session_id)
+    raise error(ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a page of sessions without ids")
 
 
 def _release(

@@ -45,7 +45,7 @@ _SINK: ContextVar[ProblemSink | None] = ContextVar("meetingmesh_row_problems", d
 _LOGGED: set[tuple[str, ...]] = set()
 _LOG_LIMIT = 512
 #: Errors a row parser may raise for a row it cannot read.
-UNREADABLE = (KeyError, TypeError, ValueError, AttributeError)
+UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
 
 
 class BadRow(ValueError):

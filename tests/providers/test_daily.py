@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from meetingmesh.domain import Provider
+from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.providers.daily import _cursor
 from meetingmesh.resolvers.ids import encode_id
 from tests.conftest import Stack
 
@@ -268,3 +270,17 @@ def test_float_times_change_no_id_cursor_duration_or_call(gateway: Stack, order:
     gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
     assert _walk_daily(gateway, order) == integers
     assert gateway.calls("daily") == calls
+
+
+def _refusal(code: ErrorCode, message: str) -> GatewayError:
+    return GatewayError(code, f"Daily {message}", provider=Provider.DAILY)
+
+
+def test_the_next_page_starts_after_the_last_session_that_has_an_id() -> None:
+    """A page ending in rows without an id (left out as unreadable) still leads on."""
+    rows = [{"id": "newest"}, {"id": "older"}, None, {"start_time": 1}]
+    assert _cursor(_refusal, rows, ascending=False) == "older"
+    assert _cursor(_refusal, [None, *rows], ascending=True) == "newest"
+    with pytest.raises(GatewayError) as refused:
+        _cursor(_refusal, [None, {"start_time": 1}], ascending=True)
+    assert refused.value.code is ErrorCode.UPSTREAM_BAD_RESPONSE

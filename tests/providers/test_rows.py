@@ -9,12 +9,14 @@ provider (and the row's id where it has one); an unknown word is no error at all
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from meetingmesh.domain import Provider
 from meetingmesh.providers.rows import RowProblem, read_rows, unknown_word
+from meetingmesh.providers.timefmt import from_unix_seconds
 from meetingmesh.resolvers.ids import encode_id
 from tests.conftest import Stack
 
@@ -328,6 +330,24 @@ def test_read_rows_keeps_the_readable_rows_in_order_with_one_problem_per_bad_row
         ),
         RowProblem(
             Provider.DAILY, "3", "Daily sent meeting session 3 that cannot be read; it was left out"
+        ),
+    )
+
+
+def test_a_time_past_any_calendar_is_an_unreadable_row_not_a_crash() -> None:
+    def parse(row: Any, notes: Any) -> datetime:
+        return from_unix_seconds(row["start_time"])
+
+    read = read_rows(
+        Provider.DAILY,
+        "meeting session",
+        [{"id": 1, "start_time": 1e20}, {"id": 2, "start_time": 0}],
+        parse,
+    )
+    assert list(read) == [datetime(1970, 1, 1, tzinfo=UTC)]
+    assert read.problems == (
+        RowProblem(
+            Provider.DAILY, "1", "Daily sent meeting session 1 that cannot be read; it was left out"
         ),
     )
 
