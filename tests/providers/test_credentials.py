@@ -364,3 +364,38 @@ def test_a_refused_access_token_is_refreshed_once_and_the_request_retried(
     assert len(answer["results"]) == 2
     assert stack.calls("hubspot", OAUTH) == 2
     assert stack.calls("hubspot", LINKS) == 3  # 1, then 2 refused once and retried
+
+
+BOOK = "POST /scheduler/v3/meetings/meeting-links/book"
+BOOK_MUTATION = """mutation($input: BookMeetingInput!) {
+  bookMeeting(input: $input) { booking { start } }
+}"""
+SLOTS = """{ schedulingLink(slug: "menelson") {
+  availability(timezone: "America/New_York") { start durationMinutes } } }"""
+
+
+def test_a_booking_refused_with_a_401_is_sent_once_more_after_the_refresh(
+    world: Callable[..., Stack],
+) -> None:
+    """A 401 means HubSpot did not read the booking: renewing and resending books it once."""
+    stack = world()
+    slot = stack.data(SLOTS)["schedulingLink"]["availability"][0]
+    # Seed 1 refuses the first booking request (draw 0.13) and lets the second through (0.85).
+    response = stack.http.put(
+        f"{stack.provider_url('hubspot')}/_sim/faults",
+        json={"error_rate": 0.5, "error_status": 401, "seed": 1, "endpoint": BOOK},
+    )
+    assert response.status_code == 200, response.text
+    booking = {
+        "slug": "menelson",
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "email": "ada@example.com",
+        "startTime": slot["start"],
+        "durationMinutes": slot["durationMinutes"],
+        "timezone": "America/New_York",
+    }
+    data = stack.data(BOOK_MUTATION, {"input": booking})
+    assert data["bookMeeting"]["booking"]["start"] == slot["start"]
+    assert stack.calls("hubspot", BOOK) == 2
+    assert stack.calls("hubspot", OAUTH) == 2
