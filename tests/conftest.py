@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import shutil
 import subprocess
 import time
@@ -26,6 +27,7 @@ from meetingmesh.app import create_app
 from meetingmesh.domain import Provider
 from meetingmesh.providers.base import Adapter
 from meetingmesh.serving import ServerThread, start_in_thread
+from meetingmesh.simulators import heypeers, hubspot_oauth
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.server import (
@@ -43,7 +45,19 @@ from tests.clients import harness as node_clients
 STACK_SIZE = 60
 
 #: Every secret the suite configures; none may appear in a log line or a response.
-SECRETS: set[str] = set(TOKENS.values()) | set(WEBHOOK_SECRETS.values())
+SECRETS: set[str] = {
+    *TOKENS.values(),
+    heypeers.ACCESS_KEY,
+    hubspot_oauth.CLIENT_SECRET,
+    hubspot_oauth.REFRESH_TOKEN,
+    *WEBHOOK_SECRETS.values(),
+}
+#: Secrets minted while the suite runs: HeyPeers JWTs, HubSpot access tokens and rotated
+#: refresh tokens. Any text that matches one is a leak too.
+MINTED = (
+    re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+"),
+    re.compile(r"sim-hubspot-(?:access|refresh)-[0-9a-f]{16,}"),
+)
 #: Every log line and every response the suite's clients saw.
 CAPTURED: list[str] = []
 #: Gateways started in this session (by the shared stack): if any, something was captured.
@@ -73,6 +87,8 @@ def no_secret_leaks() -> Iterator[None]:
         assert CAPTURED, "nothing was captured: the leak check would prove nothing"
     leaks = sorted(secret for secret in SECRETS if any(secret in text for text in CAPTURED))
     assert not leaks, f"secrets leaked into logs or responses: {len(leaks)}"
+    minted = sum(1 for text in CAPTURED if any(p.search(text) for p in MINTED))
+    assert not minted, f"minted tokens leaked into logs or responses: {minted} texts"
 
 
 _WATCHED_LOGGERS = ("meetingmesh", "httpx", "uvicorn", "strawberry")
