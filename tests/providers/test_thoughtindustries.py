@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from meetingmesh.app import create_app
 from meetingmesh.config import Settings, provider_settings
 from meetingmesh.domain import Provider
+from meetingmesh.providers.http import rate_limiter
 from meetingmesh.providers.thoughtindustries import LIST_PATH
 from meetingmesh.resolvers.ids import encode_id
 from meetingmesh.simulators.clock import Clock
@@ -257,5 +258,14 @@ def test_the_client_side_limit_keeps_to_a_burst_of_twenty(
     assert "errors" not in answer, answer["errors"]
     assert [n["id"] for n in answer["data"]["nodes"]] == global_ids
     stats = httpx.get(f"{base}/_sim/stats").json()
-    # Exactly one request per meeting: none was refused with a 429 and retried.
-    assert stats["endpoints"][BY_ID]["count"] == 26
+    # One request per meeting, give or take a refusal that the arrival jitter of a busy
+    # machine can cause (the client paces by its own clock, the provider by arrival). A
+    # client without the burst limit sends all 26 at once and gets 429s it cannot outwait.
+    assert 26 <= stats["endpoints"][BY_ID]["count"] <= 28
+
+
+def test_the_burst_limiter_lets_twenty_out_then_one_every_six_tenths_of_a_second() -> None:
+    section = provider_settings(Provider.THOUGHT_INDUSTRIES, "https://ti.example", "t")
+    limiter = rate_limiter(section)
+    assert limiter is not None
+    assert (limiter.max_rate, limiter.time_period) == (20, 12.0)
