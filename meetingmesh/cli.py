@@ -293,7 +293,10 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _describe(settings: Settings) -> str:
-    names = ", ".join(p.label for p in settings.providers) or "no providers"
+    names = (
+        ", ".join(f"{p.label} ({s.credential_form})" for p, s in settings.providers.items())
+        or "no providers"
+    )
     return f"providers: {names}"
 
 

@@ -92,8 +92,15 @@ class ProviderSettings:
 
     provider: Provider
     base_url: str
+    #: The provider's static bearer token ("" when another credential form is configured).
     token: str = field(repr=False)
     organization_id: int | None = None
+    #: HeyPeers, instead of ``token``: the organization's access key, traded for JWTs.
+    access_key: str | None = field(default=None, repr=False)
+    #: HubSpot, instead of ``token``: an OAuth app and the refresh token of its install.
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
     #: Seconds to wait for an answer (read) and for a connection.
     timeout: float = 10.0
     connect_timeout: float = 3.0
@@ -102,6 +109,9 @@ class ProviderSettings:
     #: Client-side rate limit: at most ``rate_limit`` requests per ``rate_period`` seconds.
     rate_limit: int | None = None
     rate_period: float = 1.0
+    #: Most requests let out at once; the rest are spaced so no ``rate_period`` holds
+    #: more than ``rate_limit``. None: ``rate_limit`` at once, refilled over ``rate_period``.
+    rate_burst: int | None = None
     breaker_threshold: int = 5
     breaker_cooldown: float = 30.0
     cache_ttl: float = 10.0
@@ -113,6 +123,26 @@ class ProviderSettings:
     #: (empty: the URL the request arrived at).
     webhook_url: str = ""
 
+    @property
+    def credential_form(self) -> str:
+        """Which credential this section configures, in words (never the secret)."""
+        if self.access_key:
+            return "access key"
+        if self.refresh_token:
+            return "OAuth app"
+        return "token"
+
+    def secrets(self) -> list[str]:
+        """The secrets of this section (``client_id`` is an identifier, not a secret)."""
+        values = (
+            self.token,
+            self.access_key,
+            self.client_secret,
+            self.refresh_token,
+            self.webhook_secret,
+        )
+        return [v for v in values if v]
+
 
 #: Each provider's published rate limit (SUPPLEMENT.md), the default client-side limit.
 DEFAULT_RATE_LIMITS: dict[Provider, tuple[int, float]] = {
@@ -120,6 +150,8 @@ DEFAULT_RATE_LIMITS: dict[Provider, tuple[int, float]] = {
     Provider.HUBSPOT: (100, 10.0),
     Provider.THOUGHT_INDUSTRIES: (120, 60.0),
 }
+#: Each provider's published burst allowance, where it has one (Thought Industries: 20).
+DEFAULT_RATE_BURSTS: dict[Provider, int] = {Provider.THOUGHT_INDUSTRIES: 20}
 
 
 @dataclass(frozen=True)
@@ -132,12 +164,13 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every configured secret: ``create_app`` registers them all for redaction.
 
-        A new kind of credential in the configuration belongs in this list.
+        A new kind of credential in the configuration belongs in this list (a provider
+        section's in ``ProviderSettings.secrets``); tokens minted at run time are
+        registered by the credential that mints them.
         """
         server = self.server
         return [
-            *(p.token for p in self.providers.values()),
-            *(p.webhook_secret for p in self.providers.values() if p.webhook_secret),
+            *(s for p in self.providers.values() for s in p.secrets()),
             *server.api_keys,
             *server.metrics_api_keys,
         ]
@@ -149,7 +182,12 @@ def provider_settings(
     """A provider section with the provider's own defaults (its published rate limit)."""
     limit, period = DEFAULT_RATE_LIMITS.get(provider, (None, 1.0))
     settings = ProviderSettings(
-        provider=provider, base_url=base_url, token=token, rate_limit=limit, rate_period=period
+        provider=provider,
+        base_url=base_url,
+        token=token,
+        rate_limit=limit,
+        rate_period=period,
+        rate_burst=DEFAULT_RATE_BURSTS.get(provider),
     )
     return replace(settings, **values)
 
@@ -231,6 +269,7 @@ _MINIMUMS: dict[str, float] = {
     "retries": 0,
     "rate_limit": 0,
     "rate_period": 0.001,
+    "rate_burst": 1,
     "breaker_threshold": 1,
     "breaker_cooldown": 0,
     "cache_ttl": 0,
@@ -239,7 +278,7 @@ _MINIMUMS: dict[str, float] = {
 
 
 #: Integer settings whose default is None (unset).
-_WHOLE_OR_NONE = frozenset({"rate_limit", "metrics_port"})
+_WHOLE_OR_NONE = frozenset({"rate_limit", "rate_burst", "metrics_port"})
 #: Largest value of a numeric setting, where there is one.
 _MAXIMUMS: dict[str, float] = {"metrics_port": 65535}
 
@@ -319,24 +358,25 @@ def _parse_provider(
     provider: Provider, section: dict[str, Any], environ: Mapping[str, str]
 ) -> ProviderSettings:
     where = f"providers.{provider.value}"
-    for key in ("base_url", "token"):
-        if key not in section:
-            raise ConfigError(f"{where}.{key} is required")
-        if not isinstance(section[key], str):
-            raise ConfigError(f"{where}.{key} must be a string")
+    if "base_url" not in section:
+        raise ConfigError(f"{where}.base_url is required")
+    if not isinstance(section["base_url"], str):
+        raise ConfigError(f"{where}.base_url must be a string")
     base_url = _interpolate(f"{where}.base_url", section["base_url"], environ).rstrip("/")
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{where}.base_url must be an http(s) URL, got {base_url!r}")
-    token = _interpolate(f"{where}.token", section["token"], environ)
-    if not token.strip() or token != token.strip():
-        raise ConfigError(f"{where}.token is empty or has surrounding white space")
-    defaults = provider_settings(provider, base_url, token)
-    skip = {"base_url", "token", "organization_id", "webhook_secret", "webhook_url"}
+    credentials = _parse_credentials(provider, where, section, environ)
+    defaults = provider_settings(provider, base_url, credentials.pop("token", ""))
+    defaults = replace(defaults, **credentials)
+    skip = {"base_url", "organization_id", "webhook_secret", "webhook_url", *_CREDENTIAL_KEYS}
     if provider is not Provider.HEYPEERS and "organization_id" in section:
         raise ConfigError(f"unknown key {where}.organization_id")
     values = _apply(where, section, defaults, skip)
     values.update(_webhook_settings(provider, where, section, environ))
+    limit, burst = values.get("rate_limit", defaults.rate_limit), values.get("rate_burst")
+    if burst is not None and limit is not None and burst > limit:
+        raise ConfigError(f"{where}.rate_burst must not exceed rate_limit ({limit})")
     if provider is Provider.HEYPEERS:
         organization_id = section.get("organization_id")
         if isinstance(organization_id, str):
@@ -382,6 +422,45 @@ def _webhook_settings(
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{where}.webhook_url must be an http(s) URL, got {url!r}")
+    return values
+
+
+#: The credential forms: each provider takes exactly one of those it has.
+_OAUTH_KEYS = ("client_id", "client_secret", "refresh_token")
+_CREDENTIAL_KEYS = ("token", "access_key", *_OAUTH_KEYS)
+_FORMS: dict[Provider, tuple[tuple[str, ...], ...]] = {
+    Provider.HEYPEERS: (("token",), ("access_key",)),
+    Provider.HUBSPOT: (("token",), _OAUTH_KEYS),
+}
+
+
+def _parse_credentials(
+    provider: Provider, where: str, section: dict[str, Any], environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """The one credential form a provider section gives (a static token by default)."""
+    forms = _FORMS.get(provider, (("token",),))
+    allowed = {key for form in forms for key in form}
+    for key in _CREDENTIAL_KEYS:
+        if key in section and key not in allowed:
+            raise ConfigError(f"unknown key {where}.{key}")
+    given = [form for form in forms if any(key in section for key in form)]
+    if not given:
+        others = " or ".join(" + ".join(form) for form in forms[1:])
+        raise ConfigError(f"{where}.token is required" + (f" (or {others})" if others else ""))
+    if len(given) > 1:
+        first, second = given[0][0], next(k for k in given[1] if k in section)
+        raise ConfigError(f"{where}.{second}: give {first} or {second}, not both")
+    values: dict[str, Any] = {}
+    for key in given[0]:
+        if key not in section:
+            others = ", ".join(k for k in given[0] if k != key)
+            raise ConfigError(f"{where}.{key} is required with {others}")
+        if not isinstance(section[key], str):
+            raise ConfigError(f"{where}.{key} must be a string")
+        value = _interpolate(f"{where}.{key}", section[key], environ)
+        if not value.strip() or value != value.strip():
+            raise ConfigError(f"{where}.{key} is empty or has surrounding white space")
+        values[key] = value
     return values
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import shutil
 import subprocess
 import threading
@@ -49,8 +50,8 @@ STACK_SIZE = 60
 
 #: Every secret the suite configures, the simulators' credentials of every kind and
 #: their webhook secrets among them; none may appear in a log line or a response. Every
-#: secret any gateway of the session registered for redaction (``Settings.secrets()``:
-#: tokens, webhook secrets and API keys, whichever test configured them) is checked too.
+#: secret any gateway of the session registered for redaction (``Settings.secrets()``
+#: and the tokens its credentials minted, whichever test configured them) is checked too.
 SECRETS: set[str] = {
     *TOKENS.values(),
     *WEBHOOK_SECRETS.values(),
@@ -58,6 +59,12 @@ SECRETS: set[str] = {
     CLIENT_SECRET,
     REFRESH_TOKEN,
 }
+#: Secrets minted while the suite runs: HeyPeers JWTs, HubSpot access tokens and rotated
+#: refresh tokens, whoever minted them. Any text that matches one is a leak too.
+MINTED = (
+    re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+"),
+    re.compile(r"sim-hubspot-(?:access|refresh)-[0-9a-f]{16,}"),
+)
 #: Every log line and every response the suite's clients saw, each with the test that
 #: was running when it was captured (``capture``).
 CAPTURED: list[tuple[str, str]] = []
@@ -108,6 +115,8 @@ def no_secret_leaks() -> Iterator[None]:
     leaks = sorted(secret for secret in secrets if any(secret in text for text, _ in CAPTURED))
     where = sorted({test for text, test in CAPTURED if any(secret in text for secret in leaks)})
     assert not leaks, f"secrets leaked into logs or responses: {len(leaks)}, in {where}"
+    minted = sorted({test for text, test in CAPTURED if any(p.search(text) for p in MINTED)})
+    assert not minted, f"minted tokens leaked into logs or responses, in {minted}"
 
 
 _WATCHED_LOGGERS = ("meetingmesh", "httpx", "uvicorn", "strawberry")

@@ -250,3 +250,110 @@ def test_only_providers_with_documented_webhooks_take_a_secret(tmp_path: Path) -
     )
     with pytest.raises(ConfigError, match=re.escape("unknown key providers.daily.webhook_url")):
         load_settings(_write(tmp_path, text), WEBHOOK_ENV)
+
+
+RENEWING = """
+[providers.heypeers]
+base_url = "https://heypeers.com/api/v2"
+organization_id = 5
+access_key = "${HEYPEERS_ACCESS_KEY}"
+
+[providers.hubspot]
+base_url = "https://api.hubapi.com"
+client_id = "app-client-id"
+client_secret = "${HUBSPOT_CLIENT_SECRET}"
+refresh_token = "${HUBSPOT_REFRESH_TOKEN}"
+"""
+RENEWING_ENV = {
+    "HEYPEERS_ACCESS_KEY": "access-key-3c4d5e6f7a8b",
+    "HUBSPOT_CLIENT_SECRET": "client-secret-0a1b",
+    "HUBSPOT_REFRESH_TOKEN": "refresh-token-2c3d",
+}
+
+
+def test_renewing_credentials_load_instead_of_tokens(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, RENEWING), RENEWING_ENV)
+    heypeers = settings.providers[Provider.HEYPEERS]
+    assert (heypeers.access_key, heypeers.token) == ("access-key-3c4d5e6f7a8b", "")
+    assert heypeers.credential_form == "access key"
+    hubspot = settings.providers[Provider.HUBSPOT]
+    assert (hubspot.client_id, hubspot.client_secret, hubspot.refresh_token) == (
+        "app-client-id",
+        "client-secret-0a1b",
+        "refresh-token-2c3d",
+    )
+    assert hubspot.credential_form == "OAuth app"
+
+
+def test_every_renewing_secret_is_a_secret_and_never_in_repr(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, RENEWING), RENEWING_ENV)
+    assert set(settings.secrets()) == set(RENEWING_ENV.values())
+    assert all(secret not in repr(settings) for secret in RENEWING_ENV.values())
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            'base_url = "https://heypeers.com"\norganization_id = 5\ntoken = "t"\n'
+            'access_key = "k"\n',
+            r"^providers\.heypeers\.access_key: give token or access_key, not both$",
+        ),
+        (
+            'base_url = "https://heypeers.com"\norganization_id = 5\n',
+            r"^providers\.heypeers\.token is required \(or access_key\)$",
+        ),
+        (
+            'base_url = "https://heypeers.com"\norganization_id = 5\naccess_key = " k"\n',
+            r"^providers\.heypeers\.access_key is empty or has surrounding white space$",
+        ),
+    ],
+)
+def test_heypeers_takes_exactly_one_credential_form(
+    tmp_path: Path, section: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(_write(tmp_path, f"[providers.heypeers]\n{section}"), {})
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (
+            'token = "t"\nclient_id = "c"\nclient_secret = "s"\nrefresh_token = "r"\n',
+            r"^providers\.hubspot\.client_id: give token or client_id, not both$",
+        ),
+        (
+            'client_id = "c"\nrefresh_token = "r"\n',
+            r"^providers\.hubspot\.client_secret is required with client_id, refresh_token$",
+        ),
+        ("", r"^providers\.hubspot\.token is required \(or client_id \+ client_secret \+ "),
+    ],
+)
+def test_hubspot_takes_a_token_or_a_whole_oauth_app(
+    tmp_path: Path, lines: str, message: str
+) -> None:
+    text = f'[providers.hubspot]\nbase_url = "https://api.hubapi.com"\n{lines}'
+    with pytest.raises(ConfigError, match=message):
+        load_settings(_write(tmp_path, text), {})
+
+
+@pytest.mark.parametrize("key", ["access_key", "client_secret"])
+def test_a_credential_form_of_another_provider_is_an_unknown_key(tmp_path: Path, key: str) -> None:
+    text = f'[providers.daily]\nbase_url = "https://api.daily.co/v1"\n{key} = "x"\n'
+    with pytest.raises(ConfigError, match=rf"^unknown key providers\.daily\.{key}$"):
+        load_settings(_write(tmp_path, text), {})
+
+
+def test_thought_industries_bursts_twenty_and_a_burst_fits_within_the_limit(
+    tmp_path: Path,
+) -> None:
+    ti = (
+        '[providers.thoughtindustries]\nbase_url = "https://x.thoughtindustries.com"\ntoken = "t"\n'
+    )
+    settings = load_settings(_write(tmp_path, ti), {})
+    assert settings.providers[Provider.THOUGHT_INDUSTRIES].rate_burst == 20
+    with pytest.raises(ConfigError, match=r"rate_burst must not exceed rate_limit \(120\)"):
+        load_settings(_write(tmp_path, ti + "rate_burst = 121\n"), {})
+    with pytest.raises(ConfigError, match=r"providers\.thoughtindustries\.rate_burst must be an"):
+        load_settings(_write(tmp_path, ti + "rate_burst = 0\n"), {})

@@ -11,9 +11,12 @@ anything stores, logs or returns them.
 Successful GET answers are kept for ``cache_ttl`` seconds in a bounded per-provider
 cache, so a page that a cursor re-requests (the next page of a merged list usually
 starts inside the provider page the last one ended in) costs no upstream call.
-Entries are keyed by a digest of the token as well as the URL, so two tenants never
-share one. Identical GETs in flight at once share one request. At most
-``concurrency`` requests per provider run at once.
+Entries are keyed by a digest of the credential (the account, not the current token,
+so a renewal keeps them) as well as the URL, so two tenants never share one. Identical
+GETs in flight at once share one request. At most ``concurrency`` requests per
+provider run at once. The ``Authorization`` header comes from the provider's
+``Credential`` (``credentials.py``); a 401 makes a renewable one renew, and the
+request is sent once more.
 
 Resilience, per provider: GETs (idempotent) are retried ``retries`` times with
 jittered exponential backoff on connection errors, timeouts, 429 (after its
@@ -34,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +61,7 @@ from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.breaker import CircuitBreaker, CircuitState
 from meetingmesh.providers.budget import current as current_budget
+from meetingmesh.providers.credentials import Credential, StaticToken
 from meetingmesh.providers.deadline import deadline_scope, remaining
 from meetingmesh.redaction import redact, redact_json
 from meetingmesh.tracing import upstream_span
@@ -171,7 +174,7 @@ def segments(value: str, what: str) -> str:
 
 
 class UpstreamClient:
-    """JSON requests to one provider, with its bearer token and its error conventions."""
+    """JSON requests to one provider, with its credential and its error conventions."""
 
     def __init__(
         self,
@@ -182,6 +185,7 @@ class UpstreamClient:
         metrics: Metrics | None = None,
         tracing: bool = False,
         classify: Classifier | None = None,
+        credential: Credential | None = None,
     ) -> None:
         self.provider: Provider = settings.provider
         self.metrics = metrics or Metrics()
@@ -190,19 +194,19 @@ class UpstreamClient:
         self.settings = settings
         self._http = http
         self._base_url = settings.base_url.rstrip("/")
-        token = settings.token
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        #: Where the Authorization header comes from (a static token or a renewing one).
+        self.credential: Credential = credential or StaticToken(settings.token)
+        self._headers = {"Accept": "application/json"}
         self._read_message = read_message
-        self._tenant = hashlib.sha256(token.encode()).hexdigest()[:16]
+        # Names the account, not the current token: renewals keep the cached answers.
+        self._tenant = self.credential.tenant
         self._cache: TTLCache[tuple[str, ...], Any] | None = (
             TTLCache(maxsize=CACHE_SIZE, ttl=settings.cache_ttl) if settings.cache_ttl > 0 else None
         )
         self._in_flight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
         self._generation = 0
         self._limiter = asyncio.Semaphore(settings.concurrency)
-        self._rate = (
-            AsyncLimiter(settings.rate_limit, settings.rate_period) if settings.rate_limit else None
-        )
+        self._rate = rate_limiter(settings)
         self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown)
         #: The last failure that says the provider is unwell, cleared by the next success.
         self.last_error: str | None = None
@@ -379,6 +383,25 @@ class UpstreamClient:
     async def _send(
         self, method: str, path: str, params: Params | None, body: Any, endpoint: str
     ) -> Any:
+        """One request with the credential's header; after a 401, renewed and sent once more."""
+        authorization = await self.credential.authorization()
+        try:
+            return await self._send_once(method, path, params, body, endpoint, authorization)
+        except GatewayError as exc:
+            if exc.status != 401 or not await self.credential.renew(authorization):
+                raise
+        authorization = await self.credential.authorization()
+        return await self._send_once(method, path, params, body, endpoint, authorization)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: Any,
+        endpoint: str,
+        authorization: str,
+    ) -> Any:
         left = remaining(self.settings.timeout)
         if left <= 0:
             raise self.not_asked(ErrorCode.UPSTREAM_TIMEOUT, "the deadline passed")
@@ -409,9 +432,13 @@ class UpstreamClient:
                         self._base_url + path,
                         params=params,  # type: ignore[arg-type]
                         content=None if body is None else orjson.dumps(body),
-                        headers=self._headers
+                        headers={**self._headers, "Authorization": authorization}
                         if body is None
-                        else {**self._headers, "Content-Type": "application/json"},
+                        else {
+                            **self._headers,
+                            "Authorization": authorization,
+                            "Content-Type": "application/json",
+                        },
                         timeout=timeout,
                     )
                 status = str(response.status_code)
@@ -496,6 +523,22 @@ class UpstreamClient:
         error.upstream_body = body
         error.status = status
         return error
+
+
+def rate_limiter(settings: ProviderSettings) -> AsyncLimiter | None:
+    """The client-side limiter of ``settings``: ``rate_burst`` at once, ``rate_limit`` per period.
+
+    aiolimiter's bucket holds as many requests as its rate, so a burst smaller than the
+    limit takes a slower drip: ``rate_burst`` at once, then ``rate_limit - rate_burst``
+    per ``rate_period``, so that no period ever holds more than ``rate_limit`` (Thought
+    Industries: 20 at once, then one every 0.6 s).
+    """
+    limit, burst, period = settings.rate_limit, settings.rate_burst, settings.rate_period
+    if not limit:
+        return None
+    if burst is None or burst >= limit:
+        return AsyncLimiter(limit, period)
+    return AsyncLimiter(burst, period * burst / (limit - burst))
 
 
 def _retry_after(value: str | None) -> float | None:

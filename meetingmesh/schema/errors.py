@@ -11,6 +11,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types import ExecutionContext
 
 from meetingmesh.errors import GatewayError
+from meetingmesh.providers.rows import problem_sink
 from meetingmesh.request_id import current as current_request_id
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.schema.selection import select_operation
@@ -23,9 +24,17 @@ class ReportedErrors(SchemaExtension):
     """Adds each provider failure a resolver reported (and survived) to the result."""
 
     def on_operation(self) -> Iterator[None]:
-        """After execution, append the context's reported failures to ``errors``."""
-        yield
+        """After execution, append the context's reported failures to ``errors``.
+
+        During it, rows a provider sent that could not be read are reported to the
+        context too (``providers/rows.py``).
+        """
         context = self.execution_context.context
+        if isinstance(context, RequestContext):
+            with problem_sink(context.report_problem):
+                yield
+        else:
+            yield
         result = self.execution_context.result
         if result is None or not isinstance(context, RequestContext) or not context.reported:
             return

@@ -100,7 +100,9 @@ Behaviour switches (``DailyBehaviour``; ``PUT /_sim/behaviour``; defaults first)
   ``start_time`` is null (in the list and in ``GET /meetings/:id``);
   ``member_without_id`` = its first participant lacks ``participant_id``;
   ``null_in_list`` = its ``participants`` start with a null (list and participants
-  endpoint); ``unknown_enum`` changes nothing: Daily's session objects carry no enum.
+  endpoint, each page); ``null_last_in_list`` = they end with one (a page whose last
+  row is no participant); ``unknown_enum`` changes nothing: Daily's session objects
+  carry no enum.
 - ``echo_credentials``: every error body's ``info`` repeats the request's
   ``Authorization`` header.
 - ``webhook_timestamp_unit``, ``webhook_meeting_id``, ``webhook_ping_signed``: how
@@ -311,8 +313,11 @@ class DailyBehaviour(Behaviour):
     #: Enforce Daily's rate limits (20 requests/s and 100 per 5 s per API key).
     rate_limits: bool = False
     #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):
-    #: ``null_time``, ``member_without_id``, ``null_in_list`` or ``unknown_enum``; "" is off.
-    bad_row: Literal["", "null_time", "member_without_id", "null_in_list", "unknown_enum"] = ""
+    #: ``null_time``, ``member_without_id``, ``null_in_list``, ``null_last_in_list`` or
+    #: ``unknown_enum``; "" is off.
+    bad_row: Literal[
+        "", "null_time", "member_without_id", "null_in_list", "null_last_in_list", "unknown_enum"
+    ] = ""
     #: The id of the row ``bad_row`` applies to (the test picks it from the data).
     bad_row_id: str = ""
     #: Webhooks (``daily_webhooks``): the ``X-Webhook-Timestamp`` unit.
@@ -512,6 +517,8 @@ class _Renderer:
             del rows[0]["participant_id"]
         elif bad == "null_in_list":
             rows.insert(0, None)
+        elif bad == "null_last_in_list":
+            rows.append(None)
         return rows
 
 

@@ -121,8 +121,9 @@ Access tokens it mints are accepted like ``TOKEN`` until they expire (401
 EXPIRED_AUTHENTICATION after that); ``TOKEN``, the private-app token, never expires.
 
 Behaviour switches (``HubSpotBehaviour``; ``PUT /_sim/behaviour``; defaults first):
-``access_token_lifetime_seconds`` ``1800`` | any >= 1; ``rotate_refresh_token``
-``false`` | ``true``; ``camel_case_tokens`` ``false`` | ``true``; ``odd_booking_answer``
+``access_token_lifetime_seconds`` ``1800`` | any >= 1; ``rotate_refresh_token`` ``true``
+| ``false`` (rotation is the realistic reading, which the gateway handles);
+``camel_case_tokens`` ``false`` | ``true``; ``odd_booking_answer``
 ``true`` (a successful booking's answer lacks ``end`` and carries ``meetingOutcome`` and
 ``bookingSource``, fields no document lists) | ``false`` (the documented answer);
 ``validation_errors`` ``errors`` | ``sub_category`` (400 VALIDATION_ERROR carries
@@ -441,14 +442,15 @@ class _HubSpot:
 class HubSpotBehaviour(Behaviour):
     """HubSpot's switches (see "Behaviour switches" in the manual).
 
-    Defaults are the realistic reading where the gateway copes with every reading (an
-    odd booking answer), else the documents' plain one.
+    Defaults are the realistic reading where the gateway copes with every reading (a
+    refresh token rotated at each refresh, an odd booking answer), else the documents'
+    plain one.
     """
 
     #: Lifetime of OAuth access tokens minted by ``POST /oauth/v3/token``, in seconds.
     access_token_lifetime_seconds: int = 1800
     #: Every refresh answers a new refresh token and refuses the one it was sent.
-    rotate_refresh_token: bool = False
+    rotate_refresh_token: bool = True
     #: The token answer in camelCase (``accessToken``, ``expiresIn``, ``refreshToken``).
     camel_case_tokens: bool = False
     #: A successful booking's answer lacks ``end`` and carries fields nobody documented.

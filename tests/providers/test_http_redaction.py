@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -21,8 +22,12 @@ from meetingmesh.app import create_app
 from meetingmesh.config import Settings, provider_settings
 from meetingmesh.domain import Provider
 from meetingmesh.redaction import REDACTED
+from meetingmesh.simulators import heypeers as heypeers_sim
+from meetingmesh.simulators import hubspot_oauth
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.server import MOUNTS, create_simulators, gateway_settings
 from meetingmesh.simulators.server import TOKENS as SIMULATED_TOKENS
-from tests.conftest import SECRETS, Stack
+from tests.conftest import MINTED, SECRETS, Stack, capture_response
 
 TOKENS = {
     Provider.HEYPEERS: "echoed-heypeers-5c1d9e",
@@ -164,3 +169,40 @@ def test_a_booking_refused_by_an_echoing_simulator_has_the_token_redacted(gatewa
     assert error["extensions"] == {"code": "UPSTREAM_UNAUTHORIZED", "provider": "HUBSPOT"}
     assert f"Authorization: Bearer {REDACTED}" in error["message"]
     assert gateway.calls("hubspot", book) == 1
+
+
+def test_tokens_a_renewing_credential_minted_are_redacted_when_echoed(
+    serve: Callable[[ASGIApp], str],
+) -> None:
+    # Simulators of their own: HubSpot's refresh tokens rotate for good.
+    clock = Clock()
+    sim_url = serve(create_simulators(seed=0, size=24, clock=clock).app)
+    settings = gateway_settings(sim_url)
+    providers = dict(settings.providers)
+    providers[Provider.HEYPEERS] = replace(
+        providers[Provider.HEYPEERS], token="", access_key=heypeers_sim.ACCESS_KEY, cache_ttl=0
+    )
+    providers[Provider.HUBSPOT] = replace(
+        providers[Provider.HUBSPOT],
+        token="",
+        client_id=hubspot_oauth.CLIENT_ID,
+        client_secret=hubspot_oauth.CLIENT_SECRET,
+        refresh_token=hubspot_oauth.REFRESH_TOKEN,
+        cache_ttl=0,
+    )
+    url = serve(create_app(replace(settings, providers=providers), clock=clock.now))
+    heypeers = "{ meetings(first: 1, filter: {providers: [HEYPEERS]}) { totalCount } }"
+    links = "{ schedulingLinks(first: 1) { edges { node { slug } } } }"
+    with httpx.Client(timeout=30, event_hooks={"response": [capture_response]}) as http:
+        for query in (heypeers, links):  # each credential mints its token
+            assert "errors" not in http.post(f"{url}/graphql", json={"query": query}).json()
+        for provider in ("heypeers", "hubspot"):
+            base = sim_url + MOUNTS[provider]
+            http.put(f"{base}/_sim/behaviour", json={"echo_credentials": True})
+            http.put(f"{base}/_sim/faults", json={"error_rate": 1, "error_status": 503})
+        answers = [http.post(f"{url}/graphql", json={"query": q}) for q in (heypeers, links)]
+        status = http.post(f"{url}/graphql", json={"query": "{ providers { lastError } }"})
+    for answer in answers:
+        assert not any(p.search(answer.text) for p in MINTED), answer.text
+        assert f"Authorization: Bearer {REDACTED}" in answer.json()["errors"][0]["message"]
+    assert not any(p.search(status.text) for p in MINTED), status.text
