@@ -219,7 +219,7 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         """
         params = self._params(query)
         first = await self._page(params, 1)
-        aggregations = _aggregations(first.get("aggregations"))
+        aggregations = self._aggregations_of(first)
         total = int((first.get("pageInfo") or {}).get("total") or 0)
         now = self.clock()
         plain = query.plain()
@@ -264,6 +264,12 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         rows = page.get("meetings")
         return self.memo.get(rows if isinstance(rows, list) else [], self._page_meetings)
 
+    def _aggregations_of(self, page: dict[str, Any]) -> tuple[Aggregation, ...]:
+        """A page's facets, built once per cached answer: a bucket per course, so they
+        grow with the data, and a cache hit must not pay for them again."""
+        rows = page.get("aggregations")
+        return self.memo.get(rows, _aggregations) if isinstance(rows, list) else ()
+
     def _starts(self, page: dict[str, Any]) -> list[datetime]:
         """The start times of a page's readable meetings, in page order."""
         return [start_of(m) for m in self._meetings_of(page)]
@@ -284,7 +290,7 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         # Thought Industries' total is the list's only without time or ongoing filters.
         if not query.want_total or stream.total_count is not None:
             return
-        stream.aggregations = _aggregations(page.get("aggregations"))
+        stream.aggregations = self._aggregations_of(page)
         if query.starts_after is None and query.starts_before is None and query.ongoing is None:
             stream.total_count = int((page.get("pageInfo") or {}).get("total") or 0)
 

@@ -403,26 +403,27 @@ class MeetingConnection(Connection[MeetingEdge]):
     total_count: int | None = strawberry.field(
         description="Meetings matching the filter, summed over the providers that answered."
     )
-    aggregations: list[Aggregation] = strawberry.field(description="Facets of the whole list.")
+    facets: strawberry.Private[tuple[domain.Aggregation, ...]]
+
+    @strawberry.field(description="Facets of the whole list.")
+    def aggregations(self) -> list[Aggregation]:
+        # Built only when selected: a facet of a large catalogue has a bucket per course.
+        return [
+            Aggregation(
+                key=a.key,
+                label=a.label,
+                buckets=[
+                    AggregationBucket(value=b.value, label=b.label, count=b.count)
+                    for b in a.buckets
+                ],
+            )
+            for a in self.facets
+        ]
 
     @classmethod
     def from_page(cls, page: MeetingsPage) -> MeetingConnection:
         """The GraphQL view of a merged page."""
-        return cls.of(
-            page,
-            MeetingEdge.from_edge,
-            aggregations=[
-                Aggregation(
-                    key=a.key,
-                    label=a.label,
-                    buckets=[
-                        AggregationBucket(value=b.value, label=b.label, count=b.count)
-                        for b in a.buckets
-                    ],
-                )
-                for a in page.aggregations
-            ],
-        )
+        return cls.of(page, MeetingEdge.from_edge, facets=page.aggregations)
 
 
 @strawberry.type(description="A meeting on a member's schedule, with the member's own state.")
