@@ -25,6 +25,7 @@ from meetingmesh.config import ServerSettings
 from meetingmesh.errors import GatewayError
 from meetingmesh.request_id import current as current_request_id
 from meetingmesh.schema.errors import MaskUnexpected, Observe, ReportedErrors
+from meetingmesh.schema.fastpath import FastExecutor
 from meetingmesh.schema.limits import cost_limit, query_limits
 from meetingmesh.schema.query import Mutation, Query
 from meetingmesh.schema.subscription import EventErrors, Subscription
@@ -105,6 +106,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
             DailyMeetingDetails,
         ],
         extensions=extensions,
+        execution_context_class=FastExecutor,
         config=StrawberryConfig(
             auto_camel_case=True,
             # Batches are checked and run by meetingmesh.batching; this lets them through.
