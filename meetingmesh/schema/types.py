@@ -664,8 +664,9 @@ class SchedulingLink(Node):
 @strawberry.type(description="A scheduling link and its cursor.")
 class SchedulingLinkEdge(Edge[SchedulingLink]):
     cursor: str = strawberry.field(
-        description="Opaque cursor; HubSpot continues from page ends only, so a page's "
-        "edges share the cursor of its end."
+        description="Opaque cursor that resumes right after this link. HubSpot continues "
+        "from its page ends only, so resuming from a link inside a HubSpot page reads that "
+        "page again from its start."
     )
     node: SchedulingLink = strawberry.field(description="The scheduling link.")
 
