@@ -98,10 +98,20 @@ class Member(Node):
 
 @strawberry.type(description="A Thought Industries course.")
 class Course(Node):
-    provider_id: str = strawberry.field(description="The course's Thought Industries id.")
-    title: str | None = strawberry.field(description="Course title.")
+    # Fields named like another Node type's have its type (title String!, providerId and
+    # slug String): a client may select both in one `node { ... on X }` selection.
+    provider_id: str | None = strawberry.field(
+        description="The course's Thought Industries id (always set; nullable like every "
+        "Node's `providerId`)."
+    )
+    title: str = strawberry.field(
+        description="Course title; empty when Thought Industries sends none (like `Meeting.title`)."
+    )
     slug: str | None = strawberry.field(description="URL slug of the course.")
-    status: str | None = strawberry.field(description="Publication status (draft, published, ...).")
+    publication_status: str | None = strawberry.field(
+        description="Thought Industries' publication status (draft, published, ...). Was "
+        "`status`, removed because `Meeting.status` is a `MeetingStatus` of the same name."
+    )
     start_date: datetime | None = strawberry.field(description="Course start.")
     end_date: datetime | None = strawberry.field(description="Course end.")
     record: strawberry.Private[domain.Course]
@@ -112,9 +122,9 @@ class Course(Node):
         return cls(
             id=strawberry.ID(encode_id("Course", record.provider, record.provider_id)),
             provider_id=record.provider_id,
-            title=record.title,
+            title=record.title or "",
             slug=record.slug,
-            status=record.status,
+            publication_status=record.status,
             start_date=record.start_date,
             end_date=record.end_date,
             record=record,
@@ -209,7 +219,11 @@ class HeyPeersMeetingDetails:
     price: float | None = strawberry.field(description="Price; 0 when free.")
     special_focus: str | None = strawberry.field(description="Special focus of the group.")
     host: str | None = strawberry.field(description="Host as HeyPeers stores it.")
-    location: str | None = strawberry.field(description="Platform: heypeers or zoom.")
+    platform: str | None = strawberry.field(
+        description="Where the meeting is held: heypeers or zoom (HeyPeers' `location`). Was "
+        "`location`, removed because `ThoughtIndustriesMeetingDetails.location` is a "
+        "`Location` of the same name."
+    )
     privacy: bool | None = strawberry.field(description="Private meeting.")
     eap: bool | None = strawberry.field(description="Employee Assistance Program meeting.")
     allow_meeting_donation: bool | None = strawberry.field(description="Donations allowed.")
@@ -250,7 +264,7 @@ def _details(
             price=record.price,
             special_focus=record.special_focus,
             host=record.host,
-            location=record.location,
+            platform=record.location,
             privacy=record.privacy,
             eap=record.eap,
             allow_meeting_donation=record.allow_meeting_donation,
@@ -602,7 +616,9 @@ class AvailabilitySlot:
 
 @strawberry.type(description="A HubSpot scheduling page.")
 class SchedulingLink(Node):
-    slug: str = strawberry.field(description="The end of the page's URL.")
+    slug: str | None = strawberry.field(
+        description="The end of the page's URL (always set; nullable like `Course.slug`)."
+    )
     url: str | None = strawberry.field(description="The full booking URL.")
     name: str | None = strawberry.field(description="The page's name.")
     type: SchedulingLinkType | None = strawberry.field(
@@ -610,6 +626,7 @@ class SchedulingLink(Node):
     )
     organizer: Member | None = strawberry.field(description="The HubSpot user who owns the page.")
     is_default: bool | None = strawberry.field(description="The organizer's default page.")
+    record: strawberry.Private[domain.SchedulingLink]
 
     @classmethod
     def from_record(cls, record: domain.SchedulingLink) -> SchedulingLink:
@@ -631,11 +648,12 @@ class SchedulingLink(Node):
             type=record.type,
             organizer=organizer,
             is_default=record.is_default,
+            record=record,
         )
 
     @strawberry.field(description="Durations, rules, organizers and busy times of this page.")
     async def booking_info(self, info: Info, timezone: str) -> BookingInfo | None:
-        found = await scheduling.booking_info(info.context, self.slug, timezone)
+        found = await scheduling.booking_info(info.context, self.record.slug, timezone)
         return None if found is None else BookingInfo.from_record(found)
 
     @strawberry.field(
@@ -654,7 +672,9 @@ class SchedulingLink(Node):
             ),
         ] = 0,
     ) -> list[AvailabilitySlot] | None:
-        slots = await scheduling.availability(info.context, self.slug, timezone, month_offset)
+        slots = await scheduling.availability(
+            info.context, self.record.slug, timezone, month_offset
+        )
         return [
             AvailabilitySlot(start=s.start, end=s.end, duration_minutes=s.duration_minutes)
             for s in slots
