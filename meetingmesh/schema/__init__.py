@@ -29,6 +29,7 @@ from meetingmesh.schema.errors import MaskUnexpected, Observe, ReportedErrors
 from meetingmesh.schema.limits import query_limits
 from meetingmesh.schema.query import Mutation, Query
 from meetingmesh.schema.types import (
+    Attendee,
     Course,
     DailyMeetingDetails,
     HeyPeersMeetingDetails,
@@ -94,6 +95,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         types=[
+            Attendee,
             Meeting,
             Member,
             Course,

@@ -18,6 +18,7 @@ from meetingmesh.schema.enums import MeetingOrder, Provider
 from meetingmesh.schema.inputs import BookMeetingInput, MeetingFilter, SchedulingLinkFilter
 from meetingmesh.schema.selection import meetings_projection
 from meetingmesh.schema.types import (
+    Attendee,
     Booking,
     BookMeetingPayload,
     Course,
@@ -45,6 +46,8 @@ def to_node(record: NodeRecord | None) -> Node | None:
         return Member.from_record(record)
     if isinstance(record, domain.Course):
         return Course.from_record(record)
+    if isinstance(record, domain.Attendance):
+        return Attendee.from_record(record)
     return SchedulingLink.from_record(record)
 
 

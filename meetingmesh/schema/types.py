@@ -18,7 +18,7 @@ import strawberry
 from meetingmesh import domain
 from meetingmesh.resolvers import members, pagination, scheduling
 from meetingmesh.resolvers.context import RequestContext
-from meetingmesh.resolvers.ids import encode_id
+from meetingmesh.resolvers.ids import attendance_key, encode_id
 from meetingmesh.resolvers.meetings import MeetingsPage, course_meetings
 from meetingmesh.resolvers.pagination import OffsetWindow, offset_window, slice_page
 from meetingmesh.schema.connection import Connection, Edge
@@ -150,40 +150,48 @@ class Course(Node):
         return MeetingConnection.from_page(page)
 
 
-@strawberry.type(description="Someone registered for, or present in, a meeting.")
-class Attendee:
-    id: strawberry.ID = strawberry.field(
-        description="The provider's id of this attendance (Daily participant_id, TI user id)."
+@strawberry.type(
+    description="Someone registered for, or present in, one meeting: an attendance. The "
+    "same person in two meetings is two attendees with ids of their own (their join "
+    "times and durations differ); `member` is the person."
+)
+class Attendee(Node):
+    provider_id: str | None = strawberry.field(
+        description="The provider's own id of this attendee: Daily's participant_id (one "
+        "per join), Thought Industries' user id (the person, the same in every meeting). "
+        "Until `id` became an attendance's own, `id` held this value."
     )
     name: str | None = strawberry.field(description="Display name.")
     email: str | None = strawberry.field(description="Email address.")
     member: Member | None = strawberry.field(
-        description="The member behind the attendee, if known."
+        description="The person behind the attendee, if known: the same member in every "
+        "meeting they attend."
     )
-    joined_at: datetime | None = strawberry.field(description="When the attendee joined (Daily).")
-    duration_seconds: int | None = strawberry.field(description="Time spent in the meeting.")
+    joined_at: datetime | None = strawberry.field(
+        description="When the attendee joined this meeting (Daily)."
+    )
+    duration_seconds: int | None = strawberry.field(
+        description="Time the attendee spent in this meeting, in seconds (Daily)."
+    )
 
     @classmethod
-    def from_record(cls, record: domain.Attendee) -> Attendee:
-        """The GraphQL view of an attendee."""
+    def from_record(cls, record: domain.Attendance) -> Attendee:
+        """The GraphQL view of an attendance."""
+        attendee = record.attendee
         return cls(
-            id=strawberry.ID(record.id),
-            name=record.name,
-            email=record.email,
-            member=None if record.member is None else Member.from_record(record.member),
-            joined_at=record.joined_at,
-            duration_seconds=record.duration_seconds,
+            id=strawberry.ID(encode_id("Attendee", record.provider, attendance_key(record))),
+            provider_id=attendee.id,
+            name=attendee.name,
+            email=attendee.email,
+            member=None if attendee.member is None else Member.from_record(attendee.member),
+            joined_at=attendee.joined_at,
+            duration_seconds=attendee.duration_seconds,
         )
 
 
 @strawberry.type(description="An attendee and its cursor.")
 class AttendeeEdge(Edge[Attendee]):
     node: Attendee = strawberry.field(description="The attendee.")
-
-    @classmethod
-    def from_edge(cls, edge: pagination.Edge[domain.Attendee]) -> AttendeeEdge:
-        """The GraphQL view of an attendee's edge."""
-        return cls(cursor=edge.cursor, node=Attendee.from_record(edge.node))
 
 
 @strawberry.type(description="A page of a meeting's attendees.")
@@ -193,10 +201,15 @@ class AttendeeConnection(Connection[AttendeeEdge]):
 
     @classmethod
     def from_attendees(
-        cls, everyone: tuple[domain.Attendee, ...], window: OffsetWindow
+        cls, meeting: domain.Meeting, everyone: tuple[domain.Attendee, ...], window: OffsetWindow
     ) -> AttendeeConnection:
-        """The page ``window`` cuts from a meeting's attendees."""
-        return cls.of(slice_page(everyone, window), AttendeeEdge.from_edge)
+        """The page ``window`` cuts from ``meeting``'s attendees."""
+
+        def edge(item: pagination.Edge[domain.Attendee]) -> AttendeeEdge:
+            attendance = domain.Attendance(meeting.provider, meeting.key, item.node)
+            return AttendeeEdge(cursor=item.cursor, node=Attendee.from_record(attendance))
+
+        return cls.of(slice_page(everyone, window), edge)
 
 
 @strawberry.type(description="A physical location of a Thought Industries meeting.")
@@ -376,12 +389,12 @@ class Meeting(Node):
     ) -> AttendeeConnection | None:
         window = offset_window(first, after, info.context.max_page_size)
         if self.record.attendees is not None:
-            return AttendeeConnection.from_attendees(self.record.attendees, window)
+            return AttendeeConnection.from_attendees(self.record, self.record.attendees, window)
         return self._load_attendees(info, window)  # type: ignore[return-value]  # awaited
 
     async def _load_attendees(self, info: Info, window: OffsetWindow) -> AttendeeConnection:
         everyone = await info.context.loaders.attendees_of(self.record)
-        return AttendeeConnection.from_attendees(everyone, window)
+        return AttendeeConnection.from_attendees(self.record, everyone, window)
 
 
 @strawberry.type(description="A meeting and its cursor in a merged list.")
