@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError, is_abstract_type
@@ -28,6 +29,7 @@ from meetingmesh.schema.costs import cost_limit
 from meetingmesh.schema.errors import MaskUnexpected, Observe, ReportedErrors
 from meetingmesh.schema.limits import query_limits
 from meetingmesh.schema.query import Mutation, Query
+from meetingmesh.schema.scalars import DATETIME
 from meetingmesh.schema.types import (
     Attendee,
     Course,
@@ -105,6 +107,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
             DailyMeetingDetails,
         ],
         extensions=extensions,
+        scalar_overrides={datetime: DATETIME},
         config=StrawberryConfig(
             auto_camel_case=True,
             # Batches are checked and run by meetingmesh.batching; this lets them through.

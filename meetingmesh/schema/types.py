@@ -665,7 +665,17 @@ class SchedulingLink(Node):
         )
 
     @strawberry.field(description="Durations, rules, organizers and busy times of this page.")
-    async def booking_info(self, info: Info, timezone: str) -> BookingInfo | None:
+    async def booking_info(
+        self,
+        info: Info,
+        timezone: Annotated[
+            str,
+            strawberry.argument(
+                description="An IANA time zone name (`America/New_York`) HubSpot presents "
+                "the page in; anything else is BAD_USER_INPUT."
+            ),
+        ],
+    ) -> BookingInfo | None:
         found = await scheduling.booking_info(info.context, self.record.slug, timezone)
         return None if found is None else BookingInfo.from_record(found)
 
@@ -676,7 +686,13 @@ class SchedulingLink(Node):
     async def availability(
         self,
         info: Info,
-        timezone: Annotated[str, strawberry.argument(description="An IANA time zone name.")],
+        timezone: Annotated[
+            str,
+            strawberry.argument(
+                description="An IANA time zone name (`America/New_York`) HubSpot reads the "
+                "month in; anything else is BAD_USER_INPUT."
+            ),
+        ],
         month_offset: Annotated[
             int,
             strawberry.argument(
