@@ -147,3 +147,34 @@ def test_every_edge_resumes_right_after_itself(gateway: Stack, name: str) -> Non
     for place, (cursor, item) in enumerate(edges):
         rest = [i for _, i in _walk(gateway, connection, subject, cursor, RESUME_SIZE)]
         assert rest == ids[place + 1 :], f"from the cursor of edge {place} ({item})"
+
+
+BACKWARD = (
+    "query($last: Int, $before: String, $filter: MeetingFilter) "
+    f"{{ meetings(last: $last, before: $before, filter: $filter) {{ {EDGES} }} }}"
+)
+
+
+def _walk_back(
+    gateway: Stack, subject: dict[str, Any], before: str | None, size: int
+) -> list[tuple[str, str]]:
+    """(cursor, id) of every edge before ``before``, page by page through the first edge."""
+    edges: list[tuple[str, str]] = []
+    for _ in range(200):
+        variables = {**subject, "last": size, "before": before}
+        page = gateway.data(BACKWARD, variables)["meetings"]
+        edges = [(e["cursor"], e["node"]["id"]) for e in page["edges"]] + edges
+        if not page["pageInfo"]["hasPreviousPage"]:
+            return edges
+        before = page["edges"][0]["cursor"]
+    raise AssertionError("the walk did not end")
+
+
+def test_every_meetings_edge_resumes_backward_right_before_itself(gateway: Stack) -> None:
+    subject = _meetings_window(gateway)
+    edges = _walk_back(gateway, subject, None, SIZE)
+    ids = [item for _, item in edges]
+    assert ids == [i for _, i in _walk(gateway, CONNECTIONS["meetings"], subject, None, SIZE)]
+    for place, (cursor, item) in enumerate(edges):
+        rest = [i for _, i in _walk_back(gateway, subject, cursor, RESUME_SIZE)]
+        assert rest == ids[:place], f"from the cursor of edge {place} ({item})"
