@@ -41,10 +41,10 @@ async def list_links(
     the last edge of a HubSpot page carries that page's own ``after`` token. Resuming
     from a page end costs what it always did: one call of ``first`` links. Resuming from
     inside a page reads that page again from its start, asking for the links before the
-    cursor too (``limit`` = place + ``first``, one call; a second one when that passes
-    HubSpot's 100 a page) and dropping them. Like HubSpot's own tokens, a place inside a
-    page counts links: a link created or deleted before it in the meantime moves it by
-    one.
+    cursor too (``limit`` = place + ``first``: one call, none while the upstream cache
+    holds that very read; a second one when it passes HubSpot's 100 a page) and drops
+    them. Like HubSpot's own tokens, a place inside a page counts links: a link created
+    or deleted before it in the meantime moves it by one.
     """
     size = check_size("first", first, ctx.max_page_size)
     for field, value in (("name", link_filter.name), ("organizerUserId", link_filter.organizer_id)):
