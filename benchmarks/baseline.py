@@ -92,7 +92,7 @@ def direct_list_calls(
 
     The gateway asks for ``first + 1`` rows (to know whether a next page exists) and,
     with ``attendees`` selected, lets Daily embed participants; Thought Industries'
-    page size is its own 50.
+    request asks for pages of 100 (``perPage=100``), as the gateway does.
     """
     hp_url, hp_token = upstreams["heypeers"]
     ti_url, ti_token = upstreams["thoughtindustries"]
@@ -116,8 +116,8 @@ def direct_list_calls(
         ),
         DirectCall(
             "thoughtindustries",
-            "direct Thought Ind. page (50)",
-            f"{ti_url}/incoming/v2/meetings?page=1",
+            "direct Thought Ind. page (100)",
+            f"{ti_url}/incoming/v2/meetings?page=1&perPage=100",
             {"authorization": f"Bearer {ti_token}"},
         ),
         DirectCall(
@@ -154,8 +154,8 @@ def _first_pages(client: httpx.Client, spec: BaselineSpec) -> list[list[_Listed]
         for row in exported.json()["meetings"]
     ]
 
-    # Thought Industries pages are its own 50, oldest first.
-    listed = _get(client, f"{ti_url}/incoming/v2/meetings", ti_token, page=1)
+    # Thought Industries pages of 100 (it honours perPage), oldest first.
+    listed = _get(client, f"{ti_url}/incoming/v2/meetings", ti_token, page=1, perPage=100)
     listed.raise_for_status()
     thought = [
         _Listed(_iso(m["startDate"]), "THOUGHT_INDUSTRIES", m["id"])

@@ -26,6 +26,7 @@ second and the row would time the limiter). Phases, in order:
    page and ``meeting(id)`` at ``--workers`` workers; otherwise a "not available" line;
 6. cost growth: for each ``--growth-sizes`` a fresh simulator and gateway, then the
    merged page from a start time cold, the same again, and the next day's.
+7. live updates: webhook-to-subscriber latency with 100 subscribers (``benchmarks/live.py``).
 
 Figures are printed and written to ``benchmarks/results/latest.json``; issue 15's targets
 are judged beside them (each with the cache on and off) and a miss never fails the run
@@ -52,7 +53,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from benchmarks import growth, loadwrk, peer, processes, procfs, queries, simctl, targets
+from benchmarks import growth, live, loadwrk, peer, processes, procfs, queries, simctl, targets
 from benchmarks.baseline import BaselineResult, BaselineSpec, direct_list_calls
 from benchmarks.load import LoadResult, LoadSpec
 from benchmarks.processes import Gateway, ManagedProcess, Simulators
@@ -529,6 +530,8 @@ def measure(args: argparse.Namespace, report: Report, log_dir: Path, timer: Time
             workers = _workers(bench, report)
             if workers is not None:
                 report.phases.append(workers)
+        with timer("live updates"):
+            report.phases.append(live.measure(sims, log_dir))
     for size in args.growth_sizes:
         with timer(f"cost growth at {size:,}"):
             report.growth += growth.measure(size, args.seed, log_dir, report.growth_setup)

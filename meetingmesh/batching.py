@@ -1,88 +1,71 @@
-"""Batched requests: a JSON array of operations in one POST, answered by an array.
+"""Batched requests: what a batch may cost as a whole.
 
 Apollo Client's ``BatchHttpLink`` and graphql-request's ``batchRequests`` send
-``[{query, variables, operationName, extensions}, ...]``. The answer is an array of
-results in the same order; each operation runs on its own (its own context and
-errors: one failing does not touch the others), concurrently, so dependent mutations
-belong in separate requests. At most ``server.max_batch_operations`` operations (10 by
-default; 0 turns batching off), and the request's limits hold for the batch as a whole:
-its documents' tokens and costs are added up against ``max_tokens`` and ``max_cost``
-before anything runs (over either, every operation gets ``QUERY_TOO_COMPLEX``), and
-the request's ``deadline`` covers every operation. Depth and alias limits stay per
+``[{query, variables, operationName, extensions}, ...]``; ``graphql_request.read_post``
+reads such a body (at most ``server.max_batch_operations`` operations) and the view
+answers an array of results in the same order. Each operation runs on its own (its own
+context and errors: one failing does not touch the others), concurrently, so dependent
+mutations belong in separate requests.
+
+The request's limits hold for the batch as a whole. Before anything runs, the
+documents' tokens, costs and estimated upstream calls are added up against
+``max_tokens``, ``max_cost`` and ``max_upstream_calls`` (``over_budget``); over any of
+them, every operation that would have run gets ``QUERY_TOO_COMPLEX`` and no upstream
+call is made. At run time the request's ``deadline`` and its upstream call budget
+(``providers.budget``) are shared by every operation. Depth and alias limits stay per
 document.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from graphql import (
-    FragmentDefinitionNode,
-    GraphQLError,
-    Lexer,
-    OperationDefinitionNode,
-    Source,
-    TokenKind,
-    parse,
-)
+from graphql import DocumentNode, GraphQLError, Lexer, OperationDefinitionNode, Source, TokenKind
 
-from meetingmesh.persisted import fold_document_id
-from meetingmesh.schema.costs import query_cost
-
-_FIELD_TYPES: Mapping[str, type] = {
-    "query": str,
-    "variables": dict,
-    "operationName": str,
-    "extensions": dict,
-}
+from meetingmesh.schema.selection import EMPTY, Shape, fragments_of, measure
 
 
-class BatchRefused(Exception):
-    """A batch that cannot be served at all; the message says why (HTTP 400)."""
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One operation of a batch, as far as it was read before running."""
 
+    query: str
+    #: None when the document does not parse: it fails on its own and counts no cost.
+    document: DocumentNode | None = None
+    operation: OperationDefinitionNode | None = None
+    variables: Mapping[str, Any] | None = None
 
-def check_batch(body: list[Any], max_operations: int) -> list[Any]:
-    """The operations of a batch body, or ``BatchRefused``."""
-    if max_operations <= 0:
-        raise BatchRefused("Batching is turned off here: send one operation per request.")
-    if not body:
-        raise BatchRefused("A batch needs at least one operation.")
-    if len(body) > max_operations:
-        raise BatchRefused(
-            f"A batch may hold at most {max_operations} operations; this one has {len(body)}."
-        )
-    for index, item in enumerate(body):
-        if not isinstance(item, dict):
-            raise BatchRefused(f"Operation {index} of the batch is not a JSON object.")
-        for key, kind in _FIELD_TYPES.items():
-            if item.get(key) is not None and not isinstance(item[key], kind):
-                what = "a string" if kind is str else "an object"
-                raise BatchRefused(f"Operation {index} of the batch: {key} must be {what}.")
-    return [fold_document_id(item) for item in body]
+    def shape(self) -> Shape:
+        """The operation's measures (``schema.selection``); nothing for one that cannot run."""
+        if self.document is None or self.operation is None:
+            return EMPTY
+        return measure(self.operation, fragments_of(self.document), self.variables)
 
 
 def over_budget(
-    operations: Sequence[tuple[str | None, Mapping[str, Any] | None, str | None]],
-    max_tokens: int,
-    max_cost: int,
+    operations: Sequence[Planned], max_tokens: int, max_cost: int, max_calls: int | None = None
 ) -> str | None:
-    """Why a batch's ``(query, variables, operationName)`` together exceed the limits, or None.
-
-    Documents that do not parse count nothing here: they fail on their own.
-    """
+    """Why a batch's operations together exceed the request's limits, or None."""
     tokens = 0
-    for query, _, _ in operations:
-        if query is not None:
-            tokens += _count_tokens(query, max_tokens + 1 - tokens)
-            if tokens > max_tokens:
-                return (
-                    f"the batch's documents hold more than {max_tokens} tokens together "
-                    f"(the limit of one request)"
-                )
-    cost = sum(_cost(query, variables or {}, name) for query, variables, name in operations)
+    for planned in operations:
+        tokens += _count_tokens(planned.query, max_tokens + 1 - tokens)
+        if tokens > max_tokens:
+            return (
+                f"the batch's documents hold more than {max_tokens} tokens together "
+                f"(the limit of one request)"
+            )
+    shapes = [planned.shape() for planned in operations]
+    cost = sum(shape.cost for shape in shapes)
     if cost > max_cost:
         return f"the batch's operations cost {cost} together, over the limit of {max_cost}"
+    calls = sum(shape.calls for shape in shapes)
+    if max_calls is not None and calls > max_calls:
+        return (
+            f"the batch's operations would make {calls} upstream calls together, "
+            f"more than the limit of {max_calls}"
+        )
     return None
 
 
@@ -96,22 +79,3 @@ def _count_tokens(query: str, limit: int) -> int:
     except GraphQLError:
         pass  # a syntax error: the operation reports it itself
     return count
-
-
-def _cost(query: str | None, variables: Mapping[str, Any], name: str | None) -> int:
-    if query is None:
-        return 0
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return 0
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    operations = [
-        d
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode)
-        and (name is None or (d.name is not None and d.name.value == name))
-    ]
-    return query_cost(operations[0], fragments, variables) if operations else 0

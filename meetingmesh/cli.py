@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 import uvicorn
 
 from meetingmesh.config import ConfigError, Settings, load_settings
@@ -24,6 +27,7 @@ from meetingmesh.simulators.server import (
     Simulators,
     create_simulators,
     gateway_settings,
+    register_webhooks,
 )
 
 EXAMPLE_QUERIES = (
@@ -201,12 +205,30 @@ def _demo(args: argparse.Namespace) -> int:
         print("  try:")
         for query in EXAMPLE_QUERIES:
             print(f"    {query}")
+        daily = simulators.url + MOUNTS["daily"]
+        print(f"  live updates: subscribe in GraphiQL, then POST {daily}/_sim/webhooks/join")
+        print('    with {"room": "standup"} (the simulators send signed webhooks to the gateway)')
         print("  Ctrl-C stops everything")
         sys.stdout.flush()
-        uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
+        server = uvicorn.Server(uvicorn_config(app))
+        threading.Thread(
+            target=_register_when_up, args=(server, simulators.url, url), daemon=True
+        ).start()
+        server.run(sockets=[sock])
     finally:
         simulators.stop()
     return 0
+
+
+def _register_when_up(server: uvicorn.Server, simulators_url: str, graphql_url: str) -> None:
+    """Register the demo gateway's webhooks with the simulators once it answers."""
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        register_webhooks(simulators_url, graphql_url.removesuffix("/graphql"))
+    except httpx.HTTPError as exc:
+        print(f"meetingmesh demo: webhooks not registered ({exc})", file=sys.stderr)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -215,12 +237,24 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.server.log_format, settings.server.log_level)
     sock = bind_socket(args.host, args.port)
+    app = create_app(settings)
     print(
         f"meetingmesh gateway on http://{args.host}:{sock.getsockname()[1]}/graphql "
         f"({_describe(settings)})"
     )
+    metrics = None
+    if settings.server.metrics_port is not None:
+        # /metrics on its own port: a second server in a thread, stopped with the gateway.
+        metrics = start_in_thread(
+            app.state.metrics_app, args.host, settings.server.metrics_port, settings=settings.server
+        )
+        print(f"  metrics on {metrics.url}/metrics")
     sys.stdout.flush()
-    uvicorn.Server(uvicorn_config(create_app(settings))).run(sockets=[sock])
+    try:
+        uvicorn.Server(uvicorn_config(app, server=settings.server)).run(sockets=[sock])
+    finally:
+        if metrics is not None:
+            metrics.stop()
     return 0
 
 
@@ -259,7 +293,10 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _describe(settings: Settings) -> str:
-    names = ", ".join(p.label for p in settings.providers) or "no providers"
+    names = (
+        ", ".join(f"{p.label} ({s.credential_form})" for p, s in settings.providers.items())
+        or "no providers"
+    )
     return f"providers: {names}"
 
 

@@ -8,6 +8,8 @@ listed in the README's "Operating in production" section.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import os
 import re
@@ -43,8 +45,25 @@ class ServerSettings:
     max_page_size: int = 100
     #: Upper bound of the items a query may ask for, nested connections multiplied.
     max_cost: int = 10_000
+    #: Upstream calls one GraphQL request may cause: its document's estimate is refused
+    #: above it before any call, and calls beyond it at run time are refused too.
+    max_upstream_calls: int = 100
     max_body_bytes: int = 1_048_576
+    #: Seconds an idle kept-alive connection stays open between requests.
+    keep_alive_timeout: int = 5
+    #: Seconds a request's head may take to arrive (from connecting, or its first byte).
+    header_timeout: float = 10.0
+    #: Seconds a request's body may take to arrive after its head.
+    body_timeout: float = 30.0
+    #: Largest request head (request line and headers); larger is refused with 431.
+    max_header_bytes: int = 16_384
+    #: Connections (and requests in progress) at once; requests beyond get 503.
+    max_connections: int = 512
     cors_origins: tuple[str, ...] = ()
+    #: Serve ``/metrics`` on this port only (same host as the gateway), not on the main one.
+    metrics_port: int | None = None
+    #: When set, ``/metrics`` needs ``Authorization: Bearer <one of these>``.
+    metrics_api_keys: tuple[str, ...] = field(default=(), repr=False)
     #: One span per upstream call through OpenTelemetry (needs the ``otel`` extra).
     tracing: bool = False
     log_format: str = "text"
@@ -55,6 +74,16 @@ class ServerSettings:
     trusted_documents: str = ""
     #: Most operations in one batched request (a JSON array); 0 turns batching off.
     max_batch_operations: int = 10
+    #: Subscriptions open at once in this process, over every transport.
+    max_subscriptions: int = 10_000
+    #: Operations open at once on one WebSocket connection.
+    max_subscriptions_per_connection: int = 100
+    #: Seconds between heartbeats on an idle subscription (WebSocket ping, SSE comment).
+    subscription_heartbeat: float = 15.0
+    #: Seconds a webhook's signed timestamp may differ from now before it is refused.
+    webhook_tolerance: float = 300.0
+    #: Verified webhook events waiting to be processed; past it, events are dropped.
+    webhook_queue: int = 1000
 
 
 @dataclass(frozen=True)
@@ -63,8 +92,15 @@ class ProviderSettings:
 
     provider: Provider
     base_url: str
+    #: The provider's static bearer token ("" when another credential form is configured).
     token: str = field(repr=False)
     organization_id: int | None = None
+    #: HeyPeers, instead of ``token``: the organization's access key, traded for JWTs.
+    access_key: str | None = field(default=None, repr=False)
+    #: HubSpot, instead of ``token``: an OAuth app and the refresh token of its install.
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
     #: Seconds to wait for an answer (read) and for a connection.
     timeout: float = 10.0
     connect_timeout: float = 3.0
@@ -73,10 +109,39 @@ class ProviderSettings:
     #: Client-side rate limit: at most ``rate_limit`` requests per ``rate_period`` seconds.
     rate_limit: int | None = None
     rate_period: float = 1.0
+    #: Most requests let out at once; the rest are spaced so no ``rate_period`` holds
+    #: more than ``rate_limit``. None: ``rate_limit`` at once, refilled over ``rate_period``.
+    rate_burst: int | None = None
     breaker_threshold: int = 5
     breaker_cooldown: float = 30.0
     cache_ttl: float = 10.0
     concurrency: int = 16
+    #: The secret the provider signs its webhooks with (Daily: the webhook's base64
+    #: ``hmac``; HubSpot: the app's client secret); empty turns ``/webhooks/NAME`` off.
+    webhook_secret: str = field(default="", repr=False)
+    #: HubSpot only: the public URL HubSpot calls, which its v3 signature covers
+    #: (empty: the URL the request arrived at).
+    webhook_url: str = ""
+
+    @property
+    def credential_form(self) -> str:
+        """Which credential this section configures, in words (never the secret)."""
+        if self.access_key:
+            return "access key"
+        if self.refresh_token:
+            return "OAuth app"
+        return "token"
+
+    def secrets(self) -> list[str]:
+        """The secrets of this section (``client_id`` is an identifier, not a secret)."""
+        values = (
+            self.token,
+            self.access_key,
+            self.client_secret,
+            self.refresh_token,
+            self.webhook_secret,
+        )
+        return [v for v in values if v]
 
 
 #: Each provider's published rate limit (SUPPLEMENT.md), the default client-side limit.
@@ -85,6 +150,8 @@ DEFAULT_RATE_LIMITS: dict[Provider, tuple[int, float]] = {
     Provider.HUBSPOT: (100, 10.0),
     Provider.THOUGHT_INDUSTRIES: (120, 60.0),
 }
+#: Each provider's published burst allowance, where it has one (Thought Industries: 20).
+DEFAULT_RATE_BURSTS: dict[Provider, int] = {Provider.THOUGHT_INDUSTRIES: 20}
 
 
 @dataclass(frozen=True)
@@ -95,8 +162,18 @@ class Settings:
     providers: Mapping[Provider, ProviderSettings] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
-        """Every configured secret, for redaction and for tests that check it never leaks."""
-        return [p.token for p in self.providers.values()] + list(self.server.api_keys)
+        """Every configured secret: ``create_app`` registers them all for redaction.
+
+        A new kind of credential in the configuration belongs in this list (a provider
+        section's in ``ProviderSettings.secrets``); tokens minted at run time are
+        registered by the credential that mints them.
+        """
+        server = self.server
+        return [
+            *(s for p in self.providers.values() for s in p.secrets()),
+            *server.api_keys,
+            *server.metrics_api_keys,
+        ]
 
 
 def provider_settings(
@@ -105,7 +182,12 @@ def provider_settings(
     """A provider section with the provider's own defaults (its published rate limit)."""
     limit, period = DEFAULT_RATE_LIMITS.get(provider, (None, 1.0))
     settings = ProviderSettings(
-        provider=provider, base_url=base_url, token=token, rate_limit=limit, rate_period=period
+        provider=provider,
+        base_url=base_url,
+        token=token,
+        rate_limit=limit,
+        rate_period=period,
+        rate_burst=DEFAULT_RATE_BURSTS.get(provider),
     )
     return replace(settings, **values)
 
@@ -167,19 +249,38 @@ _MINIMUMS: dict[str, float] = {
     "max_tokens": 1,
     "max_page_size": 1,
     "max_cost": 1,
+    "max_upstream_calls": 1,
     "max_body_bytes": 1,
+    "keep_alive_timeout": 1,
+    "header_timeout": 0.001,
+    "body_timeout": 0.001,
+    "max_header_bytes": 1024,
+    "max_connections": 1,
+    "metrics_port": 1,
     "apq_cache_bytes": 0,
     "max_batch_operations": 0,
+    "max_subscriptions": 0,
+    "max_subscriptions_per_connection": 1,
+    "subscription_heartbeat": 0.1,
+    "webhook_tolerance": 1,
+    "webhook_queue": 1,
     "timeout": 0.001,
     "connect_timeout": 0.001,
     "retries": 0,
     "rate_limit": 0,
     "rate_period": 0.001,
+    "rate_burst": 1,
     "breaker_threshold": 1,
     "breaker_cooldown": 0,
     "cache_ttl": 0,
     "concurrency": 1,
 }
+
+
+#: Integer settings whose default is None (unset).
+_WHOLE_OR_NONE = frozenset({"rate_limit", "rate_burst", "metrics_port"})
+#: Largest value of a numeric setting, where there is one.
+_MAXIMUMS: dict[str, float] = {"metrics_port": 65535}
 
 
 def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -> dict[str, Any]:
@@ -199,7 +300,7 @@ def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -
             if not isinstance(value, str):
                 raise ConfigError(f"{where}.{key} must be a string")
         elif key in _MINIMUMS:
-            whole = isinstance(current, int) or key == "rate_limit"
+            whole = isinstance(current, int) or key in _WHOLE_OR_NONE
             kind = "an integer" if whole else "a number"
             valid = isinstance(value, int) if whole else isinstance(value, int | float)
             if (
@@ -209,6 +310,8 @@ def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -
                 or (isinstance(value, float) and not math.isfinite(value))
             ):
                 raise ConfigError(f"{where}.{key} must be {kind} >= {_MINIMUMS[key]:g}")
+            if key in _MAXIMUMS and value > _MAXIMUMS[key]:
+                raise ConfigError(f"{where}.{key} must be at most {_MAXIMUMS[key]:g}")
             value = value if whole else float(value)
         if key == "rate_limit" and value == 0:
             value = None  # 0 turns the client-side rate limit off
@@ -218,16 +321,12 @@ def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -
 
 def _parse_server(section: dict[str, Any], environ: Mapping[str, str]) -> ServerSettings:
     defaults = ServerSettings()
-    values = _apply("server", section, defaults, {"api_keys", "cors_origins"})
+    values = _apply("server", section, defaults, {"api_keys", "metrics_api_keys", "cors_origins"})
     for key, allowed in _CHOICES.items():
         if key in values and values[key] not in allowed:
             raise ConfigError(f"server.{key} must be one of {', '.join(allowed)}")
-    keys = section.get("api_keys", [])
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise ConfigError("server.api_keys must be a list of strings")
-    resolved = tuple(_interpolate("server.api_keys", k, environ) for k in keys)
-    if any(not k for k in resolved):
-        raise ConfigError("server.api_keys must not contain an empty key")
+    resolved = _keys(section, "api_keys", environ)
+    metrics_keys = _keys(section, "metrics_api_keys", environ)
     origins = section.get("cors_origins", [])
     if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
         raise ConfigError("server.cors_origins must be a list of origins")
@@ -235,30 +334,49 @@ def _parse_server(section: dict[str, Any], environ: Mapping[str, str]) -> Server
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
             raise ConfigError(f"server.cors_origins: {origin!r} is not an origin (scheme://host)")
-    return replace(defaults, **values, api_keys=resolved, cors_origins=tuple(origins))
+    return replace(
+        defaults,
+        **values,
+        api_keys=resolved,
+        metrics_api_keys=metrics_keys,
+        cors_origins=tuple(origins),
+    )
+
+
+def _keys(section: dict[str, Any], key: str, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """A list of API keys, each ``${VAR}``-interpolated and none empty."""
+    keys = section.get(key, [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ConfigError(f"server.{key} must be a list of strings")
+    resolved = tuple(_interpolate(f"server.{key}", k, environ) for k in keys)
+    if any(not k for k in resolved):
+        raise ConfigError(f"server.{key} must not contain an empty key")
+    return resolved
 
 
 def _parse_provider(
     provider: Provider, section: dict[str, Any], environ: Mapping[str, str]
 ) -> ProviderSettings:
     where = f"providers.{provider.value}"
-    for key in ("base_url", "token"):
-        if key not in section:
-            raise ConfigError(f"{where}.{key} is required")
-        if not isinstance(section[key], str):
-            raise ConfigError(f"{where}.{key} must be a string")
+    if "base_url" not in section:
+        raise ConfigError(f"{where}.base_url is required")
+    if not isinstance(section["base_url"], str):
+        raise ConfigError(f"{where}.base_url must be a string")
     base_url = _interpolate(f"{where}.base_url", section["base_url"], environ).rstrip("/")
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{where}.base_url must be an http(s) URL, got {base_url!r}")
-    token = _interpolate(f"{where}.token", section["token"], environ)
-    if not token.strip() or token != token.strip():
-        raise ConfigError(f"{where}.token is empty or has surrounding white space")
-    defaults = provider_settings(provider, base_url, token)
-    skip = {"base_url", "token", "organization_id"}
+    credentials = _parse_credentials(provider, where, section, environ)
+    defaults = provider_settings(provider, base_url, credentials.pop("token", ""))
+    defaults = replace(defaults, **credentials)
+    skip = {"base_url", "organization_id", "webhook_secret", "webhook_url", *_CREDENTIAL_KEYS}
     if provider is not Provider.HEYPEERS and "organization_id" in section:
         raise ConfigError(f"unknown key {where}.organization_id")
     values = _apply(where, section, defaults, skip)
+    values.update(_webhook_settings(provider, where, section, environ))
+    limit, burst = values.get("rate_limit", defaults.rate_limit), values.get("rate_burst")
+    if burst is not None and limit is not None and burst > limit:
+        raise ConfigError(f"{where}.rate_burst must not exceed rate_limit ({limit})")
     if provider is Provider.HEYPEERS:
         organization_id = section.get("organization_id")
         if isinstance(organization_id, str):
@@ -268,6 +386,82 @@ def _parse_provider(
             raise ConfigError(f"{where}.organization_id is required and must be an integer")
         values["organization_id"] = organization_id
     return replace(defaults, **values)
+
+
+#: Providers whose documentation describes signed webhooks the gateway receives.
+WEBHOOK_PROVIDERS = (Provider.DAILY, Provider.HUBSPOT)
+
+
+def _webhook_settings(
+    provider: Provider, where: str, section: dict[str, Any], environ: Mapping[str, str]
+) -> dict[str, str]:
+    """``webhook_secret`` (and HubSpot's ``webhook_url``), checked; the secret is never shown."""
+    values: dict[str, str] = {}
+    for key in ("webhook_secret", "webhook_url"):
+        if key not in section:
+            continue
+        if provider not in WEBHOOK_PROVIDERS or (
+            key == "webhook_url" and provider is not Provider.HUBSPOT
+        ):
+            raise ConfigError(f"unknown key {where}.{key}")
+        if not isinstance(section[key], str):
+            raise ConfigError(f"{where}.{key} must be a string")
+        values[key] = _interpolate(f"{where}.{key}", section[key], environ)
+    secret = values.get("webhook_secret", "")
+    if secret != secret.strip():
+        raise ConfigError(f"{where}.webhook_secret has surrounding white space")
+    if provider is Provider.DAILY and secret:
+        try:
+            base64.b64decode(secret, validate=True)
+        except binascii.Error:
+            raise ConfigError(
+                f"{where}.webhook_secret must be the base64 hmac Daily returned"
+            ) from None
+    url = values.get("webhook_url", "")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{where}.webhook_url must be an http(s) URL, got {url!r}")
+    return values
+
+
+#: The credential forms: each provider takes exactly one of those it has.
+_OAUTH_KEYS = ("client_id", "client_secret", "refresh_token")
+_CREDENTIAL_KEYS = ("token", "access_key", *_OAUTH_KEYS)
+_FORMS: dict[Provider, tuple[tuple[str, ...], ...]] = {
+    Provider.HEYPEERS: (("token",), ("access_key",)),
+    Provider.HUBSPOT: (("token",), _OAUTH_KEYS),
+}
+
+
+def _parse_credentials(
+    provider: Provider, where: str, section: dict[str, Any], environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """The one credential form a provider section gives (a static token by default)."""
+    forms = _FORMS.get(provider, (("token",),))
+    allowed = {key for form in forms for key in form}
+    for key in _CREDENTIAL_KEYS:
+        if key in section and key not in allowed:
+            raise ConfigError(f"unknown key {where}.{key}")
+    given = [form for form in forms if any(key in section for key in form)]
+    if not given:
+        others = " or ".join(" + ".join(form) for form in forms[1:])
+        raise ConfigError(f"{where}.token is required" + (f" (or {others})" if others else ""))
+    if len(given) > 1:
+        first, second = given[0][0], next(k for k in given[1] if k in section)
+        raise ConfigError(f"{where}.{second}: give {first} or {second}, not both")
+    values: dict[str, Any] = {}
+    for key in given[0]:
+        if key not in section:
+            others = ", ".join(k for k in given[0] if k != key)
+            raise ConfigError(f"{where}.{key} is required with {others}")
+        if not isinstance(section[key], str):
+            raise ConfigError(f"{where}.{key} must be a string")
+        value = _interpolate(f"{where}.{key}", section[key], environ)
+        if not value.strip() or value != value.strip():
+            raise ConfigError(f"{where}.{key} is empty or has surrounding white space")
+        values[key] = value
+    return values
 
 
 def _interpolate(key: str, value: str, environ: Mapping[str, str]) -> str:

@@ -22,10 +22,13 @@ class ErrorCode(enum.StrEnum):
     UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT"
     UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
     UPSTREAM_BAD_RESPONSE = "UPSTREAM_BAD_RESPONSE"
+    #: A wrong argument value (``extensions.field`` names it).
     BAD_USER_INPUT = "BAD_USER_INPUT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
-    #: A malformed request: a batch or persisted-query extension that cannot be served.
+    #: Not a well-formed GraphQL-over-HTTP request (bad JSON, a wrong shape or parameter
+    #: type, a bad batch or persisted-query extension), or one whose operation cannot be
+    #: determined (see ``graphql_request``).
     BAD_REQUEST = "BAD_REQUEST"
     #: APQ: the hash is unknown; the client sends the query again (see persisted.py).
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -35,6 +38,8 @@ class ErrorCode(enum.StrEnum):
     QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
     #: A booking whose answer never arrived or could not be read: it may have been made.
     BOOKING_OUTCOME_UNKNOWN = "BOOKING_OUTCOME_UNKNOWN"
+    #: A subscription over the process's bound (``server.max_subscriptions``).
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 
 
 class GatewayError(Exception):

@@ -7,8 +7,10 @@ file's package, version and sha256; ``scripts/refresh_graphiql.py`` refreshes th
 The page's ``Content-Security-Policy`` allows scripts, styles and requests to the
 gateway's own origin only, so the explorer works offline and behind a strict policy.
 
-The build is GraphiQL 4's UMD bundle, which carries graphql-ws: subscriptions later
-need only a ``subscriptionUrl`` (or an SSE fetcher) in ``meetingmesh.js``.
+The build is GraphiQL 4's UMD bundle, which carries graphql-ws: ``meetingmesh.js`` runs
+subscriptions over the WebSocket (``/graphql?transport=ws``, the default) or over
+Server-Sent Events (``/graphql?transport=sse``). The policy's ``connect-src 'self'``
+covers the page's own ``ws://`` origin too.
 """
 
 from __future__ import annotations

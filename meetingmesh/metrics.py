@@ -2,7 +2,8 @@
 
 Each app has its own registry (several gateways can live in one process, as in the
 tests). Labels never carry ids: upstream endpoints are route templates, and GraphQL
-operations are the client's operation name when it is a plain name, at most
+operations are the name of the operation that ran (only a name the document holds,
+and only once it executed: refused requests are ``anonymous``), at most
 ``MAX_OPERATIONS`` distinct ones, ``other`` beyond that.
 """
 
@@ -69,6 +70,24 @@ class Metrics:
             "meetingmesh_circuit_open",
             "Whether a provider's circuit is open (1), half-open (0.5) or closed (0).",
             ["provider"],
+            registry=r,
+        )
+
+        self.subscriptions = Gauge(
+            "meetingmesh_subscriptions",
+            "GraphQL subscriptions open in this process, over every transport.",
+            registry=r,
+        )
+        self.events_dropped = Gauge(
+            "meetingmesh_subscription_events_dropped",
+            "Events dropped since start because a slow subscriber's queue was full.",
+            registry=r,
+        )
+        self.webhooks = Counter(
+            "meetingmesh_webhook_events",
+            "Webhook requests by provider and outcome (processed, ping, refused, stale, "
+            "replayed, duplicate, ignored, dropped, failed).",
+            ["provider", "outcome"],
             registry=r,
         )
 

@@ -3,9 +3,10 @@
 **APQ** is the protocol Apollo Client's ``PersistedQueryLink`` and urql's
 ``persistedExchange`` speak, over POST and GET: a request carries
 ``extensions.persistedQuery = {version: 1, sha256Hash}`` and no ``query``. A hash the
-gateway knows runs its document; an unknown one is answered (HTTP 200, as Apollo Server
-does) with ``{"message": "PersistedQueryNotFound", "extensions": {"code":
-"PERSISTED_QUERY_NOT_FOUND"}}``, and the client sends the query again with its hash.
+gateway knows runs its document; an unknown one is answered (HTTP 200 whatever the
+``Accept``, as Apollo Server does) with ``{"message": "PersistedQueryNotFound",
+"extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}``, and the client sends the query
+again with its hash.
 That document is remembered once it has executed, i.e. passed parsing, validation and
 the limits: a hash that does not match its query is refused (``BAD_REQUEST``) and never
 stored. The store is an LRU bounded by the total size of its documents
@@ -16,11 +17,15 @@ so clients stop hashing).
 into allow-list mode: only the manifest's documents run, named by their id
 (``extensions.persistedQuery.sha256Hash``, the GraphQL-over-HTTP ``documentId`` with or
 without its ``sha256:`` prefix, or Relay's ``doc_id``) or sent as their exact text.
-Anything else is refused before it is parsed: ``PERSISTED_QUERY_NOT_IN_LIST`` for an
-unknown id, ``QUERY_NOT_IN_SAFELIST`` for other text. Nothing is registered at run time.
+Anything else is refused before it is parsed (over GET too, so even whether it is a
+mutation is never looked at): ``PERSISTED_QUERY_NOT_IN_LIST`` for an unknown id,
+``QUERY_NOT_IN_SAFELIST`` for other text. Nothing is registered at run time.
 ``load_manifest`` reads the shapes the tools write: a flat ``{id: document}`` object
 (Relay's ``persistConfig`` file, GraphQL Codegen's ``persisted-documents.json``) and
 Apollo's ``{"format": "apollo-persisted-query-manifest", "operations": [...]}``.
+
+``Documents.resolve`` runs on every request (every operation of a batch) before the
+HTTP layer parses anything; its refusals are ``graphql_request.RequestRefused``.
 """
 
 from __future__ import annotations
@@ -30,25 +35,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from cachetools import LRUCache
-from graphql import GraphQLError
-from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from meetingmesh.config import ConfigError
 from meetingmesh.errors import ErrorCode
+from meetingmesh.graphql_request import GraphQLRequest, RequestRefused, cannot_run
 
-#: The request keys that name a persisted document besides the APQ extension.
-ID_KEYS = ("documentId", "doc_id")
-#: Where ``fold_document_id`` puts such an id, so it survives Strawberry's request parsing.
-_FOLDED = "meetingmeshDocumentId"
 _APOLLO_FORMAT = "apollo-persisted-query-manifest"
-#: Refusals the clients answer by sending the query again: they stay HTTP 200.
-RETRYABLE = frozenset(
-    {ErrorCode.PERSISTED_QUERY_NOT_FOUND.value, ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED.value}
-)
 
 
 def sha256(text: str) -> str:
@@ -91,29 +86,23 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     )
 
 
-def fold_document_id(body: Any) -> Any:
-    """Keep a ``documentId``/``doc_id`` through request parsing (it lands in extensions)."""
-    if isinstance(body, dict):
-        for key in ID_KEYS:
-            if isinstance(body.get(key), str):
-                extensions = body.get("extensions")
-                extensions = dict(extensions) if isinstance(extensions, dict) else {}
-                extensions[_FOLDED] = body[key]
-                return {**body, "extensions": extensions}
-    return body
-
-
-def refusal(message: str, code: ErrorCode) -> ExecutionResult:
-    """An operation refused before parsing: one error with its code, no data."""
-    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
+def _retry(message: str, code: ErrorCode) -> RequestRefused:
+    """A refusal the APQ clients answer by sending the query again: HTTP 200 for everyone."""
+    return RequestRefused(200, message, code)
 
 
 @dataclass(frozen=True)
 class Resolved:
-    """The request to run, and the hash to remember its document under once it ran."""
+    """The request to run (its ``query`` filled in), and the hash to remember it under."""
 
-    request: GraphQLRequestData
+    request: GraphQLRequest
     register: str | None = None
+
+    @property
+    def query(self) -> str:
+        """The document's text."""
+        assert self.request.query is not None  # resolve() never returns one without
+        return self.request.query
 
 
 class Documents:
@@ -131,63 +120,60 @@ class Documents:
         """Whether only manifest documents may run."""
         return self._trusted is not None
 
-    def resolve(self, request: GraphQLRequestData) -> Resolved | ExecutionResult:
-        """The request with its document filled in, or the refusal to answer instead."""
-        extensions = request.extensions or {}
-        persisted = extensions.get("persistedQuery")
-        document_id = extensions.get(_FOLDED)
+    def resolve(self, request: GraphQLRequest) -> Resolved:
+        """The request with its document filled in; ``RequestRefused`` says why not.
+
+        Nothing here parses the document.
+        """
+        persisted = (request.extensions or {}).get("persistedQuery")
+        document_id = request.document_id
         if persisted is not None:
             if not isinstance(persisted, dict) or persisted.get("version") != 1:
-                return refusal("Unsupported persisted query version.", ErrorCode.BAD_REQUEST)
+                raise RequestRefused(400, "Unsupported persisted query version.")
             document_id = persisted.get("sha256Hash")
             if not isinstance(document_id, str) or not document_id:
-                return refusal("persistedQuery needs a sha256Hash.", ErrorCode.BAD_REQUEST)
+                raise RequestRefused(400, "persistedQuery needs a sha256Hash.")
         if self._trusted is not None:
             return self._resolve_trusted(request, document_id)
         if document_id is None:
             return Resolved(request)
         if self._apq is None:
-            return refusal("PersistedQueryNotSupported", ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED)
+            raise _retry("PersistedQueryNotSupported", ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED)
         key = document_id.removeprefix("sha256:")
         if request.query is None:
             known = self._apq.get(key)
             if known is None:
-                return refusal("PersistedQueryNotFound", ErrorCode.PERSISTED_QUERY_NOT_FOUND)
+                raise _retry("PersistedQueryNotFound", ErrorCode.PERSISTED_QUERY_NOT_FOUND)
             return Resolved(replace(request, query=known))
         if sha256(request.query) != key:
-            return refusal("provided sha does not match query", ErrorCode.BAD_REQUEST)
+            raise RequestRefused(400, "provided sha does not match query")
         return Resolved(request, register=key)
 
-    def _resolve_trusted(
-        self, request: GraphQLRequestData, document_id: str | None
-    ) -> Resolved | ExecutionResult:
+    def _resolve_trusted(self, request: GraphQLRequest, document_id: str | None) -> Resolved:
         assert self._trusted is not None
         if document_id is not None:
             known = self._trusted.get(document_id)
             if known is None:
                 known = self._trusted.get(document_id.removeprefix("sha256:"))
             if known is None:
-                return refusal(
+                raise cannot_run(
                     f"No trusted document has the id {document_id[:80]!r}.",
                     ErrorCode.PERSISTED_QUERY_NOT_IN_LIST,
                 )
             if request.query is not None and request.query != known:
-                return refusal(
-                    "The query differs from the trusted document of that id.",
-                    ErrorCode.BAD_REQUEST,
-                )
+                raise RequestRefused(400, "The query differs from the trusted document of that id.")
             return Resolved(replace(request, query=known))
         if request.query is not None and request.query in self._trusted_texts:
             return Resolved(request)
-        return refusal(
+        raise cannot_run(
             "Only trusted documents run here: send the id of a document in the manifest.",
             ErrorCode.QUERY_NOT_IN_SAFELIST,
         )
 
     def remember(self, resolved: Resolved, result: ExecutionResult) -> None:
         """Store a newly sent document under its hash once it got past parsing and validation."""
-        if resolved.register is None or self._apq is None or resolved.request.query is None:
+        if resolved.register is None or self._apq is None:
             return
         never_ran = result.data is None and any(not e.path for e in result.errors or ())
-        if not never_ran and _size(resolved.request.query) <= self._apq.maxsize:
-            self._apq[resolved.register] = resolved.request.query
+        if not never_ran and _size(resolved.query) <= self._apq.maxsize:
+            self._apq[resolved.register] = resolved.query

@@ -1,8 +1,13 @@
 """Run ASGI apps with uvicorn on loopback, in a background thread or in the foreground.
 
-Used by ``meetingmesh simulate``/``demo`` and by the test fixtures:
+Used by ``meetingmesh serve``/``simulate``/``demo`` and by the test fixtures:
 each server binds its own socket first (port 0 picks a free port), so there is no race
 between choosing a port and listening on it.
+
+Every server gets the connection limits of the ``[server]`` settings (their defaults
+when none are given): uvicorn's own keep-alive timeout and ``limit_concurrency``
+(``max_connections``), and ``connection_guard``'s header and body timeouts and head
+size limit, which uvicorn lacks.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from dataclasses import dataclass
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from meetingmesh.config import ServerSettings
+from meetingmesh.connection_guard import ConnectionLimits, guarded
 
 LOOPBACK = "127.0.0.1"
 
@@ -30,10 +38,25 @@ def bind_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:
     return sock
 
 
-def uvicorn_config(app: ASGIApp, *, log_level: str = "warning") -> uvicorn.Config:
+def uvicorn_config(
+    app: ASGIApp, *, server: ServerSettings | None = None, log_level: str = "warning"
+) -> uvicorn.Config:
     """The uvicorn settings every meetingmesh server uses (no access log: it is noise)."""
+    server = server or ServerSettings()
+    limits = ConnectionLimits(
+        header_timeout=server.header_timeout,
+        body_timeout=server.body_timeout,
+        max_header_bytes=server.max_header_bytes,
+    )
     return uvicorn.Config(
-        app, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2
+        app,
+        http=guarded(limits),
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=server.keep_alive_timeout,
+        limit_concurrency=server.max_connections,
     )
 
 
@@ -51,10 +74,16 @@ class ServerThread:
         self.thread.join(timeout=10)
 
 
-def start_in_thread(app: ASGIApp, host: str = LOOPBACK, port: int = 0) -> ServerThread:
+def start_in_thread(
+    app: ASGIApp,
+    host: str = LOOPBACK,
+    port: int = 0,
+    *,
+    settings: ServerSettings | None = None,
+) -> ServerThread:
     """Start ``app`` on ``host:port`` in a thread; return once it accepts connections."""
     sock = bind_socket(host, port)
-    server = uvicorn.Server(uvicorn_config(app))
+    server = uvicorn.Server(uvicorn_config(app, server=settings))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

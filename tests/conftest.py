@@ -7,10 +7,14 @@ test starts from a quiet, healthy world and can count upstream calls exactly.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,34 +25,74 @@ import pytest
 from starlette.types import ASGIApp
 
 from meetingmesh.app import create_app
+from meetingmesh.config import ServerSettings
 from meetingmesh.domain import Provider
 from meetingmesh.providers.base import Adapter
+from meetingmesh.redaction import SECRETS as REGISTERED
 from meetingmesh.serving import ServerThread, start_in_thread
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
+from meetingmesh.simulators.heypeers import ACCESS_KEY
+from meetingmesh.simulators.hubspot_oauth import CLIENT_SECRET, REFRESH_TOKEN
 from meetingmesh.simulators.server import (
     MOUNTS,
     TOKENS,
+    WEBHOOK_SECRETS,
     Simulators,
     create_simulators,
     gateway_settings,
+    register_webhooks,
 )
 from tests.clients import harness as node_clients
 
 #: Meetings per provider in the end-to-end data set: several pages of every list.
 STACK_SIZE = 60
 
-#: Every secret the suite configures; none may appear in a log line or a response.
-SECRETS: set[str] = set(TOKENS.values())
-#: Every log line and every response the suite's clients saw.
-CAPTURED: list[str] = []
+#: Every secret the suite configures, the simulators' credentials of every kind and
+#: their webhook secrets among them; none may appear in a log line or a response. Every
+#: secret any gateway of the session registered for redaction (``Settings.secrets()``
+#: and the tokens its credentials minted, whichever test configured them) is checked too.
+SECRETS: set[str] = {
+    *TOKENS.values(),
+    *WEBHOOK_SECRETS.values(),
+    ACCESS_KEY,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+}
+#: Secrets minted while the suite runs: HeyPeers JWTs, HubSpot access tokens and rotated
+#: refresh tokens, whoever minted them. Any text that matches one is a leak too.
+MINTED = (
+    re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+"),
+    re.compile(r"sim-hubspot-(?:access|refresh)-[0-9a-f]{16,}"),
+)
+#: Every log line and every response the suite's clients saw, each with the test that
+#: was running when it was captured (``capture``).
+CAPTURED: list[tuple[str, str]] = []
 #: Gateways started in this session (by the shared stack): if any, something was captured.
 STARTED: list[str] = []
+_RUNNING = ["(no test)"]
+
+
+_CAPTURING = threading.Lock()  # servers log from their own threads
+
+
+def capture(text: str) -> None:
+    """Remember ``text`` (something logged or answered) for the leak check."""
+    with _CAPTURING:
+        CAPTURED.append((text, _RUNNING[-1]))
 
 
 class _Capture(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        CAPTURED.append(self.format(record))
+        capture(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def _name_the_running_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Remember which test is running, so a leak names where it was captured."""
+    _RUNNING.append(request.node.nodeid)
+    yield
+    _RUNNING.pop()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -67,26 +111,38 @@ def no_secret_leaks() -> Iterator[None]:
         logging.getLogger(name).setLevel(level)
     if STARTED:
         assert CAPTURED, "nothing was captured: the leak check would prove nothing"
-    leaks = sorted(secret for secret in SECRETS if any(secret in text for text in CAPTURED))
-    assert not leaks, f"secrets leaked into logs or responses: {len(leaks)}"
+    secrets = known_secrets()
+    leaks = sorted(secret for secret in secrets if any(secret in text for text, _ in CAPTURED))
+    where = sorted({test for text, test in CAPTURED if any(secret in text for secret in leaks)})
+    assert not leaks, f"secrets leaked into logs or responses: {len(leaks)}, in {where}"
+    minted = sorted({test for text, test in CAPTURED if any(p.search(text) for p in MINTED)})
+    assert not minted, f"minted tokens leaked into logs or responses, in {minted}"
 
 
 _WATCHED_LOGGERS = ("meetingmesh", "httpx", "uvicorn", "strawberry")
 
 
+def known_secrets() -> set[str]:
+    """Every secret the leak check looks for: the suite's, and each one a gateway registered."""
+    return SECRETS | REGISTERED.registered()
+
+
 def capture_response(response: httpx.Response) -> None:
     """An httpx response hook: remember what the client was told."""
     response.read()
-    CAPTURED.append(f"{response.status_code} {dict(response.headers)} {response.text}")
+    capture(f"{response.status_code} {dict(response.headers)} {response.text}")
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[ASGIApp], str]]:
-    """Start ASGI apps on free ports for one test; returns each app's base URL."""
+def serve() -> Iterator[Callable[..., str]]:
+    """Start ASGI apps on free ports for one test; returns each app's base URL.
+
+    ``settings`` (``ServerSettings``) sets the server's connection limits.
+    """
     handles: list[ServerThread] = []
 
-    def start(app: ASGIApp) -> str:
-        handle = start_in_thread(app)
+    def start(app: ASGIApp, settings: ServerSettings | None = None) -> str:
+        handle = start_in_thread(app, settings=settings)
         handles.append(handle)
         return handle.url
 
@@ -193,13 +249,113 @@ def gateway(stack: Stack) -> Iterator[Stack]:
     reset()
 
 
+@dataclass
+class LiveStack(Stack):
+    """A stack of its own whose simulators send webhooks to its gateway.
+
+    Separate from ``stack``: the sessions these tests start and end change the Daily
+    data set, which the other tests count on staying as generated.
+    """
+
+    daily_webhook: str = ""
+    app: Any = None
+
+    def control(self, provider: str, action: str, **body: Any) -> dict[str, Any]:
+        """Make a simulator change its state (``/_sim/webhooks/<action>``).
+
+        Returns once the simulator's deliveries were answered and the gateway processed
+        what it accepted, so no event of this call arrives after the next call's.
+        """
+        response = self.http.post(
+            f"{self.provider_url(provider)}/_sim/webhooks/{action}", json=body
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        self.settle()
+        return answer
+
+    def settle(self) -> None:
+        """Wait (bounded) until the gateway's inbox of webhook events is empty."""
+        loop: asyncio.AbstractEventLoop = self.app.state.loop
+        asyncio.run_coroutine_threadsafe(self.app.state.inbox.drained(), loop).result(30)
+
+    def join(self, room: str, **body: Any) -> dict[str, Any]:
+        """Someone joins a Daily room (a session starts if none is on)."""
+        return self.control("daily", "join", room=room, **body)
+
+    def subscriptions(self) -> int:
+        """Subscriptions open in the gateway, as ``/metrics`` shows them."""
+        text = self.http.get(f"{self.gateway_url}/metrics").text
+        line = next(x for x in text.splitlines() if x.startswith("meetingmesh_subscriptions "))
+        return int(float(line.split()[1]))
+
+    def wait_subscriptions(self, count: int, timeout: float = 10) -> None:
+        """Wait (bounded) until the gateway has exactly ``count`` subscriptions open."""
+        deadline = time.monotonic() + timeout
+        while self.subscriptions() != count:
+            assert time.monotonic() < deadline, f"{self.subscriptions()} subscriptions, not {count}"
+            time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def live_stack() -> Iterator[LiveStack]:
+    """Simulators and a gateway of their own, with the webhooks registered."""
+    clock = Clock()
+    sims = create_simulators(seed=1, size=100, clock=clock)
+    sim_server = start_in_thread(sims.app)
+    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
+    gateway = start_in_thread(app)
+    STARTED.append(gateway.url)
+    webhook = register_webhooks(sim_server.url, gateway.url)
+    with httpx.Client(timeout=30, event_hooks={"response": [capture_response]}) as http:
+        yield LiveStack(
+            sims,
+            app.state.adapters,
+            sim_server.url,
+            gateway.url,
+            http,
+            daily_webhook=webhook,
+            app=app,
+        )
+    gateway.stop()
+    sim_server.stop()
+
+
+@pytest.fixture
+def live(live_stack: LiveStack) -> Iterator[LiveStack]:
+    """The live stack, quiet: statistics, faults, behaviour and caches reset."""
+
+    def reset() -> None:
+        for harness in live_stack.sims.harnesses.values():
+            harness.faults = Faults()
+            harness.behaviour = type(harness.behaviour)()
+        # A test's refused deliveries count against the webhook (three put it in the
+        # FAILED state, as at Daily): re-activate it, which sets the count back to 0.
+        with httpx.Client(timeout=30) as plain:
+            reactivated = plain.post(
+                f"{live_stack.provider_url('daily')}/webhooks/{live_stack.daily_webhook}",
+                json={},
+                headers={"Authorization": f"Bearer {TOKENS['daily']}"},
+            )
+            assert reactivated.status_code == 200, reactivated.status_code
+        for harness in live_stack.sims.harnesses.values():
+            harness.stats.reset()
+        for adapter in live_stack.adapters.values():
+            adapter.client.reset()
+
+    reset()
+    yield live_stack
+    reset()
+    live_stack.wait_subscriptions(0)
+
+
 class Clients:
     """The pinned Node client libraries (``tests/clients``), run as separate processes."""
 
     def run(self, script: str, **argument: Any) -> Any:
         """Run one client script and return what it reported (also checked for leaks)."""
         answer = node_clients.run(script, argument)
-        CAPTURED.append(repr(answer))
+        capture(repr(answer))
         return answer
 
     def command(self, name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

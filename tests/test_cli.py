@@ -26,7 +26,7 @@ def test_check_config_accepts_a_valid_file(
     )
     assert main(["check-config", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out == f"{path}: OK (providers: Daily)\n"
+    assert out == f"{path}: OK (providers: Daily (token))\n"
     assert "secret-daily-token" not in out
 
 
@@ -42,3 +42,20 @@ def test_check_config_reports_one_line_and_exit_code_two(
     assert err.count("\n") == 1
     assert "providers.daily.token refers to ${NOPE_X}" in err
     assert "Traceback" not in err
+
+
+def test_check_config_names_each_credential_form_but_no_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HP_KEY", "hp-access-key-secret")
+    monkeypatch.setenv("HS_SECRET", "hs-client-secret")
+    path = tmp_path / "ok.toml"
+    path.write_text(
+        '[providers.heypeers]\nbase_url = "https://heypeers.com"\norganization_id = 5\n'
+        'access_key = "${HP_KEY}"\n'
+        '[providers.hubspot]\nbase_url = "https://api.hubapi.com"\nclient_id = "cid"\n'
+        'client_secret = "${HS_SECRET}"\nrefresh_token = "hs-refresh-secret"\n'
+    )
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out == f"{path}: OK (providers: HeyPeers (access key), HubSpot (OAuth app))\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,212 @@ def test_server_limits_and_cors_origins_are_validated(tmp_path: Path) -> None:
         load_settings(_write(tmp_path, '[server]\ncors_origins = ["app.example.com"]\n'), {})
     with pytest.raises(ConfigError, match=r"server\.max_cost must be an integer >= 1"):
         load_settings(_write(tmp_path, "[server]\nmax_cost = 0\n"), {})
+
+
+def test_connection_limits_are_read_and_validated(tmp_path: Path) -> None:
+    good = (
+        "[server]\nkeep_alive_timeout = 2\nheader_timeout = 4.5\nbody_timeout = 20\n"
+        "max_header_bytes = 8192\nmax_connections = 100\n"
+    )
+    server = load_settings(_write(tmp_path, good), {}).server
+    assert (server.keep_alive_timeout, server.header_timeout, server.body_timeout) == (2, 4.5, 20)
+    assert (server.max_header_bytes, server.max_connections) == (8192, 100)
+    for line, message in (
+        ("keep_alive_timeout = 0.5", r"server\.keep_alive_timeout must be an integer >= 1"),
+        ("header_timeout = 0", r"server\.header_timeout must be a number >= 0\.001"),
+        ("max_header_bytes = 100", r"server\.max_header_bytes must be an integer >= 1024"),
+        ("max_connections = 0", r"server\.max_connections must be an integer >= 1"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_settings(_write(tmp_path, f"[server]\n{line}\n"), {})
+
+
+def test_metrics_port_and_keys_are_read_and_validated(tmp_path: Path) -> None:
+    good = '[server]\nmetrics_port = 9464\nmetrics_api_keys = ["${SCRAPER_KEY}"]\n'
+    settings = load_settings(_write(tmp_path, good), {"SCRAPER_KEY": "scrape-3f9a"})
+    assert settings.server.metrics_port == 9464
+    assert settings.server.metrics_api_keys == ("scrape-3f9a",)
+    assert "scrape-3f9a" in settings.secrets()
+    assert "scrape-3f9a" not in repr(settings)
+    with pytest.raises(ConfigError, match=r"server\.metrics_port must be at most 65535"):
+        load_settings(_write(tmp_path, "[server]\nmetrics_port = 70000\n"), {})
+    with pytest.raises(ConfigError, match=r"server\.metrics_api_keys must be a list of strings"):
+        load_settings(_write(tmp_path, '[server]\nmetrics_api_keys = "k"\n'), {})
+
+
+WEBHOOKS = """
+[server]
+webhook_tolerance = 120
+max_subscriptions = 500
+subscription_heartbeat = 5
+
+[providers.hubspot]
+base_url = "https://api.hubapi.com"
+token = "literal-token"
+webhook_secret = "${HUBSPOT_CLIENT_SECRET}"
+webhook_url = "https://gw.example.com/webhooks/hubspot"
+
+[providers.daily]
+base_url = "https://api.daily.co/v1"
+token = "${DAILY_TOKEN}"
+webhook_secret = "${DAILY_WEBHOOK_SECRET}"
+"""
+WEBHOOK_ENV = {
+    "DAILY_TOKEN": "daily-secret-4f5a",
+    "DAILY_WEBHOOK_SECRET": "c2VjcmV0LWRhaWx5LWhtYWMta2V5LTAwMDAwMDAwMDA=",
+    "HUBSPOT_CLIENT_SECRET": "hubspot-client-secret-77",
+}
+
+
+def test_webhook_secrets_are_secrets_and_the_bounds_are_settings(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, WEBHOOKS), WEBHOOK_ENV)
+    daily = settings.providers[Provider.DAILY]
+    hubspot = settings.providers[Provider.HUBSPOT]
+    assert daily.webhook_secret == WEBHOOK_ENV["DAILY_WEBHOOK_SECRET"]
+    assert hubspot.webhook_url == "https://gw.example.com/webhooks/hubspot"
+    assert (settings.server.webhook_tolerance, settings.server.max_subscriptions) == (120, 500)
+    assert settings.server.subscription_heartbeat == 5
+    assert set(WEBHOOK_ENV.values()) <= set(settings.secrets())
+    assert WEBHOOK_ENV["DAILY_WEBHOOK_SECRET"] not in repr(settings)
+    assert WEBHOOK_ENV["HUBSPOT_CLIENT_SECRET"] not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("replace", "message"),
+    [
+        (
+            ("${DAILY_WEBHOOK_SECRET}", "not base64!"),
+            "providers.daily.webhook_secret must be the base64",
+        ),
+        (
+            ('webhook_url = "https://gw.example.com', 'webhook_url = "ftp://gw.example.com'),
+            "providers.hubspot.webhook_url must be an http(s) URL",
+        ),
+        (("max_subscriptions = 500", "max_subscriptions = -1"), "server.max_subscriptions must be"),
+    ],
+)
+def test_bad_webhook_settings_are_named(
+    tmp_path: Path, replace: tuple[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(_write(tmp_path, WEBHOOKS.replace(*replace)), WEBHOOK_ENV)
+
+
+def test_only_providers_with_documented_webhooks_take_a_secret(tmp_path: Path) -> None:
+    text = FULL.replace("organization_id = 5", 'organization_id = 5\nwebhook_secret = "x"')
+    with pytest.raises(
+        ConfigError, match=re.escape("unknown key providers.heypeers.webhook_secret")
+    ):
+        load_settings(_write(tmp_path, text), ENV)
+    text = WEBHOOKS.replace(
+        'webhook_secret = "${DAILY', 'webhook_url = "https://x.io"\nwebhook_secret = "${DAILY'
+    )
+    with pytest.raises(ConfigError, match=re.escape("unknown key providers.daily.webhook_url")):
+        load_settings(_write(tmp_path, text), WEBHOOK_ENV)
+
+
+RENEWING = """
+[providers.heypeers]
+base_url = "https://heypeers.com/api/v2"
+organization_id = 5
+access_key = "${HEYPEERS_ACCESS_KEY}"
+
+[providers.hubspot]
+base_url = "https://api.hubapi.com"
+client_id = "app-client-id"
+client_secret = "${HUBSPOT_CLIENT_SECRET}"
+refresh_token = "${HUBSPOT_REFRESH_TOKEN}"
+"""
+RENEWING_ENV = {
+    "HEYPEERS_ACCESS_KEY": "access-key-3c4d5e6f7a8b",
+    "HUBSPOT_CLIENT_SECRET": "client-secret-0a1b",
+    "HUBSPOT_REFRESH_TOKEN": "refresh-token-2c3d",
+}
+
+
+def test_renewing_credentials_load_instead_of_tokens(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, RENEWING), RENEWING_ENV)
+    heypeers = settings.providers[Provider.HEYPEERS]
+    assert (heypeers.access_key, heypeers.token) == ("access-key-3c4d5e6f7a8b", "")
+    assert heypeers.credential_form == "access key"
+    hubspot = settings.providers[Provider.HUBSPOT]
+    assert (hubspot.client_id, hubspot.client_secret, hubspot.refresh_token) == (
+        "app-client-id",
+        "client-secret-0a1b",
+        "refresh-token-2c3d",
+    )
+    assert hubspot.credential_form == "OAuth app"
+
+
+def test_every_renewing_secret_is_a_secret_and_never_in_repr(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, RENEWING), RENEWING_ENV)
+    assert set(settings.secrets()) == set(RENEWING_ENV.values())
+    assert all(secret not in repr(settings) for secret in RENEWING_ENV.values())
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            'base_url = "https://heypeers.com"\norganization_id = 5\ntoken = "t"\n'
+            'access_key = "k"\n',
+            r"^providers\.heypeers\.access_key: give token or access_key, not both$",
+        ),
+        (
+            'base_url = "https://heypeers.com"\norganization_id = 5\n',
+            r"^providers\.heypeers\.token is required \(or access_key\)$",
+        ),
+        (
+            'base_url = "https://heypeers.com"\norganization_id = 5\naccess_key = " k"\n',
+            r"^providers\.heypeers\.access_key is empty or has surrounding white space$",
+        ),
+    ],
+)
+def test_heypeers_takes_exactly_one_credential_form(
+    tmp_path: Path, section: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(_write(tmp_path, f"[providers.heypeers]\n{section}"), {})
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (
+            'token = "t"\nclient_id = "c"\nclient_secret = "s"\nrefresh_token = "r"\n',
+            r"^providers\.hubspot\.client_id: give token or client_id, not both$",
+        ),
+        (
+            'client_id = "c"\nrefresh_token = "r"\n',
+            r"^providers\.hubspot\.client_secret is required with client_id, refresh_token$",
+        ),
+        ("", r"^providers\.hubspot\.token is required \(or client_id \+ client_secret \+ "),
+    ],
+)
+def test_hubspot_takes_a_token_or_a_whole_oauth_app(
+    tmp_path: Path, lines: str, message: str
+) -> None:
+    text = f'[providers.hubspot]\nbase_url = "https://api.hubapi.com"\n{lines}'
+    with pytest.raises(ConfigError, match=message):
+        load_settings(_write(tmp_path, text), {})
+
+
+@pytest.mark.parametrize("key", ["access_key", "client_secret"])
+def test_a_credential_form_of_another_provider_is_an_unknown_key(tmp_path: Path, key: str) -> None:
+    text = f'[providers.daily]\nbase_url = "https://api.daily.co/v1"\n{key} = "x"\n'
+    with pytest.raises(ConfigError, match=rf"^unknown key providers\.daily\.{key}$"):
+        load_settings(_write(tmp_path, text), {})
+
+
+def test_thought_industries_bursts_twenty_and_a_burst_fits_within_the_limit(
+    tmp_path: Path,
+) -> None:
+    ti = (
+        '[providers.thoughtindustries]\nbase_url = "https://x.thoughtindustries.com"\ntoken = "t"\n'
+    )
+    settings = load_settings(_write(tmp_path, ti), {})
+    assert settings.providers[Provider.THOUGHT_INDUSTRIES].rate_burst == 20
+    with pytest.raises(ConfigError, match=r"rate_burst must not exceed rate_limit \(120\)"):
+        load_settings(_write(tmp_path, ti + "rate_burst = 121\n"), {})
+    with pytest.raises(ConfigError, match=r"providers\.thoughtindustries\.rate_burst must be an"):
+        load_settings(_write(tmp_path, ti + "rate_burst = 0\n"), {})

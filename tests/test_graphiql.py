@@ -9,9 +9,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from meetingmesh.graphiql import ASSETS_DIR, CONTENT_SECURITY_POLICY, DEFAULT_QUERY
-from tests.conftest import Clients, Stack
+from tests.conftest import Clients, LiveStack, Stack
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -66,3 +67,33 @@ def test_graphiql_runs_a_query_in_chromium_with_only_loopback_reachable(
     assert seen["answer"]["data"]["meetings"]["totalCount"] == expected
     assert f'"totalCount": {expected}' in seen["resultText"]
     assert "query: Query" in seen["docsText"]
+
+
+@pytest.mark.parametrize("transport", ["ws", "sse"])
+def test_graphiql_runs_a_subscription_over_either_transport(
+    live: LiveStack, clients: Clients, transport: str
+) -> None:
+    room = f"graphiql-{transport}"
+    query = (
+        f'subscription {{ meetingUpdated(filter: {{room: "{room}"}}) '
+        "{ changes meeting { title status } } }"
+    )
+    seen = clients.run(
+        "graphiql_subscription.mjs",
+        url=f"{live.gateway_url}/graphql",
+        transport=transport,
+        chromium=clients.chromium,
+        query=query,
+        metricsUrl=f"{live.gateway_url}/metrics",
+        trigger={"url": f"{live.provider_url('daily')}/_sim/webhooks/join", "body": {"room": room}},
+    )
+    assert "error" not in seen, seen
+    assert seen["violations"] == []
+    assert seen["pageErrors"] == []
+    assert seen["deliveries"] == [200, 200]
+    result = json.loads(seen["resultText"])
+    assert result["data"]["meetingUpdated"]["meeting"] == {"title": room, "status": "ONGOING"}
+    socket = f"{live.gateway_url.replace('http', 'ws')}/graphql"
+    assert (socket in seen["requests"]) is (transport == "ws")
+    outside = [u for u in seen["requests"] if urlsplit(u).hostname not in ("127.0.0.1", None)]
+    assert not outside, outside

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 
-from meetingmesh.app import create_app, negotiate
+from meetingmesh.app import create_app
 from meetingmesh.config import Settings
+from meetingmesh.graphql_view import negotiate
 from meetingmesh.simulators.server import gateway_settings
 from tests.conftest import Stack
 
@@ -205,3 +206,126 @@ def test_too_many_tokens_is_query_too_complex(
     query = "{ " + " ".join(f"a{i}: providers {{ provider }}" for i in range(10)) + " }"
     answer = httpx.post(f"{url}/graphql", json={"query": query}).json()
     assert answer["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
+
+
+def _raw_post(
+    gateway: Stack, body: bytes, accept: str, content_type: str = "application/json"
+) -> httpx.Response:
+    return gateway.http.post(
+        f"{gateway.gateway_url}/graphql",
+        content=body,
+        headers={"Accept": accept, "Content-Type": content_type},
+    )
+
+
+NAMED = b'"query": "query A { providers { provider } }"'
+MALFORMED = {
+    "not-json": b'{"query": ',
+    "array-of-scalars": b"[1, 2]",
+    "empty-array": b"[]",
+    "scalar": b"42",
+    "null": b"null",
+    "not-utf-8": b'{"query": "{ providers { provider } }", "operationName": "\xff"}',
+    "object-operation-name": b"{" + NAMED + b', "operationName": {}}',
+    "array-operation-name": b"{" + NAMED + b', "operationName": ["A"]}',
+    "number-operation-name": b"{" + NAMED + b', "operationName": 1}',
+    "boolean-operation-name": b"{" + NAMED + b', "operationName": true}',
+    "no-query": b'{"variables": {}}',
+    "variables-not-an-object": b'{"query": "{ providers { provider } }", "variables": [1]}',
+    "document-id-not-a-string": b'{"documentId": 7}',
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_requests_are_400_with_a_graphql_error_body(gateway: Stack, body: bytes) -> None:
+    response = _raw_post(gateway, body, NEW)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(NEW)
+    answer = response.json()
+    assert "data" not in answer
+    assert answer["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_classic_json_clients_get_malformed_requests_refused_with_400_too(
+    gateway: Stack, body: bytes
+) -> None:
+    response = _raw_post(gateway, body, "application/json")
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+UNDETERMINED = {
+    "unknown-operation-name": b"{" + NAMED + b', "operationName": "B"}',
+    "several-operations-no-name": (
+        b'{"query": "query A { providers { provider } } query B { providers { provider } }"}'
+    ),
+    "no-operation": b'{"query": "fragment F on Query { providers { provider } }"}',
+}
+
+
+@pytest.mark.parametrize("body", UNDETERMINED.values(), ids=UNDETERMINED.keys())
+def test_an_operation_that_cannot_be_determined_is_refused_like_a_validation_error(
+    gateway: Stack, body: bytes
+) -> None:
+    new = _raw_post(gateway, body, NEW)
+    assert new.status_code == 400
+    assert "data" not in new.json()
+    assert new.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+    classic = _raw_post(gateway, body, "application/json")
+    assert classic.status_code == 200
+    assert classic.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+def test_several_operations_need_an_operation_name(gateway: Stack) -> None:
+    two = "query A { meetings(first: 1) { totalCount } } query B { providers { provider } }"
+    refused = _post(gateway, {"query": two})
+    assert refused.status_code == 400
+    assert "operationName" in refused.json()["errors"][0]["message"]
+    assert sum(gateway.calls(p) for p in ("heypeers", "thoughtindustries", "daily")) == 0
+    chosen = _post(gateway, {"query": two, "operationName": "B"})
+    assert chosen.status_code == 200
+    assert len(chosen.json()["data"]["providers"]) == 4
+
+
+def test_a_mutation_named_in_a_get_is_405_even_after_a_query(gateway: Stack) -> None:
+    document = (
+        "query A { providers { provider } } "
+        'mutation B { bookMeeting(input: {slug: "x", firstName: "a", lastName: "b", '
+        'email: "a@b.co", startTime: "2030-01-01T00:00:00Z", durationMinutes: 30, '
+        'timezone: "UTC"}) { booking { start } } }'
+    )
+    response = gateway.http.get(
+        f"{gateway.gateway_url}/graphql", params={"query": document, "operationName": "B"}
+    )
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["message"] == "Mutations must be sent with POST."
+
+
+def test_get_with_variables_that_are_not_json_is_a_graphql_error(gateway: Stack) -> None:
+    response = gateway.http.get(
+        f"{gateway.gateway_url}/graphql",
+        params={"query": OK_QUERY, "variables": "{nope"},
+        headers={"Accept": NEW},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(NEW)
+    assert response.json()["errors"][0]["message"] == "`variables` is not valid JSON."
+
+
+def test_refusals_with_other_statuses_are_json_in_the_negotiated_type(gateway: Stack) -> None:
+    response = _raw_post(gateway, OK_QUERY.encode(), NEW, content_type="text/plain")
+    assert response.status_code == 415
+    assert response.headers["content-type"].startswith(NEW)
+    assert response.json()["errors"][0]["message"] == "POST bodies must be application/json."
+
+
+def test_media_types_are_case_insensitive(gateway: Stack) -> None:
+    body = b'{"query": "{ providers { provider } }"}'
+    response = _raw_post(
+        gateway, body, "APPLICATION/GRAPHQL-RESPONSE+JSON", content_type="APPLICATION/JSON"
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(NEW)
+    assert len(response.json()["data"]["providers"]) == 4

@@ -239,3 +239,53 @@ def test_an_unusable_manifest_stops_start_up_naming_the_setting(
         load_manifest(path)
     with pytest.raises(ConfigError, match="cannot read"):
         load_manifest(tmp_path / "missing.json")
+
+
+BOOKING = (
+    'mutation { bookMeeting(input: {slug: "menelson", firstName: "A", lastName: "B", '
+    'email: "a@example.com", startTime: "2030-06-01T14:00:00Z", durationMinutes: 30, '
+    'timezone: "UTC"}) { booking { start } } }'
+)
+#: GETs that a gateway would refuse differently if it parsed them: 405 for the mutation,
+#: a syntax error, an ambiguous operation, the token limit.
+UNPARSED = {
+    "mutation": ({"query": BOOKING}, "QUERY_NOT_IN_SAFELIST"),
+    "syntax-error": ({"query": "{ this does not parse"}, "QUERY_NOT_IN_SAFELIST"),
+    "two-operations": (
+        {"query": "query A { providers { provider } } query B { providers { provider } }"},
+        "QUERY_NOT_IN_SAFELIST",
+    ),
+    "token-bomb": ({"query": "{ " + "a " * 3000 + "}"}, "QUERY_NOT_IN_SAFELIST"),
+    "persisted-mutation": (
+        {
+            "query": BOOKING,
+            "extensions": json.dumps(_persisted(hashlib.sha256(BOOKING.encode()).hexdigest())),
+        },
+        "PERSISTED_QUERY_NOT_IN_LIST",
+    ),
+    "unknown-document-id": (
+        {"documentId": "sha256:" + "0" * 64, "query": BOOKING},
+        "PERSISTED_QUERY_NOT_IN_LIST",
+    ),
+}
+
+
+@pytest.mark.parametrize(("params", "code"), UNPARSED.values(), ids=UNPARSED.keys())
+def test_a_trusted_gateway_refuses_an_unknown_get_before_parsing_it(
+    trusted: str, gateway: Stack, params: dict[str, str], code: str
+) -> None:
+    response = httpx.get(trusted, params=params, headers={"Accept": NEW})
+    assert response.status_code == 400
+    assert _refused(response)[0]["extensions"] == {"code": code}
+    assert sum(gateway.calls(p) for p in ("heypeers", "thoughtindustries", "hubspot", "daily")) == 0
+
+
+@pytest.mark.parametrize("accept", ["text/html", "*/*"])
+def test_a_browser_get_naming_a_persisted_document_runs_it_rather_than_graphiql(
+    url: str, gateway: Stack, accept: str
+) -> None:
+    params = {"variables": json.dumps({"n": 1}), "extensions": json.dumps(_persisted())}
+    httpx.post(url, json={"query": QUERY, "variables": {"n": 1}, "extensions": _persisted()})
+    response = httpx.get(url, params=params, headers={"Accept": accept})
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == {"data": gateway.data(QUERY, {"n": 1})}

@@ -20,6 +20,12 @@ identical request, which the upstream cache answers) instead of searching again.
 the adapter that made an anchor opens it. Resume points are hints: the keyset position
 decides what is returned, and one that does not fit (tampered, stale) only costs a
 fresh search.
+
+Rows a provider sent but an adapter could not read (a null start time, an attendee
+without an id) are left out, never fatal: adapters parse lists into ``rows.Rows``,
+whose problems the ``ParseMemo`` reports to the current request every time it hands a
+parsed page out (``rows.py`` describes the channel). Streams, lookups and member
+calendars all report this way, so a stream's meetings are only the readable ones.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from meetingmesh.domain import (
     start_of,
 )
 from meetingmesh.providers.http import UpstreamClient
+from meetingmesh.providers.rows import Rows, report
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -218,7 +225,9 @@ class ParseMemo:
 
     The upstream cache hands every request the same answer object until its TTL ends,
     so a page is turned into records once per TTL rather than once per request. An
-    entry holds its answer, so an id is never mistaken for another object's.
+    entry holds its answer, so an id is never mistaken for another object's. A parse
+    that left rows out (``Rows`` with problems) reports them each time it is handed
+    out, so every request that uses the page says what it lacks.
     """
 
     def __init__(self, size: int = 64) -> None:
@@ -227,6 +236,12 @@ class ParseMemo:
 
     def get(self, answer: A, parse: Callable[[A], T]) -> T:
         """``parse(answer)``, computed once while ``answer`` is the current answer."""
+        value = self._parsed(answer, parse)
+        if isinstance(value, Rows) and value.problems:
+            report(value.problems)
+        return value
+
+    def _parsed(self, answer: A, parse: Callable[[A], T]) -> T:
         if self._size == 0:
             return parse(answer)
         entry = self._entries.get(id(answer))

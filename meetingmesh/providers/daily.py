@@ -23,7 +23,7 @@ Sessions have no title: the room name stands in. ``ongoing`` decides the status.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -52,6 +52,7 @@ from meetingmesh.providers.base import (
     MemberDirectory,
     Positioned,
 )
+from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows, report
 from meetingmesh.providers.timefmt import (
     from_unix_seconds,
     unix_seconds_ceil,
@@ -122,9 +123,7 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
                     yield positioned
             if final:
                 return
-            # The next page continues past this page's last session in walk order.
-            cursor = rows[0]["id"] if ascending else rows[-1]["id"]
-            walk = walk.next(cursor, ascending)
+            walk = walk.next(_cursor(self.client.error, rows, ascending), ascending)
 
     async def count(self, query: MeetingQuery) -> MeetingTotals:
         """``total_count`` of the plain filter, from the request that starts a fresh walk.
@@ -154,7 +153,9 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
                 return None
             raise
-        return self._meeting(body)
+        read = read_rows(Provider.DAILY, "meeting session", [body], self._meeting)
+        report(read.problems)
+        return read[0] if read else None
 
     async def get_member(self, key: str) -> Member | None:
         """The member a Daily ``user_id`` names: Daily has no user endpoint to ask (no call)."""
@@ -181,14 +182,18 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
                     break  # Daily answers 404 once no participants remain.
                 raise
             rows = _rows(self.client.error, body)
-            page = [self._attendee(r) for r in rows]
+            notes = Notes(Provider.DAILY)
+            page = notes.each(rows, self._attendee, part="participant")
+            notes.finish_row("meeting session", meeting.key)
+            report(notes.problems)
             fresh = [a for a in page if a.id not in found]
             found.update((a.id, a) for a in fresh)
             if len(rows) < MAX_LIMIT or not fresh:
                 break
-            # "Joined after this participant": the page's latest joiner, never its last
-            # row, since Daily prints a page in no documented order. Anyone on the page is
-            # a safe cursor (nobody is skipped); the latest one repeats nobody.
+            # "Joined after this participant": the page's latest readable joiner, never
+            # its last row, since Daily prints a page in no documented order (and a row
+            # left out has no id to page after). Anyone on the page is a safe cursor
+            # (nobody is skipped); the latest one repeats nobody but unreadable rows.
             params["joined_after"] = max(page, key=_join_order).id
         return tuple(sorted(found.values(), key=_join_order))
 
@@ -244,63 +249,62 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             params["timeframe_end"] = str(end)
         return params
 
-    def _sorted_meetings(self, rows: list[Any]) -> list[Meeting]:
-        return sorted((_in_join_order(self._meeting(r)) for r in rows), key=SortKey.of)
+    def _sorted_meetings(self, rows: list[Any]) -> Rows[Meeting]:
+        """A page's sessions in key order; one without a start time is left out, reported."""
+        read = read_rows(Provider.DAILY, "meeting session", rows, self._meeting)
+        return Rows(sorted((_in_join_order(m) for m in read), key=SortKey.of), read.problems)
 
-    def _meeting(self, row: Any) -> Meeting:
-        try:
-            start = from_unix_seconds(row["start_time"])
-            duration = int(row.get("duration") or 0)
-            ongoing = bool(row.get("ongoing"))
-            participants = row.get("participants")
-            attendees = (
-                None if participants is None else tuple(self._attendee(p) for p in participants)
-            )
-            room = str(row["room"])
-            return Meeting(
-                provider=Provider.DAILY,
-                key=str(row["id"]),
-                provider_id=str(row["id"]),
-                title=room,
-                start_time=start,
-                end_time=start + timedelta(seconds=duration),
-                duration_minutes=round(duration / 60),
-                status=MeetingStatus.ONGOING if ongoing else MeetingStatus.COMPLETED,
-                capacity=_int_or_none(row.get("max_participants")),
-                attendees=attendees,
-                details=DailyDetails(
-                    room=room,
-                    ongoing=ongoing,
-                    max_participants=_int_or_none(row.get("max_participants")),
-                    duration_seconds=duration,
-                ),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self.client.error(
-                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a meeting session this gateway cannot read"
-            ) from None
+    def _meeting(self, row: Any, notes: Notes) -> Meeting:
+        session_id = str(row["id"])
+        if row.get("start_time") is None:
+            raise BadRow("has no start time")
+        start = from_unix_seconds(row["start_time"])
+        duration = int(row.get("duration") or 0)
+        ongoing = bool(row.get("ongoing"))
+        participants = row.get("participants")
+        attendees = (
+            None
+            if participants is None
+            else notes.each(participants, self._attendee, part="participant")
+        )
+        room = str(row["room"])
+        return Meeting(
+            provider=Provider.DAILY,
+            key=session_id,
+            provider_id=session_id,
+            title=room,
+            start_time=start,
+            end_time=start + timedelta(seconds=duration),
+            duration_minutes=round(duration / 60),
+            status=MeetingStatus.ONGOING if ongoing else MeetingStatus.COMPLETED,
+            capacity=_int_or_none(row.get("max_participants")),
+            attendees=attendees,
+            details=DailyDetails(
+                room=room,
+                ongoing=ongoing,
+                max_participants=_int_or_none(row.get("max_participants")),
+                duration_seconds=duration,
+            ),
+        )
 
     def _attendee(self, row: Any) -> Attendee:
-        try:
-            user_id = row.get("user_id")
-            name = row.get("user_name")
-            member = (
-                Member(Provider.DAILY, key=str(user_id), provider_id=str(user_id), name=name)
-                if user_id
-                else None
-            )
-            joined = row.get("join_time")
-            return Attendee(
-                id=str(row["participant_id"]),
-                name=name,
-                member=member,
-                joined_at=None if joined is None else from_unix_seconds(joined),
-                duration_seconds=_int_or_none(row.get("duration")),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self.client.error(
-                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a participant this gateway cannot read"
-            ) from None
+        if row.get("participant_id") is None:
+            raise BadRow("has no participant_id")
+        user_id = row.get("user_id")
+        name = row.get("user_name")
+        member = (
+            Member(Provider.DAILY, key=str(user_id), provider_id=str(user_id), name=name)
+            if user_id
+            else None
+        )
+        joined = row.get("join_time")
+        return Attendee(
+            id=str(row["participant_id"]),
+            name=name,
+            member=member,
+            joined_at=None if joined is None else from_unix_seconds(joined),
+            duration_seconds=_int_or_none(row.get("duration")),
+        )
 
 
 def _rows(error: Any, body: Any) -> list[Any]:
@@ -310,9 +314,22 @@ def _rows(error: Any, body: Any) -> list[Any]:
     return data
 
 
+def _cursor(error: Any, rows: list[Any], ascending: bool) -> str:
+    """Where the next page starts: past this page's last session in walk order.
+
+    The last one with an id, should Daily end a page with a row that has none (left
+    out as unreadable): the next page then repeats only such rows.
+    """
+    for row in rows if ascending else reversed(rows):
+        session_id = row.get("id") if isinstance(row, dict) else None
+        if isinstance(session_id, str | int) and not isinstance(session_id, bool):
+            return str(session_id)
+    raise error(ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a page of sessions without ids")
+
+
 def _release(
     held: list[Positioned],
-    meetings: list[Meeting],
+    meetings: Sequence[Meeting],
     anchor: Anchor,
     ascending: bool,
     final: bool,
@@ -386,8 +403,10 @@ class _Walk:
         assert next_start is not None
         raw = [row.get("start_time") for row in rows if isinstance(row, dict)]
         # Daily's OpenAPI types times as numbers: 1716379200.0 is as good as 1716379200.
+        # A row without a readable start (left out of the page, reported) says nothing
+        # about where the page lies: only the others decide.
         starts = [s for s in raw if isinstance(s, int | float) and not isinstance(s, bool)]
-        if not starts or len(starts) != len(rows):
+        if not starts:
             return False
         key_time = next_start.timestamp()
         if query.ascending:

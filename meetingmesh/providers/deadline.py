@@ -52,3 +52,12 @@ def remaining(default: float) -> float:
     if deadline is None:
         return default
     return min(default, deadline - time.monotonic())
+
+
+def restart(seconds: float) -> None:
+    """Give what the current task runs next ``seconds`` (each event of a subscription).
+
+    Unlike ``deadline_scope`` nothing undoes it: the task keeps this deadline until the
+    next ``restart``. A subscription's task lives longer than any one deadline.
+    """
+    _DEADLINE.set(time.monotonic() + seconds)

@@ -3,32 +3,49 @@
 Contract (provider-docs/heypeers-*.txt): ``GET .../export_meetings`` returns the
 columns asked for with ``column[]`` and no meeting id; with no ``reporting_days`` it
 returns *past* meetings only, so this adapter always sends ``reporting_days=custom``
-with an explicit range in ``MM/DD/YYYY HH:MM AM/PM`` (read as UTC), minute resolution;
-the adapter filters exactly. Pagination is opt-in (``page``/``per_page`` <= 100) and
-ordered by start time, then HeyPeers' hidden id.
+with an explicit range in ``MM/DD/YYYY HH:MM AM/PM``. Pagination is opt-in
+(``page``/``per_page`` <= 100) and ordered by start time, then HeyPeers' hidden id.
+The base URL is documented as ``https://heypeers.com/api/v2``; ``root_url`` accepts it
+with or without that suffix.
+
+Custom ranges: HeyPeers documents the format of ``start_time``/``end_time`` but not the
+time zone they are read in (its meeting times elsewhere follow the organization's) nor
+whether the end is included, while rows carry ``start_time`` in UTC. So the adapter
+asks for a *widened* range that holds the wanted one whatever the zone (UTC-12 to
+UTC+14) and end rule: the start 12 hours early, the end 14 hours and a minute late
+(``range_start``, ``range_end``), and filters the rows exactly on their UTC start.
+What it costs:
+- Pages: a walk with a time bound (the filter's or a cursor's) reads pages of 100,
+  since up to 26 hours of meetings outside the filter come first; without one, pages of
+  ``first + 1``. A descending walk learns the page count from page 1 first (one more
+  call). From a cursor, the anchored page (same window, so the upstream cache usually
+  has it) is asked for again and re-checked to still hold the cursor's position.
+- Totals: HeyPeers' ``total_count`` counts the widened range. Without time bounds that
+  is the list's total (free, from the first page). With a lower bound, the rows of the
+  widened range before it are subtracted: counted on page 1 when page 1 reaches the
+  bound (the page a fresh walk read: cached), else with one request for the margin
+  (``range_start(bound)`` to ``range_end(bound)``, pages of 100). With an upper bound,
+  likewise from the last page or one margin request. An ``ongoing`` filter reads
+  every page. Rows the gateway cannot read (a null start time) stay in HeyPeers' count.
+- ``get_meeting``: one request for the 26-hour range around the key's start (pages of
+  100; more only when that range holds over 100 meetings before it).
 
 Export rows carry no id, so a meeting's key is synthesized from what both endpoints
 return: ``<start unix s>-<sha256(start|name|group leader)[:12]>``, plus ``~n`` for the
-n-th identical row. The start in the key lets ``get_meeting`` ask for that one minute
-again. Meetings from the member endpoint get the same key and also their numeric id.
-
-Streams and what they cost: one call per export page of ``first + 1`` rows (at most
-100), paginated in start order over the custom range the filter and cursor need;
-descending walks learn the page count from page 1 first (one more call). From a
-cursor, the anchored page is asked for again (the upstream cache usually has it) and
-re-checked to still hold the cursor's position. Only the columns the selection needs
-are asked for (name, start time and group leader always: the key needs them).
-Totals: the export's ``total_count`` when the filter's bounds are whole minutes;
-otherwise one call per bound inside a minute to correct it; every page for ``ongoing``.
-Two byte-identical rows (same start, name and leader) split across a page edge may
-come back with each other's ``~n`` suffix; the adapter knows no way to tell them apart.
+n-th identical row. The start in the key lets ``get_meeting`` ask for that time again.
+Meetings from the member endpoint get the same key and also their numeric id; the
+member endpoint lists meetings that have not ended, so one in progress is ``ONGOING``.
+Only the columns the selection needs are asked for (name, start time and group leader
+always: the key needs them). Two byte-identical rows (same start, name and leader)
+split across a page edge may come back with each other's ``~n`` suffix; the adapter
+knows no way to tell them apart.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,7 +76,25 @@ from meetingmesh.providers.base import (
     Positioned,
 )
 from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
+from meetingmesh.providers.rows import (
+    BadRow,
+    Notes,
+    Rows,
+    read_rows,
+    report,
+    unknown_word,
+)
 from meetingmesh.providers.timefmt import heypeers_minute, parse_instant
+
+#: How far an organization's time zone can be behind UTC (UTC-12) and ahead of it (UTC+14).
+ZONE_BEHIND = timedelta(hours=12)
+ZONE_AHEAD = timedelta(hours=14)
+_MINUTE = timedelta(minutes=1)
+_TICK = timedelta(microseconds=1)
+#: The widest custom range a walk asks for (``range_start(EARLIEST)`` to
+#: ``range_end(LATEST)``), as the naive UTC times its text reads: anchors lie within it.
+_WIDEST_LOW = (EARLIEST - ZONE_BEHIND).replace(tzinfo=None)
+_WIDEST_HIGH = (LATEST + ZONE_AHEAD + _MINUTE).replace(tzinfo=None)
 
 #: Every documented export column (``group_leader_id`` comes back as ``group_leader``).
 EXPORT_COLUMNS = (
@@ -88,7 +123,7 @@ KEY_COLUMNS = ("name", "start_time", "group_leader_id")
 FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "endTime": ("duration",),
     "durationMinutes": ("duration",),
-    "status": ("status",),
+    "status": ("status", "duration"),
     "topic": ("topic",),
     "description": ("meeting_description",),
     "capacity": ("max_attendees",),
@@ -106,6 +141,30 @@ _STATUSES = {
     "cancelled": MeetingStatus.CANCELED,
 }
 _WAITLIST = {s.value: s for s in WaitlistStatus}
+
+
+def root_url(base_url: str) -> str:
+    """The HeyPeers site root of a configured ``base_url``, with or without ``/api/v2``.
+
+    HeyPeers documents its base as ``https://heypeers.com/api/v2`` while paths in its
+    pages start with ``/api/v2``: both spellings of the base mean the same root, and
+    every request path (``/api/v2/...``) is joined to it once.
+    """
+    root = base_url.rstrip("/")
+    return root.removesuffix("/api/v2").rstrip("/") if root.endswith("/api/v2") else root
+
+
+def range_start(bound: datetime) -> str:
+    """Custom-range text HeyPeers reads as at or before ``bound``, in any time zone."""
+    return heypeers_minute(bound - ZONE_BEHIND)
+
+
+def range_end(bound: datetime) -> str:
+    """Custom-range text whose range holds ``bound`` (inclusive), in any zone and end rule.
+
+    Read in UTC+14 and excluded, the end is still later than ``bound``.
+    """
+    return heypeers_minute(bound + ZONE_AHEAD + _MINUTE)
 
 
 def read_message(body: Any) -> str | None:
@@ -137,7 +196,7 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
         columns = self._columns(query)
         now = self.clock()
 
-        async def pages() -> AsyncIterator[tuple[Anchor, list[Meeting]]]:
+        async def pages() -> AsyncIterator[tuple[Anchor, Sequence[Meeting]]]:
             window, number, body = await self._first_page(query, columns)
             for _ in range(MAX_PAGES):
                 if query.want_total and stream.total_count is None and window.exact_for(query):
@@ -169,12 +228,12 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
 
             async def starts_of(number: int) -> list[datetime]:
                 rows = (await self._export_page(anchored, columns, number))["meetings"]
-                return _starts(rows)
+                return self._starts(rows)
 
             # The data may have moved since the cursor was made: check the page still fits.
             if await anchor_holds(
                 anchored.page,
-                _starts(body["meetings"]),
+                self._starts(body["meetings"]),
                 ascending=query.ascending,
                 next_start=resume.next_start,
                 is_last=anchored.page >= _total_pages(body),
@@ -190,34 +249,56 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
         return window, last, await self._export_page(window, columns, last)
 
     async def count(self, query: MeetingQuery) -> MeetingTotals:
-        """The range's total from HeyPeers, corrected for bounds inside a minute.
+        """The list's total: HeyPeers' count of the widened range, less its margins.
 
-        Costs the first page of a fresh walk (usually cached), plus one call per bound
-        that is not on a whole minute; with an ``ongoing`` filter, every page of the range.
+        Costs the first page of a fresh walk (usually cached), plus for each time bound
+        whose margin that page (or, for an upper bound, the last page) does not hold,
+        one request for the margin; with an ``ongoing`` filter, every page of the range.
         """
         plain = query.plain()
-        window = _ExportWindow.fresh(plain)
         if query.ongoing is not None:
             now = self.clock()
             count = 0
             async for positioned in self.stream_meetings(replace(plain, want_total=False)).items:
                 count += plain.admits(positioned.meeting, now)
             return MeetingTotals(total_count=count)
+        window = _ExportWindow.fresh(plain)
         # The request of a fresh walk's first page: usually cached from that page.
         columns = self._columns(query)
         body = await self._export_page(window, columns, 1)
         total = int((body.get("metadata") or {}).get("total_count") or 0)
-        for bound, below in ((plain.starts_after, True), (plain.starts_before, False)):
-            if bound is None or _on_minute(bound):
-                continue
-            # The range holds this bound's whole minute; take out the part outside the filter.
-            minute = heypeers_minute(bound)
-            rows = (
-                await self._export_page(_ExportWindow(minute, minute, PER_PAGE, None), columns, 1)
-            )["meetings"]
-            starts = [start_of(m) for m in self._meetings(rows)]
-            total -= sum(1 for start in starts if (start < bound) == below)
+        pages = _total_pages(body)
+        after, before = plain.starts_after, plain.starts_before
+        if after is not None:
+            starts = self._starts(body["meetings"])
+            if pages <= 1 or (starts and starts[-1] >= after):
+                total -= sum(1 for start in starts if start < after)
+            else:
+                margin = _ExportWindow(window.low, range_end(after - _TICK), PER_PAGE, None)
+                total -= await self._count_in(margin, lambda start: start < after)
+        if before is not None:
+            last = body if pages <= 1 else await self._export_page(window, columns, pages)
+            starts = self._starts(last["meetings"])
+            if pages <= 1 or (starts and starts[0] < before):
+                total -= sum(1 for start in starts if start >= before)
+            else:
+                margin = _ExportWindow(range_start(before), window.high, PER_PAGE, None)
+                total -= await self._count_in(margin, lambda start: start >= before)
         return MeetingTotals(total_count=max(0, total))
+
+    async def _count_in(self, window: _ExportWindow, counts: Callable[[datetime], bool]) -> int:
+        """How many meetings of ``window`` start when ``counts`` says: every page of it."""
+        found = 0
+        for number in range(1, MAX_PAGES + 1):
+            body = await self._export_page(window, ("start_time",), number)
+            found += sum(1 for start in self._starts(body["meetings"]) if counts(start))
+            if number >= _total_pages(body):
+                return found
+        return found
+
+    def _starts(self, rows: list[Any]) -> list[datetime]:
+        """The start times of a page's rows, in page order."""
+        return [start_of(m) for m in self.memo.get(rows, self._meetings)]
 
     def _columns(self, query: MeetingQuery) -> tuple[str, ...]:
         if query.fields is None:
@@ -230,17 +311,29 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
         return tuple(c for c in EXPORT_COLUMNS if c in wanted)
 
     async def get_meeting(self, key: str) -> Meeting | None:
-        """Find a synthesized key again by asking for the minute its meeting starts in."""
+        """Find a synthesized key again in the range around the start it names.
+
+        One request for the 26 hours around that start, whatever the organization's
+        time zone (more only past 100 meetings before it).
+        """
         try:
             start = datetime.fromtimestamp(int(key.split("-", 1)[0]), UTC)
         except (ValueError, OverflowError, OSError):
             return None
         if not EARLIEST <= start <= LATEST:
             return None  # a forged key: no meeting starts then, so HeyPeers is not asked
-        minute = heypeers_minute(start)
-        window = _ExportWindow(minute, minute, PER_PAGE, None)
-        rows = (await self._export_page(window, EXPORT_COLUMNS, 1))["meetings"]
-        return next((m for m in self._meetings(rows) if m.key == key), None)
+        window = _ExportWindow(range_start(start), range_end(start), PER_PAGE, None)
+        for number in range(1, MAX_PAGES + 1):
+            body = await self._export_page(window, EXPORT_COLUMNS, number)
+            # Not through the memo: the range's unreadable rows matter only if it is not found.
+            meetings = self._meetings(body["meetings"])
+            found = next((m for m in meetings if m.key == key), None)
+            if found is not None:
+                return found
+            if number >= _total_pages(body) or any(start_of(m) > start for m in meetings):
+                report(meetings.problems)  # one of them may have been the meeting asked for
+                return None
+        return None
 
     async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
         """None: HeyPeers lists no attendees of a meeting (no upstream call)."""
@@ -295,11 +388,9 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
             rows.extend(body["meetings"])
         skip = offset - (first_page - 1) * items
         window = rows[skip : skip + limit]
-        return Page(
-            items=tuple(self._member_meeting(row) for row in window),
-            total_count=total,
-            has_more=offset + len(window) < total,
-        )
+        read = read_rows(Provider.HEYPEERS, "upcoming meeting", window, self._member_meeting)
+        report(read.problems)
+        return Page(items=read, total_count=total, has_more=offset + len(window) < total)
 
     async def _export_page(
         self, window: _ExportWindow, columns: tuple[str, ...], number: int
@@ -312,113 +403,135 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
             raise self.client.error(ErrorCode.UPSTREAM_BAD_RESPONSE, "sent no meetings list")
         return body
 
-    def _meetings(self, rows: list[Any]) -> list[Meeting]:
+    def _meetings(self, rows: list[Any]) -> Rows[Meeting]:
+        """A page's export rows as meetings (rows without a start time left out)."""
+        read = read_rows(Provider.HEYPEERS, "export row", rows, self._export_meeting, id_key=None)
         seen: Counter[str] = Counter()
         meetings = []
-        for row in rows:
-            meeting = self._export_meeting(row)
+        for meeting in read:
             seen[meeting.key] += 1
             if seen[meeting.key] > 1:
                 meeting = replace(meeting, key=f"{meeting.key}~{seen[meeting.key]}")
             meetings.append(meeting)
-        return meetings
+        return Rows(meetings, read.problems)
 
-    def _export_meeting(self, row: Any) -> Meeting:
-        try:
-            start = parse_instant(row["start_time"])
-            if start is None:
-                raise ValueError("no start time")
-            name = str(row.get("name") or "")
-            leader = row.get("group_leader")
-            duration = _int(row.get("duration"))
-            hosts = (
-                ()
-                if leader is None
-                else (Member(Provider.HEYPEERS, key=f"user:{leader}", provider_id=str(leader)),)
-            )
-            return Meeting(
-                provider=Provider.HEYPEERS,
-                key=meeting_key(start, name, leader),
-                title=name,
-                description=row.get("meeting_description"),
-                topic=row.get("topic"),
-                start_time=start,
-                end_time=None if duration is None else start + timedelta(minutes=duration),
-                duration_minutes=duration,
-                time_zone="UTC",
-                status=_STATUSES.get(str(row.get("status")), MeetingStatus.UNKNOWN),
-                capacity=_int(row.get("max_attendees")),
-                hosts=hosts,
-                details=HeyPeersDetails(
-                    meeting_type=row.get("meeting_type"),
-                    price=None if row.get("price") is None else float(row["price"]),
-                    special_focus=row.get("special_focus"),
-                    host=row.get("host"),
-                    location=row.get("location"),
-                    privacy=row.get("privacy"),
-                    eap=row.get("eap"),
-                    allow_meeting_donation=row.get("allow_meeting_donation"),
-                    invitation_only=row.get("invitation_only"),
-                    wait_list=row.get("wait_list"),
-                    raw_status=row.get("status"),
-                ),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self.client.error(
-                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent an export row this gateway cannot read"
-            ) from None
+    def _export_meeting(self, row: Any, notes: Notes) -> Meeting:
+        start = parse_instant(row["start_time"])
+        if start is None:
+            raise BadRow("has no start time")
+        name = str(row.get("name") or "")
+        leader = row.get("group_leader")
+        duration = _int(row.get("duration"))
+        end = None if duration is None else start + timedelta(minutes=duration)
+        hosts = (
+            ()
+            if leader is None
+            else (Member(Provider.HEYPEERS, key=f"user:{leader}", provider_id=str(leader)),)
+        )
+        return Meeting(
+            provider=Provider.HEYPEERS,
+            key=meeting_key(start, name, leader),
+            title=name,
+            description=row.get("meeting_description"),
+            topic=row.get("topic"),
+            start_time=start,
+            end_time=end,
+            duration_minutes=duration,
+            time_zone="UTC",
+            status=_export_status(row.get("status"), start, end, self.clock()),
+            capacity=_int(row.get("max_attendees")),
+            hosts=hosts,
+            details=HeyPeersDetails(
+                meeting_type=row.get("meeting_type"),
+                price=None if row.get("price") is None else float(row["price"]),
+                special_focus=row.get("special_focus"),
+                host=row.get("host"),
+                location=row.get("location"),
+                privacy=row.get("privacy"),
+                eap=row.get("eap"),
+                allow_meeting_donation=row.get("allow_meeting_donation"),
+                invitation_only=row.get("invitation_only"),
+                wait_list=row.get("wait_list"),
+                raw_status=row.get("status"),
+            ),
+        )
 
-    def _member_meeting(self, row: Any) -> MemberMeeting:
-        try:
-            start = parse_instant(row["start_time"])
-            if start is None:
-                raise ValueError("no start time")
-            name = str(row.get("name") or "")
-            leader = row.get("group_leader") or None
-            leader_id = None if leader is None else leader.get("id")
+    def _member_meeting(self, row: Any, notes: Notes) -> MemberMeeting:
+        meeting_id = str(row["id"])
+        start = parse_instant(row["start_time"])
+        if start is None:
+            raise BadRow("has no start time")
+        end = parse_instant(row.get("end_time"))
+        name = str(row.get("name") or "")
+        leader = row.get("group_leader") or None
+        leader_id = None if leader is None else leader.get("id")
+        host: tuple[Member, ...] = ()
+        if leader is not None and leader_id is None:
+            notes.left_out("group leader", "has no id")
+        elif leader is not None:
             host = (
-                ()
-                if leader is None
-                else (
-                    Member(
-                        Provider.HEYPEERS,
-                        key=f"user:{leader_id}",
-                        provider_id=str(leader_id),
-                        name=leader.get("name"),
-                        avatar_url=leader.get("avatar"),
-                    ),
-                )
-            )
-            meeting = Meeting(
-                provider=Provider.HEYPEERS,
-                key=meeting_key(start, name, leader_id),
-                provider_id=str(row["id"]),
-                title=name,
-                description=row.get("description"),
-                topic=row.get("topic"),
-                start_time=start,
-                end_time=parse_instant(row.get("end_time")),
-                duration_minutes=_int(row.get("duration_in_minutes")),
-                time_zone="UTC",
-                status=MeetingStatus.SCHEDULED,
-                capacity=_int(row.get("max_attendees")),
-                registered_count=_int(row.get("registered_attendees")),
-                hosts=host,
-                details=HeyPeersDetails(
-                    location=row.get("location"), duration_text=row.get("duration")
+                Member(
+                    Provider.HEYPEERS,
+                    key=f"user:{leader_id}",
+                    provider_id=str(leader_id),
+                    name=leader.get("name"),
+                    avatar_url=leader.get("avatar"),
                 ),
             )
-            waiting = row.get("waiting_status")
-            return MemberMeeting(
-                meeting=meeting,
-                registered=bool(row.get("registered")),
-                registered_at=parse_instant(row.get("registered_at")),
-                waitlist_status=None if waiting is None else _WAITLIST.get(str(waiting).lower()),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self.client.error(
-                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent an upcoming meeting this gateway cannot read"
-            ) from None
+        meeting = Meeting(
+            provider=Provider.HEYPEERS,
+            key=meeting_key(start, name, leader_id),
+            provider_id=meeting_id,
+            title=name,
+            description=row.get("description"),
+            topic=row.get("topic"),
+            start_time=start,
+            end_time=end,
+            duration_minutes=_int(row.get("duration_in_minutes")),
+            time_zone="UTC",
+            status=_upcoming_status(start, end, self.clock()),
+            capacity=_int(row.get("max_attendees")),
+            registered_count=_int(row.get("registered_attendees")),
+            hosts=host,
+            details=HeyPeersDetails(
+                location=row.get("location"), duration_text=row.get("duration")
+            ),
+        )
+        return MemberMeeting(
+            meeting=meeting,
+            registered=bool(row.get("registered")),
+            registered_at=parse_instant(row.get("registered_at")),
+            waitlist_status=_waitlist_status(row.get("waiting_status")),
+        )
+
+
+def _export_status(
+    word: Any, start: datetime, end: datetime | None, now: datetime
+) -> MeetingStatus:
+    """An export row's status; a ``scheduled`` meeting between its start and end is ongoing."""
+    status = _STATUSES.get(str(word), MeetingStatus.UNKNOWN)
+    if word is not None and str(word) not in _STATUSES:
+        unknown_word(Provider.HEYPEERS, "meeting status", word)
+    if status is MeetingStatus.SCHEDULED and end is not None and start <= now < end:
+        return MeetingStatus.ONGOING
+    return status
+
+
+def _waitlist_status(word: Any) -> WaitlistStatus | None:
+    """A member's wait-list state; a word no document lists reads as null (logged once)."""
+    if word is None:
+        return None
+    status = _WAITLIST.get(str(word).lower())
+    if status is None:
+        unknown_word(Provider.HEYPEERS, "waiting_status", word)
+    return status
+
+
+def _upcoming_status(start: datetime, end: datetime | None, now: datetime) -> MeetingStatus:
+    """A meeting on a member's schedule (not ended, not canceled): in progress or ahead."""
+    if start <= now and (end is None or now < end):
+        return MeetingStatus.ONGOING
+    return MeetingStatus.SCHEDULED
 
 
 def _int(value: Any) -> int | None:
@@ -444,13 +557,16 @@ class _ExportWindow:
         filter will drop most rows in the gateway.
         """
         # The custom range when the client sets no bound of its own.
-        low = query.lower_bound() or EARLIEST
-        high = query.upper_bound() or LATEST
-        hint = PER_PAGE if query.ongoing is not None else query.page_hint + 1
+        lower, upper = query.lower_bound(), query.upper_bound()
+        low, high = lower or EARLIEST, upper or LATEST
+        # A bound widened for time zones puts meetings outside the filter first: read
+        # pages of 100 then, so that the first page usually reaches the wanted ones.
+        bounded = lower is not None or upper is not None or query.ongoing is not None
+        hint = PER_PAGE if bounded else query.page_hint + 1
         size = per_page or max(1, min(PER_PAGE, hint))
         if high < low:
             high = low  # an empty window still answers with HeyPeers' metadata
-        return cls(heypeers_minute(low), heypeers_minute(high), size, None)
+        return cls(range_start(low), range_end(high), size, None)
 
     @classmethod
     def from_anchor(cls, anchor: Anchor | None) -> _ExportWindow | None:
@@ -469,8 +585,8 @@ class _ExportWindow:
         except ValueError:
             return None
         # A forged window (01/01/1, or ending before it starts) is not ours: never sent on.
-        earliest, latest = EARLIEST.replace(tzinfo=None), LATEST.replace(tzinfo=None)
-        if not earliest <= start <= end <= latest:
+        # Ours lie within the widest range ``fresh`` asks for: EARLIEST to LATEST, widened.
+        if not _WIDEST_LOW <= start <= end <= _WIDEST_HIGH:
             return None
         return cls(low, high, size, page)
 
@@ -488,20 +604,14 @@ class _ExportWindow:
         ]
 
     def exact_for(self, query: MeetingQuery) -> bool:
-        """Whether HeyPeers' total for this window is exactly the query's list total."""
+        """Whether HeyPeers' total for this window is exactly the query's list total.
+
+        Only without time bounds: with one, the widened range holds meetings outside it.
+        """
         plain = _ExportWindow.fresh(query.plain(), self.per_page)
-        bounds = (query.starts_after, query.starts_before)
-        aligned = all(b is None or _on_minute(b) for b in bounds)
+        unbounded = query.starts_after is None and query.starts_before is None
         same_range = (self.low, self.high) == (plain.low, plain.high)
-        return same_range and aligned and query.ongoing is None
-
-
-def _starts(rows: list[Any]) -> list[datetime]:
-    return [parse_instant(row.get("start_time")) or EARLIEST for row in rows]
-
-
-def _on_minute(instant: datetime) -> bool:
-    return instant.second == 0 and instant.microsecond == 0
+        return same_range and unbounded and query.ongoing is None
 
 
 def _total_pages(body: dict[str, Any]) -> int:

@@ -3,29 +3,43 @@
 Each provider gets an ``UpstreamClient`` over the process-wide ``httpx.AsyncClient``
 (keep-alive connections are shared). Transport failures and provider error statuses
 become ``GatewayError``s with a contract code and the provider's name; the message
-quotes the provider's own error text but never a header, so no token can leak.
+quotes the provider's own error text but never a header. A provider that repeats its
+credential in an error body cannot leak it either: error bodies and every message
+made here are cleaned of every registered secret (``meetingmesh.redaction``) before
+anything stores, logs or returns them.
 
 Successful GET answers are kept for ``cache_ttl`` seconds in a bounded per-provider
 cache, so a page that a cursor re-requests (the next page of a merged list usually
 starts inside the provider page the last one ended in) costs no upstream call.
-Entries are keyed by a digest of the token as well as the URL, so two tenants never
-share one. Identical GETs in flight at once share one request. At most
-``concurrency`` requests per provider run at once.
+Entries are keyed by a digest of the credential (the account, not the current token,
+so a renewal keeps them) as well as the URL, so two tenants never share one. Identical
+GETs in flight at once share one request. At most ``concurrency`` requests per
+provider run at once. The ``Authorization`` header comes from the provider's
+``Credential`` (``credentials.py``); a 401 makes a renewable one renew, and the
+request is sent once more.
 
 Resilience, per provider: GETs (idempotent) are retried ``retries`` times with
 jittered exponential backoff on connection errors, timeouts, 429 (after its
 ``Retry-After``), 502, 503 and 504; a POST (a booking) never is. Every wait, timeout
-and retry stays within the GraphQL request's deadline. A client-side rate limit keeps
-to the provider's published one, and a circuit breaker fails fast while the provider
-keeps failing.
+and retry stays within the GraphQL request's deadline, and every call sent spends one
+unit of the request's upstream-call budget. A client-side rate limit keeps to the
+provider's published one, and a circuit breaker fails fast while the provider keeps
+failing.
+
+Only what a provider did counts against it (the breaker, ``last_error``): being
+unreachable, too slow, or answering with an error. A call the gateway gave up before
+sending it (``NotAsked``: the deadline passed, the client-side rate limit would
+outlast it, the request's call budget is spent) fails the caller but says nothing
+about the provider's health.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -46,7 +60,10 @@ from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.breaker import CircuitBreaker, CircuitState
-from meetingmesh.providers.deadline import remaining
+from meetingmesh.providers.budget import current as current_budget
+from meetingmesh.providers.credentials import Credential, StaticToken
+from meetingmesh.providers.deadline import deadline_scope, remaining
+from meetingmesh.redaction import redact, redact_json
 from meetingmesh.tracing import upstream_span
 
 Params = Mapping[str, str | int | float | bool | Sequence[str]] | Sequence[tuple[str, str]]
@@ -85,6 +102,51 @@ _BREAKING = frozenset({ErrorCode.UPSTREAM_UNAVAILABLE, ErrorCode.UPSTREAM_TIMEOU
 CACHE_SIZE = 256
 
 
+class NotAsked(GatewayError):
+    """A call the gateway gave up before sending it: no verdict on the provider's health."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    """One provider's health as this process knows it (``UpstreamClient.status()``).
+
+    ``healthy``: the circuit is closed and the last call went well. ``usable``: the
+    circuit is closed, so calls go out and the provider can serve (a half-open circuit
+    has yet to prove it). ``problem``: what to tell an operator when it is not healthy
+    (already redacted), else None.
+    """
+
+    circuit: CircuitState
+    last_error: str | None
+
+    @property
+    def healthy(self) -> bool:
+        """Circuit closed and the last call fine."""
+        return self.circuit is CircuitState.CLOSED and self.last_error is None
+
+    @property
+    def usable(self) -> bool:
+        """Calls go out to the provider: its circuit is closed."""
+        return self.circuit is CircuitState.CLOSED
+
+    @property
+    def problem(self) -> str | None:
+        """The last failure, or the circuit's state when that is all there is to say."""
+        if self.last_error is not None or self.healthy:
+            return self.last_error
+        return f"circuit {self.circuit.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """The request a probe repeats: a filled path, its parameters, its endpoint label."""
+
+    path: str
+    params: Params | None
+    endpoint: str
+    fixed: bool = False  # named by the adapter, not learnt from a failure
+
+
 def segment(value: str, what: str) -> str:
     """``value`` as one URL path segment: percent-encoded, never empty, ``.`` or ``..``.
 
@@ -112,7 +174,7 @@ def segments(value: str, what: str) -> str:
 
 
 class UpstreamClient:
-    """JSON requests to one provider, with its bearer token and its error conventions."""
+    """JSON requests to one provider, with its credential and its error conventions."""
 
     def __init__(
         self,
@@ -123,6 +185,7 @@ class UpstreamClient:
         metrics: Metrics | None = None,
         tracing: bool = False,
         classify: Classifier | None = None,
+        credential: Credential | None = None,
     ) -> None:
         self.provider: Provider = settings.provider
         self.metrics = metrics or Metrics()
@@ -131,33 +194,62 @@ class UpstreamClient:
         self.settings = settings
         self._http = http
         self._base_url = settings.base_url.rstrip("/")
-        token = settings.token
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        #: Where the Authorization header comes from (a static token or a renewing one).
+        self.credential: Credential = credential or StaticToken(settings.token)
+        self._headers = {"Accept": "application/json"}
         self._read_message = read_message
-        self._tenant = hashlib.sha256(token.encode()).hexdigest()[:16]
+        # Names the account, not the current token: renewals keep the cached answers.
+        self._tenant = self.credential.tenant
         self._cache: TTLCache[tuple[str, ...], Any] | None = (
             TTLCache(maxsize=CACHE_SIZE, ttl=settings.cache_ttl) if settings.cache_ttl > 0 else None
         )
         self._in_flight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
         self._generation = 0
         self._limiter = asyncio.Semaphore(settings.concurrency)
-        self._rate = (
-            AsyncLimiter(settings.rate_limit, settings.rate_period) if settings.rate_limit else None
-        )
+        self._rate = rate_limiter(settings)
         self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown)
         #: The last failure that says the provider is unwell, cleared by the next success.
         self.last_error: str | None = None
+        self._probe: _Probe | None = None
 
     @property
     def healthy(self) -> bool:
         """Answering, as far as this process knows: circuit closed, last call fine."""
-        return self.breaker.state is CircuitState.CLOSED and self.last_error is None
+        return self.status().healthy
+
+    def status(self) -> ProviderStatus:
+        """The provider's health as this process knows it: the one rule every report uses."""
+        return ProviderStatus(self.breaker.state, self.last_error)
+
+    def set_probe(self, template: str, params: Params | None = None, **path: str) -> None:
+        """Make ``GET template`` the probe sent while the provider is unwell.
+
+        Adapters may name their provider's lightest read here. Without one, the probe
+        repeats the last GET that failed for the provider's own reasons.
+        """
+        url = template.format(**{name: segment(value, name) for name, value in path.items()})
+        self._probe = _Probe(url, params, f"GET {template}", fixed=True)
+
+    async def probe(self) -> None:
+        """Send one probe call, if there is one to send; its outcome updates the health.
+
+        Not retried, within the provider's ``timeout``, and let through an open circuit
+        only when its cooldown has passed (as the half-open call): one call at most.
+        """
+        probe = self._probe
+        if probe is None:
+            return
+        # A failure is recorded by _attempt: the breaker and last_error say how it went.
+        with deadline_scope(self.settings.timeout), contextlib.suppress(GatewayError):
+            await self._attempt("GET", probe.path, probe.params, None, probe.endpoint)
 
     def reset(self) -> None:
         """Forget cached answers and health (tests start each case from a healthy world)."""
         self.clear_cache()
         self.breaker.succeeded()
         self.last_error = None
+        if self._probe is not None and not self._probe.fixed:
+            self._probe = None
 
     def clear_cache(self) -> None:
         """Forget every cached answer (after a change upstream, such as a booking)."""
@@ -244,7 +336,7 @@ class UpstreamClient:
             )
         try:
             result = await self._send(method, path, params, body, endpoint)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, NotAsked):
             self.breaker.abandoned()
             raise
         except GatewayError as exc:
@@ -254,13 +346,17 @@ class UpstreamClient:
                 self.breaker.succeeded()  # the provider answered, if only to refuse
             if exc.code in _UNWELL:
                 self.last_error = exc.message
+                if method == "GET" and (self._probe is None or not self._probe.fixed):
+                    self._probe = _Probe(path, params, endpoint)
             raise
         self.breaker.succeeded()
         self.last_error = None
         return result
 
     def _worth_retrying(self, exc: BaseException) -> bool:
-        if not isinstance(exc, GatewayError) or exc.code not in _RETRYABLE_CODES:
+        if not isinstance(exc, GatewayError) or isinstance(exc, NotAsked):
+            return False
+        if exc.code not in _RETRYABLE_CODES:
             return False
         if self.breaker.state is not CircuitState.CLOSED:
             return False  # the circuit just opened: fail fast instead
@@ -287,16 +383,40 @@ class UpstreamClient:
     async def _send(
         self, method: str, path: str, params: Params | None, body: Any, endpoint: str
     ) -> Any:
+        """One request with the credential's header; after a 401, renewed and sent once more."""
+        authorization = await self.credential.authorization()
+        try:
+            return await self._send_once(method, path, params, body, endpoint, authorization)
+        except GatewayError as exc:
+            if exc.status != 401 or not await self.credential.renew(authorization):
+                raise
+        authorization = await self.credential.authorization()
+        return await self._send_once(method, path, params, body, endpoint, authorization)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: Any,
+        endpoint: str,
+        authorization: str,
+    ) -> Any:
         left = remaining(self.settings.timeout)
         if left <= 0:
-            raise self.error(ErrorCode.UPSTREAM_TIMEOUT, "was not asked: the deadline passed")
+            raise self.not_asked(ErrorCode.UPSTREAM_TIMEOUT, "the deadline passed")
+        budget = current_budget()
+        if budget is not None and not budget.spend():
+            raise self.not_asked(
+                ErrorCode.QUERY_TOO_COMPLEX,
+                f"this request has made its {budget.limit} upstream calls",
+            )
         if self._rate is not None:
             try:
                 await asyncio.wait_for(self._rate.acquire(), left)
             except TimeoutError:
-                raise self.error(
-                    ErrorCode.UPSTREAM_TIMEOUT,
-                    "was not asked: its rate limit outlasts the deadline",
+                raise self.not_asked(
+                    ErrorCode.UPSTREAM_TIMEOUT, "its rate limit outlasts the deadline"
                 ) from None
             left = remaining(self.settings.timeout)
         timeout = httpx.Timeout(max(0.001, left), connect=min(self.settings.connect_timeout, left))
@@ -312,9 +432,13 @@ class UpstreamClient:
                         self._base_url + path,
                         params=params,  # type: ignore[arg-type]
                         content=None if body is None else orjson.dumps(body),
-                        headers=self._headers
+                        headers={**self._headers, "Authorization": authorization}
                         if body is None
-                        else {**self._headers, "Content-Type": "application/json"},
+                        else {
+                            **self._headers,
+                            "Authorization": authorization,
+                            "Content-Type": "application/json",
+                        },
                         timeout=timeout,
                     )
                 status = str(response.status_code)
@@ -368,7 +492,16 @@ class UpstreamClient:
     ) -> GatewayError:
         """A ``GatewayError`` for this provider, its message prefixed with the provider name."""
         return GatewayError(
-            code, f"{self.provider.label} {detail}", provider=self.provider, retry_after=retry_after
+            code,
+            redact(f"{self.provider.label} {detail}"),
+            provider=self.provider,
+            retry_after=retry_after,
+        )
+
+    def not_asked(self, code: ErrorCode, reason: str) -> NotAsked:
+        """A ``NotAsked`` for this provider: "<provider> was not asked: <reason>"."""
+        return NotAsked(
+            code, f"{self.provider.label} was not asked: {reason}", provider=self.provider
         )
 
     def _status_error(self, response: httpx.Response) -> GatewayError:
@@ -376,7 +509,7 @@ class UpstreamClient:
         body: Any = None
         message = None
         try:
-            body = orjson.loads(response.content)
+            body = redact_json(orjson.loads(response.content))
             message = self._read_message(body)
         except (orjson.JSONDecodeError, AttributeError, TypeError, KeyError, IndexError):
             message = None
@@ -390,6 +523,22 @@ class UpstreamClient:
         error.upstream_body = body
         error.status = status
         return error
+
+
+def rate_limiter(settings: ProviderSettings) -> AsyncLimiter | None:
+    """The client-side limiter of ``settings``: ``rate_burst`` at once, ``rate_limit`` per period.
+
+    aiolimiter's bucket holds as many requests as its rate, so a burst smaller than the
+    limit takes a slower drip: ``rate_burst`` at once, then ``rate_limit - rate_burst``
+    per ``rate_period``, so that no period ever holds more than ``rate_limit`` (Thought
+    Industries: 20 at once, then one every 0.6 s).
+    """
+    limit, burst, period = settings.rate_limit, settings.rate_burst, settings.rate_period
+    if not limit:
+        return None
+    if burst is None or burst >= limit:
+        return AsyncLimiter(limit, period)
+    return AsyncLimiter(burst, period * burst / (limit - burst))
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -57,6 +57,7 @@ from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import Adapter, LinkFilter, MemberDirectory, Scheduler
 from meetingmesh.providers.breaker import CircuitState
 from meetingmesh.providers.http import Slashed
+from meetingmesh.providers.rows import BadRow, Notes, read_rows, report, unknown_word
 from meetingmesh.providers.timefmt import epoch_ms, parse_instant
 
 LINKS = "/scheduler/v3/meetings/meeting-links"
@@ -129,7 +130,8 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
             params["type"] = link_filter.type.value
         body = await self.client.get(LINKS, params)
         try:
-            links = tuple(self._link(row) for row in body["results"])
+            links = read_rows(Provider.HUBSPOT, "scheduling link", body["results"], self._link)
+            report(links.problems)
             next_after = ((body.get("paging") or {}).get("next") or {}).get("after")
             total = body.get("total")
             return Page(
@@ -199,7 +201,7 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
                 legal_consent=_legal_consent(params),
                 organizers=tuple(organizers),
                 busy_times=tuple(sorted(busy, key=lambda r: r.start)),
-                link_type=_TYPES.get(str(body.get("linkType"))),
+                link_type=_link_type(body.get("linkType")),
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise self._bad("booking information") from None
@@ -382,14 +384,16 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
                 return None
             raise
 
-    def _link(self, row: Any) -> SchedulingLink:
+    def _link(self, row: Any, notes: Notes) -> SchedulingLink:
+        if row.get("id") is None or not row.get("slug"):
+            raise BadRow("has no id or slug")
         return SchedulingLink(
             provider=Provider.HUBSPOT,
             provider_id=str(row["id"]),
             slug=str(row["slug"]),
             url=row.get("link"),
             name=row.get("name"),
-            type=_TYPES.get(str(row.get("type"))),
+            type=_link_type(row.get("type")),
             organizer_id=_text(row.get("organizerUserId")),
             is_default=row.get("defaultLink"),
         )
@@ -478,6 +482,16 @@ def validation_fields(body: Any) -> list[tuple[str | None, str]]:
     return [
         (input_field(e.get("in")), str(e.get("message"))) for e in entries if isinstance(e, dict)
     ]
+
+
+def _link_type(word: Any) -> SchedulingLinkType | None:
+    """A link's type; a word no document lists reads as null (logged once)."""
+    if word is None:
+        return None
+    found = _TYPES.get(str(word))
+    if found is None:
+        unknown_word(Provider.HUBSPOT, "link type", word)
+    return found
 
 
 def input_field(name: Any) -> str | None:

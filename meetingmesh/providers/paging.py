@@ -14,7 +14,7 @@ sorting the whole list.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from itertools import pairwise
 
@@ -27,7 +27,7 @@ class OrderBroken(Exception):
 
 
 async def in_key_order(
-    pages: AsyncIterator[tuple[Anchor, list[Meeting]]], *, ascending: bool
+    pages: AsyncIterator[tuple[Anchor, Sequence[Meeting]]], *, ascending: bool
 ) -> AsyncIterator[Positioned]:
     """Meetings of ``pages`` (each in the provider's ascending order) in key order.
 

@@ -1,8 +1,9 @@
-"""Build one adapter per configured provider over a shared HTTP client."""
+"""Build one adapter per configured provider over a shared HTTP client and its credential."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import httpx
@@ -12,6 +13,7 @@ from meetingmesh.domain import Provider
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers import daily, heypeers, hubspot, thoughtindustries
 from meetingmesh.providers.base import Adapter
+from meetingmesh.providers.credentials import credential_for
 from meetingmesh.providers.http import MessageReader, UpstreamClient
 
 _READERS: dict[Provider, MessageReader] = {
@@ -31,6 +33,9 @@ def build_adapters(
     """An adapter for each provider that has a configuration section."""
     adapters: dict[Provider, Adapter] = {}
     for provider, section in settings.providers.items():
+        if provider is Provider.HEYPEERS:
+            # Documented as https://heypeers.com/api/v2; the adapter's paths carry /api/v2.
+            section = replace(section, base_url=heypeers.root_url(section.base_url))
         client = UpstreamClient(
             section,
             http,
@@ -38,6 +43,7 @@ def build_adapters(
             metrics=metrics,
             tracing=settings.server.tracing,
             classify=daily.classify if provider is Provider.DAILY else None,
+            credential=credential_for(section, http, metrics),
         )
         if provider is Provider.HEYPEERS:
             adapters[provider] = heypeers.HeyPeersAdapter(

@@ -5,11 +5,17 @@ Contract (provider-docs/thoughtindustries-meetings.txt, SUPPLEMENT.md): ``GET
 meetings}``; ``GET /incoming/v2/meetings/:id`` answers ``data.MeetingById``. Errors may
 arrive as GraphQL-style ``data.errors`` inside a 200; a 401 has an empty body.
 
+Pages: every list request sends ``perPage=100``, Thought Industries' general pagination
+parameter (default 25, at most 100; the meetings document lists only ``page``), and the
+adapter pages by the ``pageInfo.perPage`` each answer reports, so it pages correctly
+whether the instance honours the parameter or serves pages of its own size.
+
 Streams and what they cost: the API pages by number only, with no time filter and no
 documented order. The adapter assumes pages in start-time order (what the instance it
-was built against does) and *checks* it on every page; if a page breaks the order it
-falls back to reading every page and sorting (``ceil(total / perPage)`` calls, made
-concurrently). In order, a stream costs one call per page it reads:
+was built against does) and *checks* it on every page it reads; if one breaks the order,
+that request falls back to reading every page and sorting (``ceil(total / perPage)``
+calls, made concurrently). The decision is per request: the next one trusts the order
+again (and checks it again). In order, a stream costs one call per page it reads:
 - from the start of the list (ascending, no lower bound): page 1 onwards;
 - from the end (descending, no upper bound): page 1 to learn the page count, then the
   last page backwards (one extra call, cached);
@@ -17,7 +23,8 @@ concurrently). In order, a stream costs one call per page it reads:
   log2(pages) calls, each cached;
 - from a cursor: the anchored page, re-checked to still hold the cursor position.
 Totals: Thought Industries' ``total`` when no time or ongoing filter applies; a binary
-search per time bound otherwise; reading every page for ``ongoing``.
+search per time bound otherwise (every page, when a page it reads is out of order);
+reading every page for ``ongoing``.
 Status comes from the meeting's times against the gateway's clock.
 """
 
@@ -25,13 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from meetingmesh.domain import (
-    EARLIEST,
     Aggregation,
     AggregationBucket,
     Anchor,
@@ -57,9 +63,12 @@ from meetingmesh.providers.base import (
     Positioned,
 )
 from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
+from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows, report
 from meetingmesh.providers.timefmt import minutes_between, parse_instant
 
 LIST_PATH = "/incoming/v2/meetings"
+#: Meetings asked for per page: Thought Industries' maximum ``perPage``.
+PER_PAGE = 100
 #: Pages fetched at once while reading a whole list.
 PAGE_CONCURRENCY = 4
 #: A bound on pages per list, so a provider that always says hasMore cannot loop us.
@@ -83,8 +92,6 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
     """Thought Industries meetings and courses."""
 
     provider: Provider = field(default=Provider.THOUGHT_INDUSTRIES, init=False)
-    #: Cleared for good once a page is seen out of start order: then every list is read whole.
-    ordered: bool = field(default=True, init=False)
 
     def excludes(self, query: MeetingQuery) -> bool:
         """Thought Industries has no rooms."""
@@ -96,8 +103,6 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         now = self.clock()
         yielded: SortKey | None = None
         try:
-            if not self.ordered:
-                raise OrderBroken("known to be out of order")
             async for positioned in in_key_order(
                 self._pages(query, params, stream), ascending=query.ascending
             ):
@@ -105,14 +110,15 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
                     yielded = SortKey.of(positioned.meeting)
                     yield positioned
         except OrderBroken:
-            # Not in start order after all: read everything once, sort, go on after the
-            # last meeting already yielded.
-            self.ordered = False
+            # Not in start order this time: read everything, sort, go on after the last
+            # meeting already yielded. Only this request pays; the next one trusts again.
+            everything = await self._everything(params)
             if query.want_total and stream.total_count is None:
-                stream.total_count = (await self.count_meetings(query)).total_count
+                plain = query.plain()
+                stream.total_count = sum(1 for m in everything if plain.admits(m, now))
             rest = replace(query, after=yielded or query.after, resume=None)
             for meeting in sorted(
-                (m for m in await self._everything(params) if rest.admits(m, now)),
+                (m for m in everything if rest.admits(m, now)),
                 key=SortKey.of,
                 reverse=not query.ascending,
             ):
@@ -120,12 +126,12 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
 
     async def _pages(
         self, query: MeetingQuery, params: dict[str, str], stream: MeetingStream
-    ) -> AsyncIterator[tuple[Anchor, list[Meeting]]]:
+    ) -> AsyncIterator[tuple[Anchor, Sequence[Meeting]]]:
         number, page = await self._first_page(query, params)
         low, high = query.lower_bound(), query.upper_bound()
         for _ in range(MAX_PAGES):
             self._report(query, page, stream)
-            meetings = self.memo.get(page.get("meetings") or [], self._page_meetings)
+            meetings = self._meetings_of(page)
             yield {"page": number}, meetings
             starts = [start_of(m) for m in meetings]
             if not starts:
@@ -150,12 +156,12 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
             page = await self._page(params, anchored)
 
             async def starts_of(number: int) -> list[datetime]:
-                return _starts(await self._page(params, number))
+                return self._starts(await self._page(params, number))
 
             # The data may have moved since the cursor was made: check the page still fits.
             if await anchor_holds(
                 anchored,
-                _starts(page),
+                self._starts(page),
                 ascending=query.ascending,
                 next_start=resume.next_start,
                 is_last=not _has_more(page),
@@ -191,11 +197,14 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         """The first page in [low, high) whose start times satisfy ``reached`` (else ``high``).
 
         Binary search over pages in start order: about log2(pages) calls, each cached.
+        Raises ``OrderBroken`` when a page it reads is not in start order.
         """
         while low < high:
             middle = (low + high) // 2
             page = first if middle == 1 else await self._page(params, middle)
-            starts = _starts(page)
+            starts = self._starts(page)
+            if starts != sorted(starts):
+                raise OrderBroken(f"page {middle} is not in start-time order")
             if not starts or reached(starts):
                 high = middle
             else:
@@ -212,23 +221,28 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         first = await self._page(params, 1)
         aggregations = _aggregations(first.get("aggregations"))
         total = int((first.get("pageInfo") or {}).get("total") or 0)
-        if query.ongoing is not None or not self.ordered:
-            now = self.clock()
-            plain = query.plain()
+        now = self.clock()
+        plain = query.plain()
+        if query.ongoing is not None:
             count = sum(1 for m in await self._everything(params) if plain.admits(m, now))
             return MeetingTotals(count, aggregations)
         if query.starts_after is None and query.starts_before is None:
             return MeetingTotals(total, aggregations)
-        low = (
-            0
-            if query.starts_after is None
-            else await self._position(params, first, query.starts_after)
-        )
-        high = (
-            total
-            if query.starts_before is None
-            else await self._position(params, first, query.starts_before)
-        )
+        try:
+            low = (
+                0
+                if query.starts_after is None
+                else await self._position(params, first, query.starts_after)
+            )
+            high = (
+                total
+                if query.starts_before is None
+                else await self._position(params, first, query.starts_before)
+            )
+        except OrderBroken:
+            # The search cannot trust positions this time: count every page instead.
+            count = sum(1 for m in await self._everything(params) if plain.admits(m, now))
+            return MeetingTotals(count, aggregations)
         return MeetingTotals(max(0, high - low), aggregations)
 
     async def _position(
@@ -243,7 +257,16 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         if number > last:
             return int((first.get("pageInfo") or {}).get("total") or 0)
         page = first if number == 1 else await self._page(params, number)
-        return (number - 1) * per_page + sum(1 for s in _starts(page) if s < instant)
+        return (number - 1) * per_page + sum(1 for s in self._starts(page) if s < instant)
+
+    def _meetings_of(self, page: dict[str, Any]) -> Rows[Meeting]:
+        """A page's readable meetings (parsed once per cached answer; problems reported)."""
+        rows = page.get("meetings")
+        return self.memo.get(rows if isinstance(rows, list) else [], self._page_meetings)
+
+    def _starts(self, page: dict[str, Any]) -> list[datetime]:
+        """The start times of a page's readable meetings, in page order."""
+        return [start_of(m) for m in self._meetings_of(page)]
 
     async def _everything(self, params: dict[str, str]) -> list[Meeting]:
         """Every meeting of the list: page 1, then the rest concurrently."""
@@ -255,7 +278,7 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
                 return await self._page(params, number)
 
         rest = await asyncio.gather(*(fetch(n) for n in range(2, _last_page(first) + 1)))
-        return [self._meeting(row) for page in (first, *rest) for row in page.get("meetings") or []]
+        return [m for page in (first, *rest) for m in self._meetings_of(page)]
 
     def _report(self, query: MeetingQuery, page: dict[str, Any], stream: MeetingStream) -> None:
         # Thought Industries' total is the list's only without time or ongoing filters.
@@ -266,7 +289,10 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
             stream.total_count = int((page.get("pageInfo") or {}).get("total") or 0)
 
     def _params(self, query: MeetingQuery) -> dict[str, str]:
-        return {} if query.course_id is None else {"courseId": _course_id(query.course_id)}
+        params = {"perPage": str(PER_PAGE)}
+        if query.course_id is not None:
+            params["courseId"] = _course_id(query.course_id)
+        return params
 
     async def get_meeting(self, key: str) -> Meeting | None:
         """``GET /incoming/v2/meetings/:id``."""
@@ -279,7 +305,11 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
                 return None
             raise
         row = self._data(body).get("MeetingById")
-        return None if row is None else self._meeting(row)
+        if row is None:
+            return None
+        read = self._page_meetings([row])
+        report(read.problems)
+        return read[0] if read else None
 
     async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
         """The attendees every meeting payload embeds (no upstream call)."""
@@ -300,8 +330,11 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
 
     async def get_course(self, course_id: str) -> Course | None:
         """A course, read from the first of its meetings (there is no course endpoint here)."""
-        page = await self._page({"courseId": _course_id(course_id)}, 1)
+        # The request of the course's meetings list, so either one caches the other.
+        page = await self._page(self._params(MeetingQuery(course_id=course_id)), 1)
         for row in page.get("meetings") or []:
+            if not isinstance(row, dict):
+                continue
             course = self._course(row.get("course"), row.get("courseId"))
             if course is not None:
                 return course
@@ -325,46 +358,47 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
             raise self.client.error(ErrorCode.UPSTREAM_BAD_RESPONSE, f"answered: {message}")
         return data
 
-    def _page_meetings(self, rows: list[Any]) -> list[Meeting]:
-        return [self._meeting(row) for row in rows]
+    def _page_meetings(self, rows: list[Any]) -> Rows[Meeting]:
+        """A page's meetings; one without a start time (or an id) is left out and reported."""
+        return read_rows(Provider.THOUGHT_INDUSTRIES, "meeting", rows, self._meeting)
 
-    def _meeting(self, row: Any) -> Meeting:
-        try:
-            start = parse_instant(row.get("startDate"))
-            end = parse_instant(row.get("endDate"))
-            course_id = row.get("courseId")
-            attendees = tuple(self._attendee(u) for u in row.get("attendees") or ())
-            instructors = tuple(str(name) for name in row.get("instructors") or ())
-            return Meeting(
-                provider=Provider.THOUGHT_INDUSTRIES,
-                key=str(row["id"]),
-                provider_id=str(row["id"]),
-                title=str(row.get("title") or ""),
-                start_time=start,
-                end_time=end,
-                duration_minutes=minutes_between(start, end),
-                time_zone=row.get("timeZone"),
-                status=_status(start, end, self.clock()),
-                join_url=row.get("joinUrl"),
-                registered_count=len(attendees),
-                hosts=tuple(
-                    Member(Provider.THOUGHT_INDUSTRIES, key=f"instructor:{name}", name=name)
-                    for name in instructors
-                ),
+    def _meeting(self, row: Any, notes: Notes) -> Meeting:
+        meeting_id = str(row["id"])
+        start = parse_instant(row.get("startDate"))
+        if start is None:
+            raise BadRow("has no start time")
+        end = parse_instant(row.get("endDate"))
+        course_id = row.get("courseId")
+        listed = row.get("attendees")
+        attendees = notes.each(listed, self._attendee, part="attendee")
+        instructors = notes.each(row.get("instructors"), _name, part="instructor")
+        return Meeting(
+            provider=Provider.THOUGHT_INDUSTRIES,
+            key=meeting_id,
+            provider_id=meeting_id,
+            title=str(row.get("title") or ""),
+            start_time=start,
+            end_time=end,
+            duration_minutes=minutes_between(start, end),
+            time_zone=row.get("timeZone"),
+            status=_status(start, end, self.clock()),
+            join_url=row.get("joinUrl"),
+            # Everyone listed, including an attendee whose record could not be read.
+            registered_count=sum(1 for user in listed or () if user is not None),
+            hosts=tuple(
+                Member(Provider.THOUGHT_INDUSTRIES, key=f"instructor:{name}", name=name)
+                for name in instructors
+            ),
+            course_id=None if course_id is None else str(course_id),
+            course=self._course(row.get("course"), course_id),
+            attendees=attendees,
+            details=ThoughtIndustriesDetails(
                 course_id=None if course_id is None else str(course_id),
-                course=self._course(row.get("course"), course_id),
-                attendees=attendees,
-                details=ThoughtIndustriesDetails(
-                    course_id=None if course_id is None else str(course_id),
-                    location=_location(row.get("location")),
-                    instructors=instructors,
-                    attendee_info=row.get("attendeeInfo"),
-                ),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self.client.error(
-                ErrorCode.UPSTREAM_BAD_RESPONSE, "sent a meeting this gateway cannot read"
-            ) from None
+                location=_location(row.get("location")),
+                instructors=instructors,
+                attendee_info=row.get("attendeeInfo"),
+            ),
+        )
 
     def _course(self, row: Any, course_id: Any) -> Course | None:
         if not isinstance(row, dict):
@@ -380,6 +414,8 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         )
 
     def _attendee(self, user: Any) -> Attendee:
+        if user.get("id") is None:
+            raise BadRow("has no id")
         user_id = str(user["id"])
         name = user.get("name") or " ".join(
             part for part in (user.get("firstName"), user.get("lastName")) if part
@@ -404,8 +440,10 @@ def _last_page(first: dict[str, Any]) -> int:
     return min(MAX_PAGES, -(-total // per_page))
 
 
-def _starts(page: dict[str, Any]) -> list[datetime]:
-    return [parse_instant(r.get("startDate")) or EARLIEST for r in page.get("meetings") or []]
+def _name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise BadRow("is not a name")
+    return value
 
 
 def _has_more(page: dict[str, Any]) -> bool:

@@ -7,18 +7,24 @@ merged answers (the provider facet) come in the same order whatever the configur
 
 A provider failure inside a field that merges several providers must not fail the
 field: the resolver reports it here and returns the other providers' data. The HTTP
-layer adds each reported failure to the response's ``errors``, with its path.
+layer adds each reported failure to the response's ``errors``, with its path. Rows a
+provider sent that could not be read arrive here too (``report_problem``, through the
+problem sink of ``providers/rows.py``), each once per request, with the path of the
+field that asked when it set one (``problems_at``), else none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from meetingmesh.domain import Provider
 from meetingmesh.errors import GatewayError
+from meetingmesh.events import Live
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.base import (
     Adapter,
@@ -28,9 +34,12 @@ from meetingmesh.providers.base import (
     MemberDirectory,
     Scheduler,
 )
+from meetingmesh.providers.rows import RowProblem, problem_sink
 from meetingmesh.resolvers.loaders import Loaders
 
 Path = list[str | int]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 #: The capabilities a context sorts adapters by.
@@ -76,7 +85,12 @@ class RequestContext:
     request: Any = None
     max_page_size: int = 100
     metrics: Metrics | None = None
-    reported: list[tuple[GatewayError, Path]] = field(default_factory=list)
+    #: The event broker and the bounds of subscriptions; None where there are none.
+    live: Live | None = None
+    #: A WebSocket's ``connection_init`` payload (Strawberry fills it in).
+    connection_params: dict[str, object] | None = None
+    reported: list[tuple[GatewayError, Path | None]] = field(default_factory=list)
+    problems: set[RowProblem] = field(default_factory=set)
     meeting_sources: Mapping[Provider, MeetingSource] = field(init=False)
     course_catalogs: Mapping[Provider, CourseCatalog] = field(init=False)
     member_directories: Mapping[Provider, MemberDirectory] = field(init=False)
@@ -102,8 +116,39 @@ class RequestContext:
         """The adapter of ``provider`` (for its upstream client), or None when it is off."""
         return self.adapters.get(provider)
 
-    def report(self, error: GatewayError, path: Path) -> None:
+    def renew(self) -> None:
+        """Forget what the loaders hold: a subscription's next event reads providers anew."""
+        self.loaders = Loaders(self.meeting_sources, self.course_catalogs, self.member_directories)
+
+    def report(self, error: GatewayError, path: Path | None) -> None:
         """Record a failure that leaves the field's other data standing."""
         self.reported.append((error, path))
         for related in error.related:
             self.reported.append((related, path))
+
+    def report_problem(self, problem: RowProblem, path: Path | None = None) -> None:
+        """Record a provider row left out of the answer: one error per row per request."""
+        if problem not in self.problems:
+            self.problems.add(problem)
+            self.report(problem.error(), path)
+
+    @contextmanager
+    def problems_at(self, path: Path) -> Iterator[None]:
+        """Report the row problems of the work inside (and the tasks it starts) at ``path``."""
+        with problem_sink(lambda problem: self.report_problem(problem, path)):
+            yield
+
+
+def reports_problems_at_path(
+    resolve: Callable[Concatenate[RequestContext, Path, P], Awaitable[R]],
+) -> Callable[Concatenate[RequestContext, Path, P], Awaitable[R]]:
+    """Run a resolver ``(ctx, path, ...)`` with the row problems it meets reported at ``path``."""
+
+    @functools.wraps(resolve)
+    async def resolve_at_path(
+        ctx: RequestContext, path: Path, /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        with ctx.problems_at(path):
+            return await resolve(ctx, path, *args, **kwargs)
+
+    return resolve_at_path

@@ -34,7 +34,7 @@ from meetingmesh.domain import (
 )
 from meetingmesh.errors import GatewayError, bad_input
 from meetingmesh.providers.base import MeetingQuery, MeetingTotals
-from meetingmesh.resolvers.context import Path, RequestContext
+from meetingmesh.resolvers.context import Path, RequestContext, reports_problems_at_path
 from meetingmesh.resolvers.cursors import (
     MeetingCursor,
     decode_meeting_cursor,
@@ -81,6 +81,7 @@ def course_key(course_id: str) -> str:
     return decoded.key
 
 
+@reports_problems_at_path
 async def list_meetings(
     ctx: RequestContext,
     path: Path,

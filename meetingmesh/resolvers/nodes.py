@@ -58,7 +58,8 @@ async def nodes(ctx: RequestContext, path: Path, values: list[str]) -> list[Node
 
     async def one(index: int, value: str) -> NodeRecord | None:
         try:
-            return await find_node(ctx, decode_id(value, field="ids"))
+            with ctx.problems_at([*path, index]):
+                return await find_node(ctx, decode_id(value, field="ids"))
         except GatewayError as error:
             ctx.report(error, [*path, index])
             return None

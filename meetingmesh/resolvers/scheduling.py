@@ -24,6 +24,7 @@ from meetingmesh.resolvers.context import Path, RequestContext
 from meetingmesh.resolvers.cursors import TokenPosition, decode_position, encode_position
 from meetingmesh.resolvers.ids import check_key, shown
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
+from meetingmesh.resolvers.subscriptions import publish_booking
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: The furthest month whose availability may be asked: two years, beyond what any
@@ -179,4 +180,7 @@ async def _book(ctx: RequestContext, request: BookingRequest) -> Booking:
         raise bad_input("startTime must carry a time zone offset", field="startTime")
     if request.start_time <= ctx.clock():
         raise bad_input("startTime must be in the future", field="startTime")
-    return await scheduler.book(request)
+    booking = await scheduler.book(request)
+    # The slot is taken: the page's subscribers hear of it (schedulingLinkAvailabilityChanged).
+    await publish_booking(ctx, next(iter(ctx.schedulers)), request.slug)
+    return booking

@@ -25,11 +25,11 @@ from strawberry.types import ExecutionContext
 from meetingmesh.config import ServerSettings
 from meetingmesh.errors import GatewayError
 from meetingmesh.request_id import current as current_request_id
-from meetingmesh.schema.costs import cost_limit
 from meetingmesh.schema.errors import MaskUnexpected, Observe, ReportedErrors
-from meetingmesh.schema.limits import query_limits
+from meetingmesh.schema.limits import cost_limit, query_limits
 from meetingmesh.schema.query import Mutation, Query
 from meetingmesh.schema.scalars import DATETIME
+from meetingmesh.schema.subscription import EventErrors, Subscription
 from meetingmesh.schema.types import (
     Attendee,
     Course,
@@ -83,10 +83,11 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         Observe,
         ReportedErrors,
+        EventErrors,
         MaskUnexpected,
         query_limits(server.max_depth, server.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=server.max_tokens),
-        cost_limit(server.max_cost),
+        cost_limit(server.max_cost, server.max_upstream_calls),
         # Factories: the caches themselves live at module level, shared by requests.
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
@@ -96,6 +97,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Attendee,
             Meeting,

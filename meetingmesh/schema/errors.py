@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextvars import ContextVar
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
-from strawberry.types.graphql import OperationType
+from strawberry.types import ExecutionContext
 
 from meetingmesh.errors import GatewayError
+from meetingmesh.providers.rows import problem_sink
 from meetingmesh.request_id import current as current_request_id
 from meetingmesh.resolvers.context import RequestContext
+from meetingmesh.schema.selection import select_operation
 
 #: graphql-core's words when a document has more tokens than the limit allows.
 TOO_MANY_TOKENS = "Document contains more than"
@@ -22,9 +24,17 @@ class ReportedErrors(SchemaExtension):
     """Adds each provider failure a resolver reported (and survived) to the result."""
 
     def on_operation(self) -> Iterator[None]:
-        """After execution, append the context's reported failures to ``errors``."""
-        yield
+        """After execution, append the context's reported failures to ``errors``.
+
+        During it, rows a provider sent that could not be read are reported to the
+        context too (``providers/rows.py``).
+        """
         context = self.execution_context.context
+        if isinstance(context, RequestContext):
+            with problem_sink(context.report_problem):
+                yield
+        else:
+            yield
         result = self.execution_context.result
         if result is None or not isinstance(context, RequestContext) or not context.reported:
             return
@@ -62,17 +72,46 @@ class MaskUnexpected(MaskErrors):
         return masked
 
 
-#: Whether the response being built may be cached by the client (a query, no errors).
-CACHEABLE: ContextVar[bool] = ContextVar("meetingmesh_cacheable", default=False)
+class Outcome(Protocol):
+    """What every kind of execution result has: data and errors."""
+
+    @property
+    def data(self) -> Any: ...
+
+    @property
+    def errors(self) -> Sequence[GraphQLError] | None: ...
+
+
+def reached_execution(result: Outcome | None) -> bool:
+    """Whether an operation ran: it has data, or an error raised by one of its fields."""
+    if result is None:
+        return False
+    return result.data is not None or any(e.path for e in result.errors or ())
+
+
+def executed_operation(context: ExecutionContext) -> str | None:
+    """The name of the operation that ran, if it ran and the document holds it by that name.
+
+    Strawberry reports the client's ``operationName`` whatever it is, so a name that
+    names nothing in the document must not become a metrics label.
+    """
+    document = context.graphql_document
+    name = context.operation_name
+    if document is None or not isinstance(name, str) or not reached_execution(context.result):
+        return None
+    return name if select_operation(document, name) is not None else None
 
 
 class Observe(SchemaExtension):
-    """Counts and times every operation, and marks error-free queries cacheable."""
+    """Counts and times every operation.
+
+    Only an operation that the document holds and that ran is labelled by its name;
+    everything else is ``anonymous`` (see ``Metrics.operation``).
+    """
 
     def on_operation(self) -> Iterator[None]:
         """Record the operation's outcome and latency, however it ends."""
         started = time.perf_counter()
-        CACHEABLE.set(False)
         try:
             yield
         finally:
@@ -84,11 +123,6 @@ class Observe(SchemaExtension):
             request_context = context.context
             if isinstance(request_context, RequestContext) and request_context.metrics:
                 metrics = request_context.metrics
-                operation = metrics.operation(context.operation_name)
+                operation = metrics.operation(executed_operation(context))
                 metrics.requests.labels(operation, outcome).inc()
                 metrics.latency.labels(operation).observe(time.perf_counter() - started)
-            try:
-                is_query = context.operation_type is OperationType.QUERY
-            except RuntimeError:
-                is_query = False
-            CACHEABLE.set(outcome == "success" and is_query)

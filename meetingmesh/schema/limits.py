@@ -1,39 +1,33 @@
-"""Query limits, checked during validation, before any resolver or upstream call runs.
+"""Query limits, checked before any resolver or upstream call runs.
 
-A query over the limit is refused with ``QUERY_TOO_COMPLEX`` naming the limit:
-- depth: nested selections (introspection's own ``__schema``/``__type`` trees excepted,
-  so GraphiQL keeps working);
-- aliases: aliased fields in the whole document, which would otherwise multiply work.
+A query over a limit is refused with ``QUERY_TOO_COMPLEX`` naming the limit. Every
+limit reads the one ``Shape`` that ``schema.selection.measure`` computes (see there
+for what depth, aliases and cost count), so each check is linear in the document:
+- depth and aliases, during validation (they do not depend on variables);
+- cost and the estimate of upstream calls, once the variables are known (page sizes
+  and id lists may be variables). The upstream client's per-request call budget
+  (``providers.budget``) backs the estimate up at run time.
 Page sizes are limited separately (``first``/``last`` at most 100).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
-)
-from strawberry.extensions import AddValidationRules
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError, OperationDefinitionNode, ValidationContext, ValidationRule
+from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from meetingmesh.errors import ErrorCode
+from meetingmesh.schema.selection import fragments_of, measure, select_operation
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
-_INTROSPECTION = frozenset({"__schema", "__type"})
 
 
 def too_complex(message: str, node: Any = None) -> GraphQLError:
-    """A ``QUERY_TOO_COMPLEX`` validation error."""
+    """A ``QUERY_TOO_COMPLEX`` error."""
     return GraphQLError(message, node, extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value})
 
 
@@ -43,50 +37,18 @@ def limits_rule(max_depth: int = MAX_DEPTH, max_aliases: int = MAX_ALIASES) -> t
     class QueryLimits(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            self.fragments: dict[str, FragmentDefinitionNode] = {
-                d.name.value: d
-                for d in context.document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
+            self.fragments = fragments_of(context.document)
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            depth, aliases = self._measure(node.selection_set, frozenset())
-            if depth > max_depth:
+            shape = measure(node, self.fragments)
+            if shape.depth > max_depth:
                 self.report_error(
-                    too_complex(f"query depth {depth} exceeds the limit of {max_depth}", node)
+                    too_complex(f"query depth {shape.depth} exceeds the limit of {max_depth}", node)
                 )
-            if aliases > max_aliases:
+            if shape.aliases > max_aliases:
                 self.report_error(
-                    too_complex(f"{aliases} aliases exceed the limit of {max_aliases}", node)
+                    too_complex(f"{shape.aliases} aliases exceed the limit of {max_aliases}", node)
                 )
-
-        def _measure(
-            self, selection_set: SelectionSetNode | None, seen: frozenset[str]
-        ) -> tuple[int, int]:
-            """(depth, aliases) of a selection set, fragments expanded once per path."""
-            if selection_set is None:
-                return 0, 0
-            depth = aliases = 0
-            for selection in selection_set.selections:
-                if isinstance(selection, FieldNode):
-                    if selection.name.value in _INTROSPECTION:
-                        continue
-                    inner_depth, inner_aliases = self._measure(selection.selection_set, seen)
-                    depth = max(depth, 1 + inner_depth)
-                    aliases += inner_aliases + (selection.alias is not None)
-                elif isinstance(selection, InlineFragmentNode):
-                    inner_depth, inner_aliases = self._measure(selection.selection_set, seen)
-                    depth, aliases = max(depth, inner_depth), aliases + inner_aliases
-                elif isinstance(selection, FragmentSpreadNode):
-                    name = selection.name.value
-                    fragment = self.fragments.get(name)
-                    if fragment is None or name in seen:
-                        continue  # unknown or cyclic: other validation rules report it
-                    inner_depth, inner_aliases = self._measure(
-                        fragment.selection_set, seen | {name}
-                    )
-                    depth, aliases = max(depth, inner_depth), aliases + inner_aliases
-            return depth, aliases
 
     return QueryLimits
 
@@ -94,6 +56,37 @@ def limits_rule(max_depth: int = MAX_DEPTH, max_aliases: int = MAX_ALIASES) -> t
 def query_limits(
     max_depth: int = MAX_DEPTH, max_aliases: int = MAX_ALIASES
 ) -> Callable[[], AddValidationRules]:
-    """A factory of the extension that adds the limits to validation."""
+    """A factory of the extension that adds the depth and alias limits to validation."""
     rule = limits_rule(max_depth, max_aliases)
     return lambda: AddValidationRules([rule])
+
+
+def cost_limit(max_cost: int, max_calls: int | None = None) -> type[SchemaExtension]:
+    """An extension refusing, before execution, operations over the cost or call limits.
+
+    ``max_calls`` bounds the estimate of upstream calls (``Shape.calls``); None: no bound.
+    """
+
+    class CostLimit(SchemaExtension):
+        def on_execute(self) -> Iterator[None]:
+            context = self.execution_context
+            document = context.graphql_document
+            if document is not None and context.result is None:
+                operation = select_operation(document, context.operation_name)
+                if operation is not None:
+                    shape = measure(operation, fragments_of(document), context.variables)
+                    message = None
+                    if shape.cost > max_cost:
+                        message = f"query cost {shape.cost} exceeds the limit of {max_cost}"
+                    elif max_calls is not None and shape.calls > max_calls:
+                        message = (
+                            f"the query would make {shape.calls} upstream calls, "
+                            f"more than the limit of {max_calls}"
+                        )
+                    if message is not None:
+                        context.result = GraphQLExecutionResult(
+                            data=None, errors=[too_complex(message)]
+                        )
+            yield
+
+    return CostLimit

@@ -214,16 +214,13 @@ class Query:
         statuses = []
         for provider in domain.Provider:
             adapter = info.context.adapter(provider)
-            client = None if adapter is None else adapter.client
-            last_error = None if client is None else client.last_error
-            if client is not None and last_error is None and not client.healthy:
-                last_error = f"circuit {client.breaker.state.value}"
+            status = None if adapter is None else adapter.client.status()
             statuses.append(
                 ProviderStatus(
                     provider=provider,
-                    configured=client is not None,
-                    healthy=client is not None and client.healthy,
-                    last_error=last_error,
+                    configured=status is not None,
+                    healthy=status is not None and status.healthy,
+                    last_error=None if status is None else status.problem,
                 )
             )
         return statuses

@@ -100,9 +100,19 @@ Behaviour switches (``DailyBehaviour``; ``PUT /_sim/behaviour``; defaults first)
   ``start_time`` is null (in the list and in ``GET /meetings/:id``);
   ``member_without_id`` = its first participant lacks ``participant_id``;
   ``null_in_list`` = its ``participants`` start with a null (list and participants
-  endpoint); ``unknown_enum`` changes nothing: Daily's session objects carry no enum.
+  endpoint, each page); ``null_last_in_list`` = they end with one (a page whose last
+  row is no participant); ``unknown_enum`` changes nothing: Daily's session objects
+  carry no enum.
 - ``echo_credentials``: every error body's ``info`` repeats the request's
   ``Authorization`` header.
+- ``webhook_timestamp_unit``, ``webhook_meeting_id``, ``webhook_ping_signed``: how
+  webhooks are sent (see ``daily_webhooks``).
+
+Webhooks
+- ``POST/GET /webhooks``, ``GET/POST/DELETE /webhooks/{uuid}``, and sessions that start,
+  gain and lose participants and end on demand (``/_sim/webhooks/join``, ``leave``,
+  ``end``), each change sent signed to the registered webhooks and shown by the routes
+  above at once: ``meetingmesh/simulators/daily_webhooks.py`` is that part's manual.
 """
 
 from __future__ import annotations
@@ -118,6 +128,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meetingmesh.simulators import daily_webhooks
 from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.daily_data import (
@@ -126,6 +137,7 @@ from meetingmesh.simulators.daily_data import (
     DailyMeeting,
     DailyParticipant,
 )
+from meetingmesh.simulators.daily_webhooks import DailyLive
 from meetingmesh.simulators.faults import Faults
 from meetingmesh.simulators.harness import Handler, Harness, bearer_token, json_response
 from meetingmesh.simulators.ratelimit import DAILY, RateLimiter
@@ -301,10 +313,19 @@ class DailyBehaviour(Behaviour):
     #: Enforce Daily's rate limits (20 requests/s and 100 per 5 s per API key).
     rate_limits: bool = False
     #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):
-    #: ``null_time``, ``member_without_id``, ``null_in_list`` or ``unknown_enum``; "" is off.
-    bad_row: Literal["", "null_time", "member_without_id", "null_in_list", "unknown_enum"] = ""
+    #: ``null_time``, ``member_without_id``, ``null_in_list``, ``null_last_in_list`` or
+    #: ``unknown_enum``; "" is off.
+    bad_row: Literal[
+        "", "null_time", "member_without_id", "null_in_list", "null_last_in_list", "unknown_enum"
+    ] = ""
     #: The id of the row ``bad_row`` applies to (the test picks it from the data).
     bad_row_id: str = ""
+    #: Webhooks (``daily_webhooks``): the ``X-Webhook-Timestamp`` unit.
+    webhook_timestamp_unit: Literal["seconds", "milliseconds"] = "seconds"
+    #: Webhooks: participant events carry ``meeting_id`` (the documented ones do not).
+    webhook_meeting_id: bool = False
+    #: Webhooks: the verification request on creation is signed with the new hmac.
+    webhook_ping_signed: bool = False
 
 
 def create_app(
@@ -323,12 +344,21 @@ def create_app(
         behaviour=behaviour or DailyBehaviour(),
         message_key="info",
     )
-    indexes = {"id_desc": MeetingIndex(data.meetings)}
+    live = DailyLive(data, clock)
+    indexes = {"id_desc": MeetingIndex(live.meetings)}
+    indexed = [live.version]
 
     def index_for(switches: DailyBehaviour) -> MeetingIndex:
+        if indexed[0] != live.version:  # sessions started, changed or ended (webhooks)
+            indexes.clear()
+            indexed[0] = live.version
         # Built on first use: most runs never ask for the other tie order.
         if switches.tie_order not in indexes:
-            ordered = sorted(data.meetings, key=lambda m: (-m.start_time, m.id))
+            ordered = (
+                live.meetings
+                if switches.tie_order == "id_desc"
+                else sorted(live.meetings, key=lambda m: (-m.start_time, m.id))
+            )
             indexes[switches.tie_order] = MeetingIndex(ordered)
         return indexes[switches.tie_order]
 
@@ -423,6 +453,14 @@ def create_app(
         Route("/meetings", meetings, methods=["GET"]),
         Route("/meetings/{meeting_id}", meeting, methods=["GET"]),
         Route("/meetings/{meeting_id}/participants", participants, methods=["GET"]),
+        *daily_webhooks.routes(
+            live,
+            harness,
+            lambda request: _authenticate(request, token),
+            _in_daily_body,
+            switches,
+            DailyError,
+        ),
         *harness.control_routes(),
     ]
     app = Starlette(
@@ -436,6 +474,7 @@ def create_app(
     app.state.harness = harness
     app.state.data = data
     app.state.clock = clock
+    app.state.live = live
     return app
 
 
@@ -478,6 +517,8 @@ class _Renderer:
             del rows[0]["participant_id"]
         elif bad == "null_in_list":
             rows.insert(0, None)
+        elif bad == "null_last_in_list":
+            rows.append(None)
         return rows
 
 

@@ -44,7 +44,7 @@ ErrorRenderer = Callable[[int, int], Response]
 #: A provider's rate limiter: the 429 to answer, or None to let the request through.
 Limiter = Callable[[Request], Response | None]
 #: Body fields that carry secrets: redacted in statistics, repeated by ``echo_credentials``.
-SECRET_FIELDS = ("access_key", "client_secret", "refresh_token")
+SECRET_FIELDS = ("access_key", "client_secret", "refresh_token", "hmac")
 REDACTED = "<redacted>"
 
 

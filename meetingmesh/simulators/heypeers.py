@@ -63,8 +63,9 @@ Export meetings
   ``custom`` = starting within ``start_time``..``end_time`` (any status), both required
   (400 otherwise). Any other value is 400. ``start_time``/``end_time`` use
   ``MM/DD/YYYY HH:MM AM/PM`` read in the organization's time zone (switch
-  ``organization_time_zone``, default UTC; the documents name no zone, and HeyPeers shows
-  meeting times in the account's or organization's zone); the end bound is inclusive at
+  ``organization_time_zone``, default ``America/New_York``: the documents name no zone,
+  and HeyPeers shows meeting times in the account's or organization's zone, so an
+  organization's zone is rarely UTC; the gateway is correct in any); the end bound is inclusive at
   minute resolution (``start_bound <= start < end_bound + 1 minute``) or, with
   ``custom_end=exclusive``, ``start_bound <= start < end_bound``. Rows' ``start_time``
   stays ISO 8601 UTC either way; an unparsable value is 400 even when
@@ -83,15 +84,15 @@ Export meetings
 
 Behaviour switches (``HeyPeersBehaviour``; ``PUT /_sim/behaviour``; defaults first)
   ``token_lifetime_seconds`` ``86400`` | any >= 1; ``token_exp_claim`` ``true`` | ``false``
-  (the JWT lacks ``exp`` but still expires); ``organization_time_zone`` ``UTC`` | any IANA
-  zone; ``custom_end`` ``inclusive`` | ``exclusive``; ``bad_row`` with ``bad_row_id`` (a
-  meeting id): ``null_time`` = its ``start_time`` is null, ``member_without_id`` = its
-  ``group_leader`` lacks ``id`` (member endpoint; export rows have no nested member),
-  ``null_in_list`` = its row is ``null`` in ``meetings``, ``unknown_enum`` = ``status``
-  ``postponed``, ``waiting_status`` ``pending_review`` and ``location`` ``teams`` (words no
-  document lists); ``echo_credentials`` (every error's ``error`` text repeats the bearer
-  token and a sent ``access_key``). HeyPeers documents no rate limit, so there is no
-  ``rate_limits`` switch.
+  (the JWT lacks ``exp`` but still expires); ``organization_time_zone``
+  ``America/New_York`` | any IANA zone; ``custom_end`` ``inclusive`` | ``exclusive``;
+  ``bad_row`` with ``bad_row_id`` (a meeting id): ``null_time`` = its ``start_time`` is
+  null, ``member_without_id`` = its ``group_leader`` lacks ``id`` (member endpoint;
+  export rows have no nested member), ``null_in_list`` = its row is ``null`` in
+  ``meetings``, ``unknown_enum`` = ``status`` ``postponed``, ``waiting_status``
+  ``pending_review`` and ``location`` ``teams`` (words no document lists);
+  ``echo_credentials`` (every error's ``error`` text repeats the bearer token and a sent
+  ``access_key``). HeyPeers documents no rate limit, so there is no ``rate_limits`` switch.
 
 Data (``heypeers_data.py``)
   ``size`` meetings (at least the documents' three), starting on a 15-minute grid within
@@ -694,14 +695,18 @@ async def _routing_error(request: Request, exc: Exception) -> Response:
 
 @dataclass(frozen=True)
 class HeyPeersBehaviour(Behaviour):
-    """HeyPeers' switches (see "Behaviour switches" in the manual); defaults are today's answers."""
+    """HeyPeers' switches (see "Behaviour switches" in the manual).
+
+    Defaults are the answers the simulator first gave, except ``organization_time_zone``:
+    a non-UTC zone, the realistic reading, which the gateway handles.
+    """
 
     #: Lifetime of the JWTs ``POST /api/v2/authenticate`` mints, in wall-clock seconds.
     token_lifetime_seconds: int = 86_400
     #: Whether minted JWTs carry an ``exp`` claim.
     token_exp_claim: bool = True
     #: The organization's IANA time zone, in which custom export ranges are read.
-    organization_time_zone: str = "UTC"
+    organization_time_zone: str = "America/New_York"
     #: Whether a custom export range's ``end_time`` is included (to the minute) or excluded.
     custom_end: Literal["inclusive", "exclusive"] = "inclusive"
     #: Make one row malformed on the list endpoints (see "Robust reading" in the manual):

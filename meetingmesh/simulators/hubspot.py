@@ -87,6 +87,11 @@ limited and Remaining counts requests left in a fixed 10 s window, never below 0
 answer is 429 RATE_LIMITS with ``errorType`` RATE_LIMIT, ``policyName``
 TEN_SECONDLY_ROLLING and ``Retry-After`` (seconds until a request would pass).
 
+Webhooks: the app's webhook settings and subscriptions (``/webhooks/v3/{appId}/...``),
+an ``object.creation`` of a CRM meeting (``0-47``) sent signed (v3) after every booking,
+and meeting events on demand (``/_sim/webhooks/meeting``): ``hubspot_webhooks`` is that
+part's manual.
+
 Data: ``max(12, size // 10)`` links (see ``hubspot_data``); ids of links and users are
 numeric strings as in the SDK types; the documents' example link ``menelson`` (organizer
 ``1234567``, PERSONAL_LINK, default, link ``https://meetings.hubspot.com/menelson``) is
@@ -116,8 +121,9 @@ Access tokens it mints are accepted like ``TOKEN`` until they expire (401
 EXPIRED_AUTHENTICATION after that); ``TOKEN``, the private-app token, never expires.
 
 Behaviour switches (``HubSpotBehaviour``; ``PUT /_sim/behaviour``; defaults first):
-``access_token_lifetime_seconds`` ``1800`` | any >= 1; ``rotate_refresh_token``
-``false`` | ``true``; ``camel_case_tokens`` ``false`` | ``true``; ``odd_booking_answer``
+``access_token_lifetime_seconds`` ``1800`` | any >= 1; ``rotate_refresh_token`` ``true``
+| ``false`` (rotation is the realistic reading, which the gateway handles);
+``camel_case_tokens`` ``false`` | ``true``; ``odd_booking_answer``
 ``true`` (a successful booking's answer lacks ``end`` and carries ``meetingOutcome`` and
 ``bookingSource``, fields no document lists) | ``false`` (the documented answer);
 ``validation_errors`` ``errors`` | ``sub_category`` (400 VALIDATION_ERROR carries
@@ -159,6 +165,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from meetingmesh.simulators import hubspot_webhooks
 from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
@@ -183,6 +190,7 @@ from meetingmesh.simulators.hubspot_errors import (
     without_field_names,
 )
 from meetingmesh.simulators.hubspot_oauth import TOKEN_ROUTE, OAuthServer
+from meetingmesh.simulators.hubspot_webhooks import HubSpotWebhooks
 from meetingmesh.simulators.ratelimit import HUBSPOT, RateLimiter
 
 __all__ = ["TOKEN", "Booking", "HubSpotBehaviour", "HubSpotData", "create_app"]
@@ -252,6 +260,7 @@ class _HubSpot:
         self.calendars = Calendars(data)
         self.scheduler = Scheduler(data, self.calendars, clock)
         self.desk = BookingDesk(data, self.calendars, self.scheduler)
+        self.webhooks = HubSpotWebhooks(clock)
 
     def guarded(self, handler: Handler) -> Handler:
         """``handler`` behind HubSpot's authentication, answering any crash in HubSpot's body."""
@@ -422,6 +431,7 @@ class _HubSpot:
         if isinstance(checked, list):
             return validation_error(checked)
         answer = self.desk.book(checked)
+        self.webhooks.booked()  # the new CRM meeting, told to the app's webhook
         if self.switches.odd_booking_answer:
             answer = {k: v for k, v in answer.items() if k != "end"}
             answer |= {"meetingOutcome": "SCHEDULED", "bookingSource": {"channel": "API"}}
@@ -432,14 +442,15 @@ class _HubSpot:
 class HubSpotBehaviour(Behaviour):
     """HubSpot's switches (see "Behaviour switches" in the manual).
 
-    Defaults are the realistic reading where the gateway copes with every reading (an
-    odd booking answer), else the documents' plain one.
+    Defaults are the realistic reading where the gateway copes with every reading (a
+    refresh token rotated at each refresh, an odd booking answer), else the documents'
+    plain one.
     """
 
     #: Lifetime of OAuth access tokens minted by ``POST /oauth/v3/token``, in seconds.
     access_token_lifetime_seconds: int = 1800
     #: Every refresh answers a new refresh token and refuses the one it was sent.
-    rotate_refresh_token: bool = False
+    rotate_refresh_token: bool = True
     #: The token answer in camelCase (``accessToken``, ``expiresIn``, ``refreshToken``).
     camel_case_tokens: bool = False
     #: A successful booking's answer lacks ``end`` and carries fields nobody documented.
@@ -518,6 +529,7 @@ def create_app(
         Route(slug_route, endpoint(f"GET {slug_name}", hubspot.booking_info), methods=["GET"]),
         Route(slug_route, endpoint(f"POST {slug_name}", hubspot.book_by_path), methods=["POST"]),
         Route(TOKEN_ROUTE, oauth_token, methods=["POST"]),
+        *hubspot_webhooks.routes(hubspot.webhooks, harness),
         *harness.control_routes(),
     ]
     app = Starlette(
@@ -529,6 +541,7 @@ def create_app(
     app.state.data = data
     app.state.bookings = hubspot.desk.bookings
     app.state.calendars = hubspot.calendars
+    app.state.webhooks = hubspot.webhooks
     return app
 
 

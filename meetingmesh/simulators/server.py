@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,7 +20,15 @@ from starlette.types import Receive, Scope, Send
 
 from meetingmesh.config import ServerSettings, Settings, provider_settings
 from meetingmesh.domain import Provider
-from meetingmesh.simulators import daily, heypeers, hubspot, thoughtindustries
+from meetingmesh.simulators import (
+    daily,
+    daily_webhooks,
+    heypeers,
+    hubspot,
+    hubspot_oauth,
+    hubspot_webhooks,
+    thoughtindustries,
+)
 from meetingmesh.simulators.behaviour import Behaviour
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
@@ -91,6 +100,13 @@ MOUNTS: dict[str, str] = {p.name: p.mount for p in PROVIDERS}
 TOKENS: dict[str, str] = {p.name: p.token for p in PROVIDERS}
 #: Provider name -> its behaviour switches' type.
 BEHAVIOURS: dict[str, type[Behaviour]] = {p.name: p.behaviour for p in PROVIDERS}
+
+#: What each simulator signs its webhooks with: the hmac registered with Daily's (the
+#: demo and tests register it), HubSpot's app client secret.
+WEBHOOK_SECRETS: dict[Provider, str] = {
+    Provider.DAILY: daily_webhooks.WEBHOOK_SECRET,
+    Provider.HUBSPOT: hubspot_oauth.CLIENT_SECRET,
+}
 
 #: HeyPeers' organization id in the simulated data (the documents' example org).
 HEYPEERS_ORGANIZATION_ID = 5
@@ -204,7 +220,40 @@ def gateway_settings(server_url: str, *, graphiql: bool = True) -> Settings:
                 TOKENS[provider.value],
                 organization_id=HEYPEERS_ORGANIZATION_ID if provider is Provider.HEYPEERS else None,
                 rate_limit=None,
+                webhook_secret=WEBHOOK_SECRETS.get(provider, ""),
             )
             for provider in Provider
         },
     )
+
+
+def register_webhooks(server_url: str, gateway_url: str) -> str:
+    """Register a gateway's webhook endpoints with simulators served at ``server_url``.
+
+    As a customer does with the providers: Daily ``POST /webhooks`` with the hmac the
+    gateway is configured with (``WEBHOOK_SECRETS``); HubSpot the app's target URL and
+    subscriptions to CRM meetings being created and deleted. The gateway must be
+    answering (Daily sends its verification request first). Returns the Daily
+    webhook's uuid. The answers repeat the hmac: they are never printed.
+    """
+    root = server_url.rstrip("/")
+    gateway = gateway_url.rstrip("/")
+    app = f"{root}{MOUNTS['hubspot']}/webhooks/v3/{hubspot_webhooks.APP_ID}"
+    key = {"hapikey": hubspot_webhooks.DEVELOPER_KEY}
+    with httpx.Client(timeout=30) as http:
+        created = http.post(
+            f"{root}{MOUNTS['daily']}/webhooks",
+            json={"url": f"{gateway}/webhooks/daily", "hmac": WEBHOOK_SECRETS[Provider.DAILY]},
+            headers={"Authorization": f"Bearer {TOKENS['daily']}"},
+        )
+        created.raise_for_status()
+        http.put(
+            f"{app}/settings", params=key, json={"targetUrl": f"{gateway}/webhooks/hubspot"}
+        ).raise_for_status()
+        for change in ("creation", "deletion"):
+            http.post(
+                f"{app}/subscriptions",
+                params=key,
+                json={"eventType": f"object.{change}", "objectTypeId": "0-47", "active": True},
+            ).raise_for_status()
+    return str(created.json()["uuid"])

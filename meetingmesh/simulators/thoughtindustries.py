@@ -6,13 +6,13 @@ Routes (relative to the instance URL; the gateway's ``base_url`` is the instance
     ``{"data": {"Meetings": {"pageInfo": {perPage, currentPage, total, hasMore},
     "aggregations": [...], "meetings": [...]}}}``.
 
-    - Page size: by default fixed by the server at **50** whatever ``perPage`` says (the
-      meetings document lists only ``page``). With the ``per_page=honoured`` switch,
-      ``perPage`` is read as Thought Industries' general pagination reference documents it
-      (https://developer.thoughtindustries.com/docs/rest/pagination/: default 25, maximum
-      100): a larger value is served as 100, a value that is not a positive integer is a
-      GraphQL-style error in a 200 like a bad ``page``. ``pageInfo.perPage`` always tells
-      the size served.
+    - Page size: by default ``perPage`` is read as Thought Industries' general pagination
+      reference documents it (https://developer.thoughtindustries.com/docs/rest/pagination/:
+      default 25, maximum 100; the meetings document lists only ``page``): a larger value
+      is served as 100, a value that is not a positive integer is a GraphQL-style error in
+      a 200 like a bad ``page``. With the ``per_page=ignored`` switch the server fixes
+      pages at **50** whatever ``perPage`` says. ``pageInfo.perPage`` always tells the
+      size served.
     - ``page`` is 1-indexed and defaults to 1. A page past the end answers an empty ``meetings``
       list with the real ``total`` and ``hasMore: false``.
     - Order (not documented): ``startDate`` ascending, then ``id`` ascending. It is stable, so
@@ -70,7 +70,7 @@ an injected 401, which has the provider's empty body. Unknown paths are 404 and 
 405 with the same ``{"error", "message"}`` body.
 
 Behaviour switches (``ThoughtIndustriesBehaviour``; ``PUT /_sim/behaviour``; defaults first):
-``per_page`` ``ignored`` | ``honoured`` (above); ``out_of_order_page`` ``0`` | a page number
+``per_page`` ``honoured`` | ``ignored`` (above); ``out_of_order_page`` ``0`` | a page number
 whose meetings come in reverse order (the same meetings, so a client that trusts the order
 of a page misreads it; the others stay in order); ``rate_limits`` ``false`` | ``true`` (see
 "Rate limits" above); ``bad_row`` with ``bad_row_id`` (a meeting id), in the list and in
@@ -145,9 +145,9 @@ _DEFAULT_CLOCK = Clock()
 class ThoughtIndustriesBehaviour(Behaviour):
     """Thought Industries' switches (see "Behaviour switches" in the manual)."""
 
-    #: ``ignored``: fixed pages of 50 whatever ``perPage`` says (today's answers);
-    #: ``honoured``: ``perPage`` is read (default 25, at most 100), as TI's pagination page says.
-    per_page: Literal["ignored", "honoured"] = "ignored"
+    #: ``honoured``: ``perPage`` is read (default 25, at most 100), as TI's pagination page
+    #: says (the realistic reading, the default); ``ignored``: fixed pages of 50.
+    per_page: Literal["ignored", "honoured"] = "honoured"
     #: A page number (1-based) whose meetings come in reverse order; 0 is off.
     out_of_order_page: int = 0
     #: Enforce Thought Industries' rate limit (120 per minute, bursts of 20, per API key).

@@ -10,7 +10,7 @@ WRAPPER = "_strawberry_info_from_graphql (strawberry/schema/schema_converter.py:
 RECORD = "Meeting.from_record (meetingmesh/schema/types.py:323)"
 GENERATED = "__create_fn__.<locals>.__init__ (<string>:2)"
 STDLIB = "helper (contextlib.py:299)"
-ENCODE = "GatewayGraphQL.encode_json (meetingmesh/app.py:264)"
+ENCODE = "GatewayGraphQL.encode_json (meetingmesh/graphql_view.py:415)"
 
 COLLAPSED = f"""\
 {ROOT};{EXECUTE} 6

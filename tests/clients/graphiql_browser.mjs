@@ -1,32 +1,15 @@
 // Opens the gateway's GraphiQL in headless Chromium, offline, and runs the default query.
 // Argument: {url, chromium, screenshot?}. Prints what the page did and showed.
-import { argument, launchChromium, output } from "./lib.mjs";
+import { argument, launchChromium, offlinePage, output, violations } from "./lib.mjs";
 
 const { url, chromium, screenshot } = argument();
 const browser = await launchChromium(chromium);
-const requests = [];
-const violations = [];
 const pageErrors = [];
-const seen = { requests, violations, pageErrors };
+const seen = { requests: [], violations: [], pageErrors };
 try {
-  const context = await browser.newContext();
-  // Anything not on 127.0.0.1 is recorded and then refused, as with no internet.
-  await context.route("**/*", (route) => {
-    const target = new URL(route.request().url());
-    if (target.protocol === "data:" || target.hostname === "127.0.0.1") return route.continue();
-    return route.abort("internetdisconnected");
-  });
-  const page = await context.newPage();
-  page.on("request", (request) => requests.push(request.url()));
-  page.on("pageerror", (error) => pageErrors.push(String(error)));
+  const page = await offlinePage(browser, seen);
   page.on("console", (message) => {
     if (message.type() === "error") pageErrors.push(message.text());
-  });
-  await page.addInitScript(() => {
-    window.__violations = [];
-    document.addEventListener("securitypolicyviolation", (event) => {
-      window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`);
-    });
   });
 
   const response = await page.goto(url, { waitUntil: "load" });
@@ -58,7 +41,7 @@ try {
   seen.docsText = await docs.innerText();
 
   if (screenshot) await page.screenshot({ path: screenshot });
-  violations.push(...(await page.evaluate(() => window.__violations)));
+  seen.violations.push(...(await violations(page)));
 } catch (error) {
   // Reported, not thrown: the test shows what the page requested before it failed.
   seen.error = String(error);

@@ -93,6 +93,18 @@ def run(script: str, argument: dict[str, Any], timeout: float = 120) -> Any:
         raise AssertionError(f"{script} printed no JSON:\n{done.stdout}\n{done.stderr}") from None
 
 
+def start(script: str, argument: dict[str, Any]) -> subprocess.Popen[str]:
+    """Start ``script`` and leave it running: it talks over stdin and stdout, a line each way."""
+    return subprocess.Popen(
+        [node(), str(HERE / script), json.dumps(argument)],
+        cwd=HERE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def command(
     name: str, *args: str, cwd: Path, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

@@ -40,3 +40,32 @@ export function recordingFetch(log) {
     return fetch(url, init);
   };
 }
+
+/**
+ * A page in a fresh context where only 127.0.0.1 answers (anything else is recorded and
+ * refused, as with no internet), with its requests, page errors and Content-Security-Policy
+ * violations recorded into `seen` ({requests, pageErrors}; violations via `violations(page)`).
+ */
+export async function offlinePage(browser, seen) {
+  const context = await browser.newContext();
+  await context.route("**/*", (route) => {
+    const target = new URL(route.request().url());
+    if (target.protocol === "data:" || target.hostname === "127.0.0.1") return route.continue();
+    return route.abort("internetdisconnected");
+  });
+  const page = await context.newPage();
+  page.on("request", (request) => seen.requests.push(request.url()));
+  page.on("pageerror", (error) => seen.pageErrors.push(String(error)));
+  await page.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener("securitypolicyviolation", (event) => {
+      window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`);
+    });
+  });
+  return page;
+}
+
+/** The Content-Security-Policy violations the page reported so far. */
+export async function violations(page) {
+  return page.evaluate(() => window.__violations);
+}

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from meetingmesh.domain import Provider
+from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.providers.daily import _cursor
 from meetingmesh.resolvers.ids import encode_id
 from tests.conftest import Stack
 
@@ -190,6 +192,38 @@ def test_250_participants_page_after_the_latest_joiner_once_each_in_join_order(
     assert gateway.calls("daily", PARTICIPANTS) == 3
 
 
+@pytest.mark.parametrize("how", ["null_in_list", "null_last_in_list"])
+def test_a_null_on_every_participants_page_is_left_out_and_paging_goes_on(
+    gateway: Stack, how: str
+) -> None:
+    crowd = _crowd(gateway)
+    in_join_order = sorted(
+        crowd["participants"], key=lambda p: (p["join_time"], p["participant_id"])
+    )
+    _behave(gateway, bad_row=how, bad_row_id=crowd["id"])
+    global_id = encode_id("Meeting", Provider.DAILY, crowd["id"])
+    seen: list[str] = []
+    errors: list[list[str]] = []
+    after = None
+    for _ in range(10):
+        answer = gateway.query(ATTENDEE_PAGE, {"id": global_id, "after": after})
+        attendees = answer["data"]["node"]["attendees"]
+        seen += [edge["node"]["providerId"] for edge in attendees["edges"]]
+        errors.append([e["message"] for e in answer["errors"]])
+        if not attendees["pageInfo"]["hasNextPage"]:
+            break
+        after = attendees["pageInfo"]["endCursor"]
+    # Each Daily page continues after its latest readable joiner: nobody lost or repeated.
+    assert seen == [p["participant_id"] for p in in_join_order]
+    assert gateway.calls("daily", PARTICIPANTS) == 3
+    # One error per answer, though each of the session's three Daily pages held a null.
+    message = (
+        f"Daily sent meeting session {crowd['id']} with a participant that is null;"
+        " that participant was left out"
+    )
+    assert errors == [[message]] * 3
+
+
 def test_listed_participants_become_attendees_in_join_order_whatever_order_daily_prints(
     gateway: Stack,
 ) -> None:
@@ -269,3 +303,56 @@ def test_float_times_change_no_id_cursor_duration_or_call(gateway: Stack, order:
     gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
     assert _walk_daily(gateway, order) == integers
     assert gateway.calls("daily") == calls
+
+
+def _walk_daily_with_errors(gateway: Stack, order: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """``_walk_daily``, and the messages of the errors its pages carried."""
+    edges: list[dict[str, Any]] = []
+    messages: list[str] = []
+    after = None
+    for _ in range(200):
+        answer = gateway.query(DAILY_WALK, {"order": order, "after": after})
+        messages += [e["message"] for e in answer.get("errors", [])]
+        page = answer["data"]["meetings"]
+        edges += page["edges"]
+        if not page["pageInfo"]["hasNextPage"]:
+            return edges, messages
+        after = page["pageInfo"]["endCursor"]
+    raise AssertionError("the walk did not end")
+
+
+@pytest.mark.parametrize("order", ["START_TIME_ASC", "START_TIME_DESC"])
+def test_a_session_without_a_start_leaves_its_page_resumable_at_no_extra_call(
+    gateway: Stack, order: str
+) -> None:
+    sessions = _every_session(gateway)
+    spoilt = sessions[len(sessions) // 2]["id"]
+    gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
+    clean = _walk_daily(gateway, order)
+    calls = gateway.calls("daily")
+    gateway.adapters[Provider.DAILY].client.clear_cache()
+    _behave(gateway, bad_row="null_time", bad_row_id=spoilt)
+    gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
+    walked, messages = _walk_daily_with_errors(gateway, order)
+    assert [e["node"]["providerId"] for e in walked] == [
+        e["node"]["providerId"] for e in clean if e["node"]["providerId"] != spoilt
+    ]
+    # The pages holding it still serve their cursors: no page is taken for stale.
+    assert gateway.calls("daily") == calls
+    assert set(messages) == {
+        f"Daily sent meeting session {spoilt} that has no start time; it was left out"
+    }
+
+
+def _refusal(code: ErrorCode, message: str) -> GatewayError:
+    return GatewayError(code, f"Daily {message}", provider=Provider.DAILY)
+
+
+def test_the_next_page_starts_after_the_last_session_that_has_an_id() -> None:
+    """A page ending in rows without an id (left out as unreadable) still leads on."""
+    rows = [{"id": "newest"}, {"id": "older"}, None, {"start_time": 1}]
+    assert _cursor(_refusal, rows, ascending=False) == "older"
+    assert _cursor(_refusal, [None, *rows], ascending=True) == "newest"
+    with pytest.raises(GatewayError) as refused:
+        _cursor(_refusal, [None, {"start_time": 1}], ascending=True)
+    assert refused.value.code is ErrorCode.UPSTREAM_BAD_RESPONSE

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
+import httpx
+import pytest
+from starlette.types import ASGIApp
+
+from meetingmesh.app import create_app
+from meetingmesh.domain import Provider
+from meetingmesh.simulators.server import gateway_settings
 from tests.conftest import Stack
 
 EXPORT = "GET /api/v2/organizations/{org_id}/export_meetings"
@@ -118,16 +128,18 @@ def test_member_meeting_and_export_row_share_one_global_id(gateway: Stack) -> No
     assert from_member["id"] in ids
 
 
-def test_export_is_asked_for_a_custom_range_never_the_past_only_default(gateway: Stack) -> None:
+def test_export_is_asked_for_a_custom_range_widened_for_every_time_zone(gateway: Stack) -> None:
     gateway.data(
         """{ meetings(first: 3, filter: {providers: [HEYPEERS],
                startsAfter: "2026-05-01T10:30:45Z", startsBefore: "2026-06-01T00:00:00Z"}) {
              edges { node { title } } } }"""
     )
     params = gateway.last_params("heypeers", EXPORT)
-    assert params["reporting_days"] == ["custom"]
-    assert params["start_time"] == ["05/01/2026 10:30 AM"]
-    assert params["end_time"] == ["05/31/2026 11:59 PM"]
+    assert params["reporting_days"] == ["custom"]  # never the past-only default
+    # 12 hours early (read in UTC-12 it is still at or before the bound); 14 hours and a
+    # minute late (read in UTC+14 with the end excluded, it is still past the last instant).
+    assert params["start_time"] == ["04/30/2026 10:30 PM"]
+    assert params["end_time"] == ["06/01/2026 02:00 PM"]
 
 
 def test_export_range_filter_is_exact_below_minute_resolution(gateway: Stack) -> None:
@@ -159,3 +171,36 @@ def test_export_details_keep_every_heypeers_column(gateway: Stack) -> None:
     assert details["platform"] == "heypeers"
     assert details["rawStatus"] == "scheduled"
     assert {type(details[k]) for k in ("waitList", "privacy", "eap")} == {bool}
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/api/v2", "/api/v2/"])
+def test_base_url_works_with_or_without_the_documented_api_v2(
+    gateway: Stack, serve: Callable[[ASGIApp], str], suffix: str
+) -> None:
+    settings = gateway_settings(gateway.sim_url)
+    providers = dict(settings.providers)
+    section = providers[Provider.HEYPEERS]
+    providers[Provider.HEYPEERS] = replace(section, base_url=section.base_url + suffix)
+    url = serve(create_app(replace(settings, providers=providers)))
+    body = {"query": MEMBER_QUERY, "variables": {"id": "sso-user-abc123"}}
+    answer = httpx.post(f"{url}/graphql", json=body, timeout=10).json()
+    assert "errors" not in answer, answer
+    assert answer["data"]["member"]["upcomingMeetings"]["totalCount"] == 2
+    assert gateway.calls("heypeers") == gateway.calls("heypeers", UPCOMING) == 2
+
+
+def test_a_member_meeting_in_progress_is_ongoing_and_a_later_one_scheduled(
+    gateway: Stack,
+) -> None:
+    data = gateway.data(MEMBER_QUERY, {"id": "sso-user-inprogress"})
+    edges = data["member"]["upcomingMeetings"]["edges"]
+    statuses = {e["node"]["providerId"]: e["node"]["status"] for e in edges}
+    # 990001 runs 11:30-12:30 on 2026-05-22; the simulated now is 12:00.
+    assert statuses == {"990001": "ONGOING", "9123": "SCHEDULED"}
+    ongoing = gateway.data(
+        """{ meetings(first: 5, filter: {providers: [HEYPEERS], ongoing: true}) {
+             totalCount edges { node { title status } } } }"""
+    )["meetings"]
+    assert ongoing["totalCount"] == 1
+    # The same meeting from the export says the same.
+    assert ongoing["edges"][0]["node"] == {"title": "Midday Peer Check-in", "status": "ONGOING"}

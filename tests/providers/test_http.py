@@ -64,7 +64,10 @@ def test_provider_status_reports_the_last_failure_and_recovers(gateway: Stack) -
     statuses = {s["provider"]: s for s in gateway.data(status_query)["providers"]}
     assert statuses["DAILY"]["healthy"] is False
     assert statuses["DAILY"]["lastError"].startswith("Daily answered 503")
-    assert gateway.http.get(gateway.gateway_url + "/readyz").status_code == 503
+    # One unwell provider leaves the gateway ready: its answers are partial by design.
+    readiness = gateway.http.get(gateway.gateway_url + "/readyz")
+    assert readiness.status_code == 200
+    assert readiness.json() == {"status": "ready", "providers": {"usable": 4, "configured": 4}}
     gateway.fault("daily")
     gateway.query(QUERY)
     statuses = {s["provider"]: s for s in gateway.data(status_query)["providers"]}

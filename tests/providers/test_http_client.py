@@ -99,6 +99,24 @@ def test_an_anchored_page_starting_after_the_next_meeting_is_stale() -> None:
     assert not _holds(5)
 
 
+def test_one_status_rule_for_health_usability_and_the_problem_shown() -> None:
+    from meetingmesh.providers.breaker import CircuitState
+    from meetingmesh.providers.http import ProviderStatus
+
+    fine = ProviderStatus(CircuitState.CLOSED, None)
+    refused = ProviderStatus(CircuitState.CLOSED, "Daily answered 401")
+    down = ProviderStatus(CircuitState.OPEN, None)
+    probing = ProviderStatus(CircuitState.HALF_OPEN, "Daily answered 503")
+    assert [s.healthy for s in (fine, refused, down, probing)] == [True, False, False, False]
+    assert [s.usable for s in (fine, refused, down, probing)] == [True, True, False, False]
+    assert [s.problem for s in (fine, refused, down, probing)] == [
+        None,
+        "Daily answered 401",
+        "circuit open",
+        "Daily answered 503",
+    ]
+
+
 def test_a_slashed_value_keeps_its_slashes_and_encodes_the_rest() -> None:
     assert segments("sales/round-robin", "slug") == "sales/round-robin"
     assert segments("a b/c%2Fd?", "slug") == "a%20b/c%252Fd%3F"

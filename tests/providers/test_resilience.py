@@ -272,14 +272,29 @@ def test_a_booking_is_never_retried(gateway: Stack, serve: Callable[[ASGIApp], s
     assert gateway.calls("hubspot", "POST /scheduler/v3/meetings/meeting-links/book") == 1
 
 
-def test_the_circuit_opens_fails_fast_and_closes_after_recovery(
+def _daily_status(url: str) -> dict[str, Any]:
+    status = "{ providers { provider healthy lastError } }"
+    answer = _ask(url, status)[0]["data"]["providers"]
+    return next(p for p in answer if p["provider"] == "DAILY")
+
+
+def _until(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
+    """Poll ``condition`` (bounded); True once it holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def test_the_circuit_opens_fails_fast_and_closes_after_recovery_without_client_traffic(
     gateway: Stack, serve: Callable[[ASGIApp], str]
 ) -> None:
     url = _gateway(
-        gateway, serve, retries=0, breaker_threshold=2, breaker_cooldown=0.5, cache_ttl=0
+        gateway, serve, retries=0, breaker_threshold=2, breaker_cooldown=1.0, cache_ttl=0
     )
     daily_only = "{ meetings(first: 5, filter: {providers: [DAILY]}) { totalCount } }"
-    status = "{ providers { provider healthy lastError } }"
     gateway.fault("daily", error_rate=1, error_status=503)
     for _ in range(2):
         _ask(url, daily_only)
@@ -291,13 +306,73 @@ def test_the_circuit_opens_fails_fast_and_closes_after_recovery(
     }
     assert "circuit open" in answer["errors"][0]["message"]
     assert gateway.calls("daily") == 2  # failed fast: no upstream call while open
-    daily = next(p for p in _ask(url, status)[0]["data"]["providers"] if p["provider"] == "DAILY")
-    assert daily["healthy"] is False
-    assert httpx.get(f"{url}/readyz").status_code == 503
+    assert _daily_status(url)["healthy"] is False
+    assert httpx.get(f"{url}/readyz").status_code == 200  # the other providers serve
     gateway.fault("daily")
-    time.sleep(0.6)  # the cooldown: the next call is the probe
+    # No client asks Daily any more: the background probe finds it recovered.
+    assert _until(lambda: _daily_status(url)["healthy"])
+    assert _daily_status(url) == {"provider": "DAILY", "healthy": True, "lastError": None}
+    probes = gateway.calls("daily") - 2
+    assert 1 <= probes <= 2  # one call per cooldown at most, while the fault was still on
     answer, _ = _ask(url, daily_only)
     assert "errors" not in answer
+
+
+def test_the_gateway_is_unready_only_while_no_provider_can_serve(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    url = _gateway(
+        gateway, serve, retries=0, breaker_threshold=1, breaker_cooldown=1.0, cache_ttl=0
+    )
+    for provider in (*PROVIDERS, "hubspot"):
+        gateway.fault(provider, error_rate=1, error_status=503)
+    _ask(url, '{ meetings(first: 5) { totalCount } schedulingLink(slug: "menelson") { name } }')
+    refused = httpx.get(f"{url}/readyz")
+    assert refused.status_code == 503
+    assert refused.json() == {
+        "status": "unavailable",
+        "providers": {"usable": 0, "configured": 4},
+        "reason": "no provider is usable",
+    }
+    for provider in (*PROVIDERS, "hubspot"):
+        gateway.fault(provider)
+    assert _until(lambda: httpx.get(f"{url}/readyz").status_code == 200)
+
+
+def _daily_ids(gateway: Stack) -> list[str]:
+    query = "{ meetings(first: 100, filter: {providers: [DAILY]}) { edges { node { id } } } }"
+    return [e["node"]["id"] for e in gateway.data(query)["meetings"]["edges"]]
+
+
+def test_the_gateways_own_rate_limit_never_opens_a_providers_circuit(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    ids = _daily_ids(gateway)
+    url = _gateway(gateway, serve, deadline=1.0, rate_limit=5, breaker_threshold=2, cache_ttl=0)
+    lookups = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    answer = httpx.post(
+        f"{url}/graphql", json={"query": lookups, "variables": {"ids": ids}}, timeout=30
+    ).json()
+    refused = [e for e in answer["errors"] if "rate limit outlasts the deadline" in e["message"]]
+    assert refused, "the client-side rate limit should have refused some lookups"
+    # Daily itself answered every call it got: its circuit stays closed for everyone.
+    status = "{ providers { provider healthy lastError } }"
     daily = next(p for p in _ask(url, status)[0]["data"]["providers"] if p["provider"] == "DAILY")
     assert daily == {"provider": "DAILY", "healthy": True, "lastError": None}
-    assert httpx.get(f"{url}/readyz").status_code == 200
+    answer, _ = _ask(url, "{ meetings(first: 5, filter: {providers: [DAILY]}) { totalCount } }")
+    assert "errors" not in answer
+
+
+def test_calls_beyond_the_requests_budget_are_refused_before_they_are_sent(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    base = gateway_settings(gateway.sim_url)
+    server = replace(base.server, max_upstream_calls=2)
+    url = serve(create_app(Settings(server=server, providers=base.providers), clock=Clock().now))
+    # Estimated at one call (one list), the merge asks three providers.
+    answer, _ = _ask(url, "{ meetings(first: 5) { totalCount } }")
+    assert {e["extensions"]["code"] for e in answer["errors"]} == {"QUERY_TOO_COMPLEX"}
+    assert all("made its 2 upstream calls" in e["message"] for e in answer["errors"])
+    assert sum(gateway.calls(p) for p in PROVIDERS) == 2
+    status = "{ providers { provider healthy } }"
+    assert all(p["healthy"] for p in _ask(url, status)[0]["data"]["providers"])

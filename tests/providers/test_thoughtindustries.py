@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import httpx
+import pytest
+from starlette.types import ASGIApp
+
+from meetingmesh.app import create_app
+from meetingmesh.config import Settings, provider_settings
 from meetingmesh.domain import Provider
+from meetingmesh.providers.http import rate_limiter
+from meetingmesh.providers.thoughtindustries import LIST_PATH
 from meetingmesh.resolvers.ids import encode_id
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.server import MOUNTS, TOKENS, create_simulators
 from tests.conftest import Stack
 
 LIST = "GET /incoming/v2/meetings"
+BY_ID = "GET /incoming/v2/meetings/{meeting_id}"
 EXAMPLE_COURSE = "00000000-0000-0000-0000-000000000000"
 
 FIELDS = """
@@ -133,3 +145,128 @@ def test_aggregations_pass_through_with_a_provider_facet(gateway: Stack) -> None
 
 def test_unknown_meeting_is_null(gateway: Stack) -> None:
     assert _by_id(gateway, "11111111-1111-4111-8111-111111111111") is None
+
+
+def _switch(gateway: Stack, **switches: Any) -> None:
+    url = f"{gateway.provider_url('thoughtindustries')}/_sim/behaviour"
+    assert gateway.http.put(url, json=switches).status_code == 200
+
+
+WALK = """query($after: String, $low: DateTime) {
+  meetings(first: 20, after: $after,
+           filter: {providers: [THOUGHT_INDUSTRIES], startsAfter: $low}) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { providerId startTime } }
+  }
+}"""
+
+
+def _walk(gateway: Stack, low: str | None = None) -> tuple[list[str], set[int]]:
+    """Every provider id of the list from ``low``, and the totals each page reported."""
+    seen: list[str] = []
+    totals: set[int] = set()
+    after = None
+    for _ in range(20):
+        page = gateway.data(WALK, {"after": after, "low": low})["meetings"]
+        seen += [e["node"]["providerId"] for e in page["edges"]]
+        totals.add(page["totalCount"])
+        if not page["pageInfo"]["hasNextPage"]:
+            return seen, totals
+        after = page["pageInfo"]["endCursor"]
+    raise AssertionError("the walk did not end")
+
+
+def test_every_list_request_asks_for_pages_of_one_hundred(gateway: Stack) -> None:
+    gateway.data(WALK)
+    assert gateway.last_params("thoughtindustries", LIST)["perPage"] == ["100"]
+
+
+@pytest.mark.parametrize(("per_page", "pages"), [("honoured", 1), ("ignored", 2)])
+def test_pages_follow_the_size_thought_industries_reports(
+    gateway: Stack, per_page: str, pages: int
+) -> None:
+    _switch(gateway, per_page=per_page)
+    raw = sorted(_raw_meetings(gateway), key=lambda r: (r["startDate"], r["id"]))
+    gateway.http.delete(f"{gateway.provider_url('thoughtindustries')}/_sim/stats")
+    seen, totals = _walk(gateway)
+    assert seen == [r["id"] for r in raw]
+    assert totals == {len(raw)}
+    # 60 meetings: one page of 100 when perPage is honoured, two of 50 when it is not.
+    assert gateway.calls("thoughtindustries", LIST) == pages
+    middle = raw[len(raw) // 2]["startDate"]
+    later, totals = _walk(gateway, middle)
+    assert later == [r["id"] for r in raw if r["startDate"] >= middle]
+    assert totals == {len(later)}
+
+
+def test_a_page_out_of_order_costs_only_its_own_request_a_full_read(gateway: Stack) -> None:
+    _switch(gateway, per_page="ignored", out_of_order_page=2)  # pages of 50, page 2 reversed
+    raw = sorted(_raw_meetings(gateway), key=lambda r: (r["startDate"], r["id"]))
+    seen, totals = _walk(gateway)
+    assert seen == [r["id"] for r in raw]
+    assert totals == {len(raw)}
+    for provider in ("thoughtindustries",):
+        gateway.http.delete(f"{gateway.provider_url(provider)}/_sim/stats")
+    gateway.adapters[Provider.THOUGHT_INDUSTRIES].client.reset()
+    # The next request trusts the order again: the first 20 cost page 1 only.
+    page = gateway.data(WALK)["meetings"]
+    assert [e["node"]["providerId"] for e in page["edges"]] == [r["id"] for r in raw[:20]]
+    assert gateway.calls("thoughtindustries", LIST) == 1
+
+
+def test_a_bounded_total_is_exact_when_the_search_meets_a_page_out_of_order(
+    gateway: Stack,
+) -> None:
+    _switch(gateway, per_page="ignored", out_of_order_page=1)
+    raw = sorted(_raw_meetings(gateway), key=lambda r: (r["startDate"], r["id"]))
+    low = raw[25]["startDate"]  # on the reversed page 1, which the binary search reads
+    data = gateway.data(WALK, {"low": low})["meetings"]
+    assert data["totalCount"] == len([r for r in raw if r["startDate"] >= low])
+    assert [e["node"]["providerId"] for e in data["edges"]] == [
+        r["id"] for r in raw if r["startDate"] >= low
+    ][:20]
+
+
+def test_the_client_side_limit_keeps_to_a_burst_of_twenty(
+    serve: Callable[[ASGIApp], str],
+) -> None:
+    """26 lookups at once: 20 go out, the rest follow at the base rate; none is refused."""
+    clock = Clock()
+    sims = create_simulators(seed=0, size=60, clock=clock)
+    sim_url = serve(sims.app)
+    base = sim_url + MOUNTS["thoughtindustries"]
+    listing = httpx.get(
+        base + LIST_PATH,
+        params={"perPage": "100"},
+        headers={"Authorization": f"Bearer {TOKENS['thoughtindustries']}"},
+    ).json()
+    ids = [row["id"] for row in listing["data"]["Meetings"]["meetings"][:26]]
+    httpx.put(f"{base}/_sim/behaviour", json={"rate_limits": True})
+    httpx.delete(f"{base}/_sim/stats")
+    # Thought Industries' production defaults: 120 a minute, 20 at once.
+    section = provider_settings(Provider.THOUGHT_INDUSTRIES, base, TOKENS["thoughtindustries"])
+    assert (section.rate_limit, section.rate_burst) == (120, 20)
+    app = create_app(Settings(providers={Provider.THOUGHT_INDUSTRIES: section}), clock=clock.now)
+    url = serve(app)
+    global_ids = [encode_id("Meeting", Provider.THOUGHT_INDUSTRIES, i) for i in ids]
+    answer = httpx.post(
+        f"{url}/graphql",
+        json={
+            "query": "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            "variables": {"ids": global_ids},
+        },
+        timeout=30,
+    ).json()
+    assert "errors" not in answer, answer["errors"]
+    assert [n["id"] for n in answer["data"]["nodes"]] == global_ids
+    stats = httpx.get(f"{base}/_sim/stats").json()
+    # One request per meeting, give or take a refusal that the arrival jitter of a busy
+    # machine can cause (the client paces by its own clock, the provider by arrival). A
+    # client without the burst limit sends all 26 at once and gets 429s it cannot outwait.
+    assert 26 <= stats["endpoints"][BY_ID]["count"] <= 28
+
+
+def test_the_burst_limiter_lets_twenty_out_then_one_every_six_tenths_of_a_second() -> None:
+    section = provider_settings(Provider.THOUGHT_INDUSTRIES, "https://ti.example", "t")
+    limiter = rate_limiter(section)
+    assert limiter is not None
+    assert (limiter.max_rate, limiter.time_period) == (20, 12.0)

@@ -15,6 +15,7 @@ from meetingmesh.domain import Meeting, MeetingOrder, Provider
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.providers.base import MeetingStream, MeetingTotals, Positioned
 from meetingmesh.providers.deadline import deadline_scope
+from meetingmesh.providers.rows import RowProblem, problem_sink, report
 from meetingmesh.resolvers.lanes import Lanes
 from meetingmesh.resolvers.merge import merge
 
@@ -27,18 +28,27 @@ class Fake:
     """A provider stream of meetings an hour apart; it may sleep before one of them."""
 
     def __init__(
-        self, provider: Provider, count: int, *, sleep_before: int | None = None, pause: float = 0
+        self,
+        provider: Provider,
+        count: int,
+        *,
+        sleep_before: int | None = None,
+        pause: float = 0,
+        bad_row_before: int | None = None,
     ) -> None:
         self.provider = provider
         self.count = count
         self.sleep_before = sleep_before
         self.pause = pause
+        self.bad_row_before = bad_row_before
         self.read = 0
 
     async def _items(self) -> AsyncIterator[Positioned]:
         for index in range(self.count):
             if index == self.sleep_before:
                 await asyncio.sleep(self.pause)
+            if index == self.bad_row_before:
+                report([_problem(self.provider)])
             self.read += 1
             start = NOON + timedelta(hours=index, minutes=list(Provider).index(self.provider))
             yield Positioned(
@@ -47,6 +57,10 @@ class Fake:
 
     def stream(self) -> MeetingStream:
         return MeetingStream(self._items())
+
+
+def _problem(provider: Provider) -> RowProblem:
+    return RowProblem.row(provider, "meeting", "x", "has no start time")
 
 
 def _run(
@@ -168,3 +182,28 @@ def test_a_request_cancelled_while_a_provider_hangs_stays_cancelled() -> None:
         return task.cancelled()
 
     assert asyncio.run(scenario())
+
+
+def test_row_problems_met_in_a_lane_task_reach_the_sink_of_the_field_that_started_it() -> None:
+    """Read-ahead and count tasks run in the field's context, problem sink included."""
+    # HeyPeers' ninth meeting is read only ahead: Daily holds the merge up until it fails.
+    fakes = [Fake(HP, 50, bad_row_before=8), Fake(DAILY, 50, sleep_before=0, pause=FOREVER)]
+
+    async def count() -> MeetingTotals:
+        report([_problem(TI)])
+        return MeetingTotals(total_count=50)
+
+    met: list[tuple[RowProblem, str]] = []
+
+    def sink(problem: RowProblem) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        met.append((problem, task.get_coro().__qualname__))  # type: ignore[union-attr]
+
+    with problem_sink(sink):
+        result = _run(fakes, limit=10, deadline=0.6, counters={TI: count})
+    assert list(result["failures"]) == [DAILY]
+    assert sorted(met, key=lambda m: m[0].provider.value) == [
+        (_problem(HP), "Lane._read_ahead"),
+        (_problem(TI), "Lane._total_within_budget"),
+    ]

@@ -880,6 +880,16 @@ def test_bad_row_null_in_list_puts_a_null_among_the_chosen_session_s_participant
     assert all(None not in m["participants"] for m in listed[1:])
 
 
+def test_bad_row_null_last_in_list_ends_each_participants_page_with_a_null(
+    switch: Callable[..., httpx.Client], data: DailyData
+) -> None:
+    chosen = crowded(data)
+    http = switch(bad_row="null_last_in_list", bad_row_id=chosen.id)
+    rows = http.get(f"/meetings/{chosen.id}/participants", params={"limit": 10}).json()["data"]
+    assert rows[-1] is None and None not in rows[:-1]
+    assert len(rows) == 11  # the page's ten participants, then the null
+
+
 def test_bad_row_unknown_enum_changes_nothing_as_daily_has_no_enum(
     switch: Callable[..., httpx.Client], data: DailyData, client: httpx.Client
 ) -> None:

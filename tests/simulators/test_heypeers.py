@@ -21,6 +21,7 @@ from meetingmesh.simulators.heypeers import (
     ACCESS_KEY,
     OTHER_ORG_TOKEN,
     TOKEN,
+    HeyPeersBehaviour,
     HeyPeersData,
     create_app,
 )
@@ -146,8 +147,13 @@ def _server(app: Any) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def big(big_data: HeyPeersData) -> Iterator[Server]:
-    """The simulator over the size-10,000 data at the default clock."""
-    yield from _server(create_app(big_data))
+    """The simulator over the size-10,000 data at the default clock, custom ranges in UTC.
+
+    (The organization's zone is a switch; these contract tests' ranges are written in UTC.)
+    """
+    yield from _server(
+        create_app(big_data, behaviour=HeyPeersBehaviour(organization_time_zone="UTC"))
+    )
 
 
 @pytest.fixture(scope="module")

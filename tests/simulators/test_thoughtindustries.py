@@ -17,7 +17,11 @@ from starlette.types import ASGIApp
 from meetingmesh.serving import start_in_thread
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.fake import parse_iso
-from meetingmesh.simulators.thoughtindustries import TOKEN, create_app
+from meetingmesh.simulators.thoughtindustries import (
+    TOKEN,
+    ThoughtIndustriesBehaviour,
+    create_app,
+)
 from meetingmesh.simulators.thoughtindustries_data import ThoughtIndustriesData
 
 Serve = Callable[[ASGIApp], str]
@@ -87,6 +91,11 @@ REQUIRED_USER_FIELDS = fields(
 # ---------------------------------------------------------------------------- fixtures
 
 
+#: The contract tests below read pages of 50: the simulator's size when it ignores
+#: ``perPage`` (its default honours it; the switch tests cover both).
+FIFTIES = ThoughtIndustriesBehaviour(per_page="ignored")
+
+
 @pytest.fixture(scope="module")
 def data() -> ThoughtIndustriesData:
     return ThoughtIndustriesData.generate(seed=0, size=SIZE)
@@ -95,7 +104,7 @@ def data() -> ThoughtIndustriesData:
 @pytest.fixture(scope="module")
 def base_url(data: ThoughtIndustriesData) -> Iterator[str]:
     """A shared read-only server; tests that count requests or inject faults start their own."""
-    handle = start_in_thread(create_app(data))
+    handle = start_in_thread(create_app(data, behaviour=FIFTIES))
     yield handle.url
     handle.stop()
 
@@ -109,13 +118,15 @@ def client(base_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def fresh(serve: Serve, data: ThoughtIndustriesData) -> Iterator[httpx.Client]:
     """A client of a server of its own: clean statistics, no faults."""
-    with httpx.Client(base_url=serve(create_app(data)), headers=AUTH, timeout=10) as http:
+    app = create_app(data, behaviour=FIFTIES)
+    with httpx.Client(base_url=serve(app), headers=AUTH, timeout=10) as http:
         yield http
 
 
 @pytest.fixture(scope="module")
 def big_url() -> Iterator[str]:
-    handle = start_in_thread(create_app(ThoughtIndustriesData.generate(seed=3, size=10_000)))
+    data = ThoughtIndustriesData.generate(seed=3, size=10_000)
+    handle = start_in_thread(create_app(data, behaviour=FIFTIES))
     yield handle.url
     handle.stop()
 
@@ -706,7 +717,13 @@ def page_of(http: httpx.Client, **params: Any) -> Json:
     return body
 
 
-def test_per_page_is_ignored_by_default_and_pages_stay_at_50(client: httpx.Client) -> None:
+def test_per_page_is_honoured_by_default(switched: Callable[..., httpx.Client]) -> None:
+    body = page_of(switched(), perPage=100)
+    assert body["pageInfo"]["perPage"] == 100
+    assert len(body["meetings"]) == 100
+
+
+def test_an_ignored_per_page_keeps_pages_at_50(client: httpx.Client) -> None:
     body = page_of(client, perPage=100)
     assert body["pageInfo"]["perPage"] == 50
     assert len(body["meetings"]) == 50
@@ -764,7 +781,7 @@ def test_the_out_of_order_page_comes_reversed_and_the_others_do_not(
 def test_an_out_of_order_page_holds_the_same_meetings_as_in_order(
     switched: Callable[..., httpx.Client], client: httpx.Client
 ) -> None:
-    shuffled = page_of(switched(out_of_order_page=1), page=1)["meetings"]
+    shuffled = page_of(switched(out_of_order_page=1, per_page="ignored"), page=1)["meetings"]
     assert [m["id"] for m in reversed(shuffled)] == [
         m["id"] for m in page_of(client, page=1)["meetings"]
     ]

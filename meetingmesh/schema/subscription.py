@@ -1,0 +1,209 @@
+"""The ``Subscription`` root and its payload types: live events -> GraphQL.
+
+Each field hands its arguments to ``meetingmesh.resolvers.subscriptions`` (which opens
+the broker subscription at once, so refusals are errors of the operation) and
+translates the domain events it yields. Nested fields resolve like a query's, with the
+loaders renewed for every event. ``EventErrors`` adds the provider failures an event's
+fields reported (and survived) to that event's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import StreamExecutionResult
+
+from meetingmesh import domain, events
+from meetingmesh.resolvers import nodes as node_resolvers
+from meetingmesh.resolvers import scheduling
+from meetingmesh.resolvers import subscriptions as live
+from meetingmesh.resolvers.context import RequestContext
+from meetingmesh.resolvers.ids import encode_id
+from meetingmesh.resolvers.meetings import MeetingFilter as DecodedFilter
+from meetingmesh.schema.enums import MeetingStatus
+from meetingmesh.schema.inputs import MeetingFilter
+from meetingmesh.schema.types import Attendee, Info, Meeting, SchedulingLink
+
+strawberry.enum(
+    events.MeetingChange,
+    name="MeetingChange",
+    description="What an update changed about a meeting.",
+)
+strawberry.enum(
+    events.AttendeeChange,
+    name="AttendeeChangeKind",
+    description="How an attendee's presence changed.",
+)
+strawberry.enum(
+    events.AvailabilityReason,
+    name="AvailabilityChangeReason",
+    description="Why a scheduling page's free slots may have changed.",
+)
+MeetingChange = events.MeetingChange
+AttendeeChangeKind = events.AttendeeChange
+AvailabilityChangeReason = events.AvailabilityReason
+
+S = TypeVar("S")
+T = TypeVar("T")
+
+
+class _Translated(Generic[S, T]):
+    """A resolver's event stream seen through ``translate``; closing it closes the stream."""
+
+    def __init__(self, stream: live.EventStream[S], translate: Callable[[S], T]) -> None:  # type: ignore[type-var]
+        self._stream = stream
+        self._translate = translate
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        return self._translate(await anext(self._stream))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+@strawberry.type(description="A meeting's status, times or attendee count changed.")
+class MeetingUpdate:
+    meeting: Meeting = strawberry.field(description="The meeting as it is now.")
+    changes: list[MeetingChange] = strawberry.field(description="What changed.")
+    previous_status: MeetingStatus | None = strawberry.field(
+        description="The status before the change, when the provider told it."
+    )
+    occurred_at: datetime = strawberry.field(description="When the change happened.")
+
+    @classmethod
+    def from_event(cls, event: events.MeetingUpdated) -> MeetingUpdate:
+        """The GraphQL view of a meeting update."""
+        return cls(
+            meeting=Meeting.from_record(event.meeting),
+            changes=sorted(event.changes, key=lambda c: list(events.MeetingChange).index(c)),
+            previous_status=None if event.previous is None else event.previous.status,
+            occurred_at=event.occurred_at,
+        )
+
+
+@strawberry.type(description="Someone joined or left a meeting.")
+class AttendeeUpdate:
+    meeting_id: strawberry.ID = strawberry.field(description="The meeting's global id.")
+    attendee: Attendee = strawberry.field(description="Who joined or left.")
+    change: AttendeeChangeKind = strawberry.field(description="Joined or left.")
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+    event: strawberry.Private[events.AttendeeChanged]
+
+    @classmethod
+    def from_event(cls, event: events.AttendeeChanged) -> AttendeeUpdate:
+        """The GraphQL view of an attendee's change."""
+        return cls(
+            meeting_id=strawberry.ID(encode_id("Meeting", event.provider, event.meeting_key)),
+            attendee=Attendee.from_record(
+                domain.Attendance(event.provider, event.meeting_key, event.attendee)
+            ),
+            change=event.change,
+            occurred_at=event.occurred_at,
+            event=event,
+        )
+
+    @strawberry.field(description="The meeting, read from its provider now.")
+    async def meeting(self, info: Info) -> Meeting | None:
+        found = await node_resolvers.meeting(info.context, self.meeting_id)
+        return None if found is None else Meeting.from_record(found)
+
+
+@strawberry.type(description="A scheduling page's free slots may have changed.")
+class SchedulingLinkAvailabilityUpdate:
+    slug: str = strawberry.field(description="The scheduling page.")
+    reason: AvailabilityChangeReason = strawberry.field(
+        description="A booking through this gateway, or the provider's word."
+    )
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+
+    @strawberry.field(
+        description="The page, read from the provider now (its `availability` is fresh)."
+    )
+    async def link(self, info: Info) -> SchedulingLink | None:
+        found = await scheduling.link(info.context, self.slug)
+        return None if found is None else SchedulingLink.from_record(found)
+
+
+def _decoded(meeting_filter: MeetingFilter | None) -> DecodedFilter | None:
+    if meeting_filter is None:
+        return None
+    return DecodedFilter(
+        providers=None if meeting_filter.providers is None else tuple(meeting_filter.providers),
+        starts_after=meeting_filter.starts_after,
+        starts_before=meeting_filter.starts_before,
+        course_id=meeting_filter.course_id,
+        room=meeting_filter.room,
+        ongoing=meeting_filter.ongoing,
+    )
+
+
+@strawberry.type(
+    description="Live updates, over graphql-transport-ws (WebSocket), Server-Sent Events "
+    "(graphql-sse, distinct connections) or multipart HTTP."
+)
+class Subscription:
+    @strawberry.subscription(
+        description="Status, times and attendee-count changes of meetings of any provider "
+        "(today: Daily, from its webhooks). The filter is checked against the meeting before "
+        "and after the change, so an update that takes a meeting out of the filter (a "
+        "session ending, for `ongoing: true`) is delivered too."
+    )
+    def meeting_updated(
+        self, info: Info, filter: MeetingFilter | None = None
+    ) -> AsyncGenerator[MeetingUpdate, None]:
+        stream = live.meeting_updates(info.context, _decoded(filter))
+        return _Translated(stream, MeetingUpdate.from_event)  # type: ignore[return-value]
+
+    @strawberry.subscription(description="People joining and leaving one meeting (Daily).")
+    def attendee_changed(
+        self, info: Info, meeting_id: strawberry.ID
+    ) -> AsyncGenerator[AttendeeUpdate, None]:
+        stream = live.attendee_changes(info.context, meeting_id)
+        return _Translated(stream, AttendeeUpdate.from_event)  # type: ignore[return-value]
+
+    @strawberry.subscription(
+        description="A HubSpot scheduling page's free slots may have changed: after a "
+        "booking through this gateway, and whenever HubSpot's webhooks tell of a meeting."
+    )
+    def scheduling_link_availability_changed(
+        self, info: Info, slug: str
+    ) -> AsyncGenerator[SchedulingLinkAvailabilityUpdate, None]:
+        stream = live.availability_changes(info.context, slug)
+
+        def update(event: events.AvailabilityChanged) -> SchedulingLinkAvailabilityUpdate:
+            # An event naming no page (HubSpot's) is about this subscriber's page too.
+            return SchedulingLinkAvailabilityUpdate(
+                slug=slug, reason=event.reason, occurred_at=event.occurred_at
+            )
+
+        return _Translated(stream, update)  # type: ignore[return-value]
+
+
+class EventErrors(SchemaExtension):
+    """Each event's reported provider failures go into that event's result."""
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """Move the context's reported failures under this event's root field to its errors."""
+        context = self.execution_context.context
+        data = getattr(result, "data", None)
+        if isinstance(context, RequestContext) and context.reported and isinstance(data, dict):
+            # On one WebSocket connection the context is shared: take only this
+            # subscription's own failures (their paths start at its root field), and the
+            # row problems reported without a path while this event was resolved.
+            mine = [(e, p) for e, p in context.reported if p is None or (p[:1] and p[0] in data)]
+            if mine:
+                context.reported = [r for r in context.reported if r not in mine]
+                errors = [
+                    GraphQLError(error.message, path=path, extensions=error.extensions)
+                    for error, path in mine
+                ]
+                result.errors = [*(getattr(result, "errors", None) or []), *errors]  # type: ignore[union-attr]
+        yield
