@@ -1,6 +1,6 @@
 """GraphQL enums, registered from the domain's plain enums (names are the GraphQL values).
 
-Each enum is registered with a description for every one of its values: ``_register``
+Each enum is registered with a description for every one of its values: ``register_enum``
 refuses, at import, an enum with a value left undescribed.
 """
 
@@ -18,7 +18,7 @@ from meetingmesh import domain
 E = TypeVar("E", bound=enum.Enum)
 
 
-def _register(kind: type[E], name: str, description: str, values: Mapping[E, str]) -> None:
+def register_enum(kind: type[E], name: str, description: str, values: Mapping[E, str]) -> None:
     """Make ``kind`` the GraphQL enum ``name``, each value with its description."""
     missing = [member.name for member in kind if member not in values]
     if missing:
@@ -30,7 +30,7 @@ def _register(kind: type[E], name: str, description: str, values: Mapping[E, str
     ]
 
 
-_register(
+register_enum(
     domain.Provider,
     "Provider",
     "A meeting provider.",
@@ -43,7 +43,7 @@ _register(
         domain.Provider.DAILY: "Daily: video sessions of rooms, with their participants.",
     },
 )
-_register(
+register_enum(
     domain.MeetingStatus,
     "MeetingStatus",
     "Where a meeting is in its life: the provider's own word where it has one "
@@ -60,7 +60,7 @@ _register(
         "know, or no start time to derive one from.",
     },
 )
-_register(
+register_enum(
     domain.WaitlistStatus,
     "WaitlistStatus",
     "A member's place on a meeting's wait list (HeyPeers `waiting_status`).",
@@ -72,7 +72,7 @@ _register(
         domain.WaitlistStatus.EXPIRED: "The wait-list entry expired (`expired`).",
     },
 )
-_register(
+register_enum(
     domain.SchedulingLinkType,
     "SchedulingLinkType",
     "The kind of a HubSpot scheduling page (HubSpot's `type`).",
@@ -84,7 +84,7 @@ _register(
         "chosen by HubSpot: slots where any of them is free.",
     },
 )
-_register(
+register_enum(
     domain.MeetingOrder,
     "MeetingOrder",
     "Order of a meetings list: by start time, then provider, then provider key.",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -25,24 +25,39 @@ from meetingmesh.resolvers import subscriptions as live
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.resolvers.ids import encode_id
 from meetingmesh.resolvers.meetings import MeetingFilter as DecodedFilter
-from meetingmesh.schema.enums import MeetingStatus
+from meetingmesh.schema.enums import MeetingStatus, register_enum
 from meetingmesh.schema.inputs import MeetingFilter
 from meetingmesh.schema.types import Attendee, Info, Meeting, SchedulingLink
 
-strawberry.enum(
+register_enum(
     events.MeetingChange,
-    name="MeetingChange",
-    description="What an update changed about a meeting.",
+    "MeetingChange",
+    "What an update changed about a meeting.",
+    {
+        events.MeetingChange.STATUS: "Its status (scheduled, ongoing, completed, ...).",
+        events.MeetingChange.TIMES: "Its start or end time, or its duration.",
+        events.MeetingChange.ATTENDEE_COUNT: "How many attendees it has (someone joined or left).",
+    },
 )
-strawberry.enum(
+register_enum(
     events.AttendeeChange,
-    name="AttendeeChangeKind",
-    description="How an attendee's presence changed.",
+    "AttendeeChangeKind",
+    "How an attendee's presence changed.",
+    {
+        events.AttendeeChange.JOINED: "The attendee joined the meeting.",
+        events.AttendeeChange.LEFT: "The attendee left the meeting.",
+    },
 )
-strawberry.enum(
+register_enum(
     events.AvailabilityReason,
-    name="AvailabilityChangeReason",
-    description="Why a scheduling page's free slots may have changed.",
+    "AvailabilityChangeReason",
+    "Why a scheduling page's free slots may have changed.",
+    {
+        events.AvailabilityReason.BOOKED: "A booking was made through this gateway's "
+        "`bookMeeting`.",
+        events.AvailabilityReason.PROVIDER_NOTIFIED: "The provider said so in a webhook (HubSpot "
+        "names no page: every page's subscribers are told).",
+    },
 )
 MeetingChange = events.MeetingChange
 AttendeeChangeKind = events.AttendeeChange
@@ -157,14 +172,27 @@ class Subscription:
         "session ending, for `ongoing: true`) is delivered too."
     )
     def meeting_updated(
-        self, info: Info, filter: MeetingFilter | None = None
+        self,
+        info: Info,
+        filter: Annotated[
+            MeetingFilter | None,
+            strawberry.argument(
+                description="Only updates of meetings this filter matches (every provider's "
+                "meetings when absent); the same filter as `meetings`."
+            ),
+        ] = None,
     ) -> AsyncGenerator[MeetingUpdate, None]:
         stream = live.meeting_updates(info.context, _decoded(filter))
         return _Translated(stream, MeetingUpdate.from_event)  # type: ignore[return-value]
 
     @strawberry.subscription(description="People joining and leaving one meeting (Daily).")
     def attendee_changed(
-        self, info: Info, meeting_id: strawberry.ID
+        self,
+        info: Info,
+        meeting_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The global id of the meeting to watch."),
+        ],
     ) -> AsyncGenerator[AttendeeUpdate, None]:
         stream = live.attendee_changes(info.context, meeting_id)
         return _Translated(stream, AttendeeUpdate.from_event)  # type: ignore[return-value]
@@ -174,7 +202,14 @@ class Subscription:
         "booking through this gateway, and whenever HubSpot's webhooks tell of a meeting."
     )
     def scheduling_link_availability_changed(
-        self, info: Info, slug: str
+        self,
+        info: Info,
+        slug: Annotated[
+            str,
+            strawberry.argument(
+                description="The scheduling page's slug, as in `schedulingLink(slug:)`."
+            ),
+        ],
     ) -> AsyncGenerator[SchedulingLinkAvailabilityUpdate, None]:
         stream = live.availability_changes(info.context, slug)
 
