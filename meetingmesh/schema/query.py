@@ -133,16 +133,7 @@ class Query:
             after=after,
             last=last,
             before=before,
-            meeting_filter=None
-            if filter is None
-            else meeting_resolvers.MeetingFilter(
-                providers=None if filter.providers is None else tuple(filter.providers),
-                starts_after=filter.starts_after,
-                starts_before=filter.starts_before,
-                course_id=filter.course_id,
-                room=filter.room,
-                ongoing=filter.ongoing,
-            ),
+            meeting_filter=None if filter is None else filter.to_resolver(),
             order=order_by or domain.MeetingOrder.START_TIME_ASC,
         )
         return MeetingConnection.from_page(page)

@@ -24,7 +24,6 @@ from meetingmesh.resolvers import scheduling
 from meetingmesh.resolvers import subscriptions as live
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.resolvers.ids import encode_id
-from meetingmesh.resolvers.meetings import MeetingFilter as DecodedFilter
 from meetingmesh.schema.enums import MeetingStatus, register_enum
 from meetingmesh.schema.inputs import MeetingFilter
 from meetingmesh.schema.types import Attendee, Info, Meeting, SchedulingLink
@@ -147,19 +146,6 @@ class SchedulingLinkAvailabilityUpdate:
         return None if found is None else SchedulingLink.from_record(found)
 
 
-def _decoded(meeting_filter: MeetingFilter | None) -> DecodedFilter | None:
-    if meeting_filter is None:
-        return None
-    return DecodedFilter(
-        providers=None if meeting_filter.providers is None else tuple(meeting_filter.providers),
-        starts_after=meeting_filter.starts_after,
-        starts_before=meeting_filter.starts_before,
-        course_id=meeting_filter.course_id,
-        room=meeting_filter.room,
-        ongoing=meeting_filter.ongoing,
-    )
-
-
 @strawberry.type(
     description="Live updates, over graphql-transport-ws (WebSocket), Server-Sent Events "
     "(graphql-sse, distinct connections) or multipart HTTP."
@@ -182,7 +168,9 @@ class Subscription:
             ),
         ] = None,
     ) -> AsyncGenerator[MeetingUpdate, None]:
-        stream = live.meeting_updates(info.context, _decoded(filter))
+        stream = live.meeting_updates(
+            info.context, None if filter is None else filter.to_resolver()
+        )
         return _Translated(stream, MeetingUpdate.from_event)  # type: ignore[return-value]
 
     @strawberry.subscription(description="People joining and leaving one meeting (Daily).")
