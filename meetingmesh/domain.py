@@ -103,6 +103,20 @@ class Attendee:
 
 
 @dataclass(frozen=True, slots=True)
+class Attendance:
+    """One attendee of one meeting.
+
+    ``Attendee.id`` is the provider's, and a Thought Industries user id names the person
+    in every meeting; what belongs to one meeting (join time, duration) is told apart by
+    the meeting's key beside it.
+    """
+
+    provider: Provider
+    meeting_key: str
+    attendee: Attendee
+
+
+@dataclass(frozen=True, slots=True)
 class Course:
     """A Thought Industries course."""
 

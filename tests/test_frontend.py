@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -55,9 +55,60 @@ def project(clients: Clients) -> Iterator[Path]:
     shutil.rmtree(work, ignore_errors=True)
 
 
+SCOUT = """query($p: [Provider!]) { meetings(first: 30, filter: {providers: $p}) {
+  edges { node { id course { id meetings(first: 0) { totalCount } }
+    attendees(first: 30) { totalCount edges { node { providerId joinedAt member { id } } } }
+} } } }"""
+
+
+def _sharing(meetings: list[dict[str, Any]], person: Any) -> list[str]:
+    """Two meetings that share an attendee by ``person`` (a function of an attendee)."""
+    first_seen: dict[Any, str] = {}
+    for meeting in meetings:
+        for edge in meeting["attendees"]["edges"]:
+            who = person(edge["node"])
+            if who is not None and first_seen.setdefault(who, meeting["id"]) != meeting["id"]:
+                return [first_seen[who], meeting["id"]]
+    raise AssertionError("no two meetings share an attendee")
+
+
+def _subjects(stack: Stack) -> dict[str, Any]:
+    """The meetings, course and member the README's Apollo cache is checked on."""
+    daily = [e["node"] for e in stack.data(SCOUT, {"p": ["DAILY"]})["meetings"]["edges"]]
+    ti = [e["node"] for e in stack.data(SCOUT, {"p": ["THOUGHT_INDUSTRIES"]})["meetings"]["edges"]]
+    attended = max(
+        (m for m in daily if m["attendees"]["totalCount"] <= 30),
+        key=lambda m: m["attendees"]["totalCount"],
+    )
+    course = max(
+        (m["course"] for m in ti if m["course"] is not None),
+        key=lambda c: c["meetings"]["totalCount"],
+    )
+    return {
+        "attendeesOf": attended["id"],
+        "member": "sso-user-0001",
+        "course": course["id"],
+        # The same Thought Industries user (one provider id) in two meetings.
+        "thoughtIndustriesPair": _sharing(ti, lambda a: a["providerId"]),
+        # The same Daily user joining two sessions, at different times.
+        "dailyPair": _sharing(daily, lambda a: a["member"] and a["member"]["id"]),
+        "dailySession": daily[0]["id"],
+    }
+
+
+@pytest.fixture(scope="module")
+def subjects(stack: Stack) -> dict[str, Any]:
+    """What the Apollo cache checks run on, found in the data set."""
+    return _subjects(stack)
+
+
 @pytest.fixture(scope="module")
 def seen(
-    project: Path, clients: Clients, stack: Stack, tmp_path_factory: pytest.TempPathFactory
+    project: Path,
+    clients: Clients,
+    stack: Stack,
+    subjects: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
     """What each README client reported, against fresh gateways (Relay's trusts only it)."""
     base = gateway_settings(stack.sim_url)
@@ -71,6 +122,7 @@ def seen(
             dir=str(project),
             url=f"{open_gateway.url}/graphql",
             relayUrl=f"{relay_gateway.url}/graphql",
+            subjects=subjects,
         )
     finally:
         open_gateway.stop()
@@ -128,3 +180,108 @@ def test_relay_runs_by_document_id_on_a_trusted_gateway(
     assert [set(sent) for sent in relay["sent"]] == [{"doc_id", "variables"}]
     assert relay["sent"][0]["variables"]["count"] == 2
     assert sorted(relay["meetingIds"]) == sorted(_first_ids(gateway, 2))
+
+
+CONNECTION = "pageInfo { hasNextPage endCursor } edges { node { id } }"
+#: Each list the Apollo walk pages: the query of its pages, its subject, where it is.
+WALKED: dict[str, tuple[str, str | None, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "schedulingLinks": (
+        "query($after: String) { schedulingLinks(first: 100, after: $after) "
+        f"{{ {CONNECTION} }} }}",
+        None,
+        lambda data: data["schedulingLinks"],
+    ),
+    "meetings": (
+        f"query($after: String) {{ meetings(first: 100, after: $after) {{ {CONNECTION} }} }}",
+        None,
+        lambda data: data["meetings"],
+    ),
+    "Meeting.attendees": (
+        "query($id: ID!, $after: String) { meeting(id: $id) "
+        f"{{ attendees(first: 100, after: $after) {{ {CONNECTION} }} }} }}",
+        "attendeesOf",
+        lambda data: data["meeting"]["attendees"],
+    ),
+    "Member.upcomingMeetings": (
+        "query($id: String!, $after: String) { member(provider: HEYPEERS, id: $id) "
+        f"{{ upcomingMeetings(first: 100, after: $after) {{ {CONNECTION} }} }} }}",
+        "member",
+        lambda data: data["member"]["upcomingMeetings"],
+    ),
+    "Course.meetings": (
+        "query($id: ID!, $after: String) { node(id: $id) { ... on Course "
+        f"{{ meetings(first: 100, after: $after) {{ {CONNECTION} }} }} }} }}",
+        "course",
+        lambda data: data["node"]["meetings"],
+    ),
+}
+
+
+def _every_id(gateway: Stack, name: str, subjects: dict[str, Any]) -> list[str]:
+    """The whole list, paged by end cursor in pages of 100."""
+    query, subject, connection = WALKED[name]
+    variables = {} if subject is None else {"id": subjects[subject]}
+    ids: list[str] = []
+    after = None
+    for _ in range(20):
+        page = connection(gateway.data(query, {**variables, "after": after}))
+        ids += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return ids
+        after = page["pageInfo"]["endCursor"]
+    raise AssertionError(f"{name} did not end")
+
+
+@pytest.mark.parametrize("name", WALKED)
+def test_apollo_fetch_more_walks_every_list_to_its_end(
+    gateway: Stack, seen: dict[str, Any], subjects: dict[str, Any], name: str
+) -> None:
+    walked = seen["apolloCache"]["walks"][name]
+    assert walked["pages"] > 2, "the walk must span several pages"
+    assert walked["ids"] == _every_id(gateway, name, subjects)
+
+
+def _attendance(gateway: Stack, meeting: str) -> list[dict[str, Any]]:
+    data = gateway.data(
+        """query($id: ID!) { meeting(id: $id) { attendees(first: 100) { edges { node {
+             id providerId joinedAt durationSeconds member { id } } } } } }""",
+        {"id": meeting},
+    )
+    return [e["node"] for e in data["meeting"]["attendees"]["edges"]]
+
+
+@pytest.mark.parametrize("pair", ["thoughtIndustries", "daily"])
+def test_apollo_keeps_each_meetings_attendances_apart(
+    gateway: Stack, seen: dict[str, Any], subjects: dict[str, Any], pair: str
+) -> None:
+    cached = seen["apolloCache"][pair]
+    meetings = subjects[f"{pair}Pair"]
+    expected = [_attendance(gateway, meeting) for meeting in meetings]
+    # Read back from the cache after both were loaded: each meeting its own join times.
+    assert cached["shown"] == expected
+    assert cached["entries"] == len(expected[0]) + len(expected[1])
+
+
+def test_the_shared_person_is_one_member_in_both_meetings(
+    gateway: Stack, subjects: dict[str, Any]
+) -> None:
+    first, second = (_attendance(gateway, m) for m in subjects["dailyPair"])
+    shared = {a["member"]["id"] for a in first if a["member"]} & {
+        a["member"]["id"] for a in second if a["member"]
+    }
+    assert shared
+    joined = {a["joinedAt"] for a in first + second if a["member"] and a["member"]["id"] in shared}
+    assert len(joined) >= 2, "the shared person must have joined at different times"
+
+
+def test_apollo_merges_details_that_several_queries_selected(seen: dict[str, Any]) -> None:
+    details = seen["apolloCache"]["details"]
+    assert details["room"] is not None, "the second query's details replaced the first's"
+    assert details["room"]["__typename"] == "DailyMeetingDetails"
+    assert details["room"]["room"]
+    assert set(details["live"]) == {"__typename", "ongoing", "maxParticipants"}
+    assert not [w for w in details["warnings"] if "may be lost" in w]
+
+
+def test_apollo_matches_an_attendee_as_a_node(seen: dict[str, Any]) -> None:
+    assert seen["apolloCache"]["attendeeAsNode"] is not None

@@ -7,15 +7,18 @@ meeting is on, and when that meeting starts) so the next page asks each provider
 that same page; resume points are hints, the key decides. This module writes and
 reads resume points without opening their anchors. Lists that only page by position
 (attendees, a member's schedule) use offset cursors, and scheduling links wrap
-HubSpot's own ``after`` token. A cursor that does not decode, down to the last field
-of every resume point, is ``BAD_USER_INPUT`` naming the argument it came in.
+HubSpot's own ``after`` token with a position inside the page it starts
+(``TokenPosition``). Every edge of every list has a cursor of its own that resumes
+right after that edge. A cursor that does not decode, down to the last field of every
+resume point, is ``BAD_USER_INPUT`` naming the argument it came in.
 
 Cursors are opaque but not secret: a client can forge any content. So every decoded
 value is range-checked before anything is asked of a provider: cursors are at most
 ``MAX_CURSOR_LENGTH`` characters, times (keys and resume points) fall within
 ``EARLIEST``..``LATEST``, keys are identifiers (``check_key``), offsets are at most
-``MAX_OFFSET`` and HubSpot tokens short printable ASCII. The anchors inside resume
-points are range-checked by the adapters that open them.
+``MAX_OFFSET``, positions inside a page at most ``MAX_SKIP`` and HubSpot tokens short
+printable ASCII. The anchors inside resume points are range-checked by the adapters
+that open them.
 """
 
 from __future__ import annotations
@@ -165,16 +168,53 @@ def decode_offset(cursor: str, field: str) -> int:
     return payload
 
 
-def encode_token(token: str | None) -> str:
-    """A cursor wrapping a provider's own continuation token (None: past the end)."""
-    return _pack("t", token)
+@dataclass(frozen=True, slots=True)
+class TokenPosition:
+    """A place in a list its provider pages with continuation tokens (HubSpot's links).
+
+    ``skip`` items into the provider page that ``token`` starts (None: the list's first
+    page). Such a provider continues only from its page ends, so a position inside a
+    page is reached by reading that page again from its start.
+    """
+
+    token: str | None
+    skip: int = 0
 
 
-def decode_token(cursor: str, field: str) -> str | None:
-    """The provider token inside a token cursor, or None for the cursor past the end."""
+#: A HubSpot page holds at most 100 links, so no position lies further into one.
+MAX_SKIP = 100
+
+
+def encode_position(position: TokenPosition | None) -> str:
+    """The cursor of a token position; None is the cursor past the end of the list.
+
+    A page start is the bare token, the form these cursors had before positions
+    inside pages existed, so cursors handed out then still decode.
+    """
+    if position is None:
+        return _pack("t", None)
+    if position.skip == 0 and position.token is not None:
+        return _pack("t", position.token)
+    return _pack("t", [position.token, position.skip])
+
+
+def decode_position(cursor: str, field: str) -> TokenPosition | None:
+    """The position inside a token cursor, or None for the cursor past the end."""
     payload = _unpack("t", cursor, field)
-    if payload is not None and not isinstance(payload, str):
+    if payload is None:
+        return None
+    if isinstance(payload, str):
+        token, skip = payload, 0
+    elif isinstance(payload, list) and len(payload) == 2:
+        token, skip = payload
+        if token is not None and not isinstance(token, str):
+            raise _invalid(cursor, field)
+        if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+            raise _invalid(cursor, field)
+        if skip > MAX_SKIP:
+            raise _out_of_range(cursor, field, f"a provider page holds at most {MAX_SKIP} items")
+    else:
         raise _invalid(cursor, field)
-    if payload is not None and not _TOKEN.fullmatch(payload):
+    if token is not None and not _TOKEN.fullmatch(token):
         raise _out_of_range(cursor, field, "not a HubSpot paging token")
-    return payload
+    return TokenPosition(token, skip)

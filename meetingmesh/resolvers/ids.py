@@ -1,9 +1,11 @@
 """Opaque global ids: ``base64url("<Type>:<provider>:<provider key>")``.
 
 Every node the API hands out carries one, so ``node(id)`` can find it again with no
-server-side state: the provider and its key are inside. A client can forge any id, so
-its key is checked like every identifier a client sends (``check_key``: at most
-``MAX_KEY_LENGTH`` characters, no control characters) before a provider sees it.
+server-side state: the provider and its key are inside (an attendance's key is its
+meeting's key and the attendee's provider id, as a JSON pair: ``attendance_key``). A
+client can forge any id, so its key is checked like every identifier a client sends
+(``check_key``: at most ``MAX_KEY_LENGTH`` characters, no control characters) before a
+provider sees it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from meetingmesh.domain import Provider
+import orjson
+
+from meetingmesh.domain import Attendance, Provider
 from meetingmesh.errors import bad_input
 
-NODE_TYPES = frozenset({"Meeting", "Member", "Course", "SchedulingLink"})
+NODE_TYPES = frozenset({"Meeting", "Member", "Course", "SchedulingLink", "Attendee"})
 _PROVIDERS = {p.value: p for p in Provider}
 #: The longest provider key or identifier a client may send (ids, member ids, slugs,
 #: rooms): providers' own are far shorter.
@@ -81,4 +85,25 @@ def decode_id(value: str, *, field: str = "id") -> GlobalId:
         raise refusal from None
     if type_name not in NODE_TYPES or provider not in _PROVIDERS or not key:
         raise refusal
-    return GlobalId(type_name, _PROVIDERS[provider], check_key(key, field))
+    check_key(key, field)
+    if type_name == "Attendee":
+        split_attendance_key(key, field=field)
+    return GlobalId(type_name, _PROVIDERS[provider], key)
+
+
+def attendance_key(attendance: Attendance) -> str:
+    """The key inside an attendance's global id: its meeting's key and the attendee's id."""
+    return orjson.dumps([attendance.meeting_key, attendance.attendee.id]).decode()
+
+
+def split_attendance_key(key: str, *, field: str = "id") -> tuple[str, str]:
+    """The meeting key and attendee id inside an attendance key, or ``BAD_USER_INPUT``."""
+    try:
+        pair = orjson.loads(key)
+    except orjson.JSONDecodeError:
+        pair = None
+    if not (
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) and p for p in pair)
+    ):
+        raise bad_input(f"{shown(key)} is not an attendee id this API issued", field=field)
+    return pair[0], pair[1]

@@ -14,13 +14,14 @@ from meetingmesh.domain import (
     Booking,
     BookingInfo,
     BookingRequest,
+    Page,
     Provider,
     SchedulingLink,
 )
 from meetingmesh.errors import ErrorCode, GatewayError, bad_input
 from meetingmesh.providers.base import LinkFilter
 from meetingmesh.resolvers.context import Path, RequestContext
-from meetingmesh.resolvers.cursors import decode_token, encode_token
+from meetingmesh.resolvers.cursors import TokenPosition, decode_position, encode_position
 from meetingmesh.resolvers.ids import check_key, shown
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE, Edge, ListPage, check_size
 from meetingmesh.resolvers.subscriptions import publish_booking
@@ -34,10 +35,17 @@ MAX_MONTH_OFFSET = 24
 async def list_links(
     ctx: RequestContext, first: int | None, after: str | None, link_filter: LinkFilter
 ) -> ListPage[SchedulingLink]:
-    """``schedulingLinks``: HubSpot's own paging, its ``after`` token inside our cursor.
+    """``schedulingLinks``: HubSpot's own paging, every edge resuming right after itself.
 
-    Every edge of a page carries the cursor of the page's end, because HubSpot can only
-    continue from a page boundary.
+    HubSpot continues only from its page ends (its ``after`` token), so an edge's cursor
+    is the start token of the HubSpot page it came on plus its place in that page, and
+    the last edge of a HubSpot page carries that page's own ``after`` token. Resuming
+    from a page end costs what it always did: one call of ``first`` links. Resuming from
+    inside a page reads that page again from its start, asking for the links before the
+    cursor too (``limit`` = place + ``first``: one call, none while the upstream cache
+    holds that very read; a second one when it passes HubSpot's 100 a page) and drops
+    them. Like HubSpot's own tokens, a place inside a page counts links: a link created
+    or deleted before it in the meantime moves it by one.
     """
     size = check_size("first", first, ctx.max_page_size)
     for field, value in (("name", link_filter.name), ("organizerUserId", link_filter.organizer_id)):
@@ -46,20 +54,44 @@ async def list_links(
     scheduler = ctx.scheduler
     if scheduler is None:
         return ListPage((), False, False, 0)
-    token = None if after is None else decode_token(after, "after")
-    if after is not None and token is None:
+    start = TokenPosition(None) if after is None else decode_position(after, "after")
+    if start is None:
         return ListPage((), False, True, None)  # the cursor past the last page
     wanted = DEFAULT_PAGE_SIZE if size is None else size
-    # HubSpot needs a limit of 1 at least; with first: 0 it only says the total.
-    page = await scheduler.list_links(max(1, wanted), token, link_filter)
-    items = page.items[:wanted]
-    if not items:
-        return ListPage((), False, after is not None, page.total_count)
-    # HubSpot continues from page ends only: every edge carries the page end's cursor,
-    # and the last page's end is a cursor past the end, never "from the start".
-    end = encode_token(page.next_token or None)
-    edges = tuple(Edge(end, link) for link in items)
-    return ListPage(edges, page.has_more, after is not None, page.total_count)
+    edges: list[Edge[SchedulingLink]] = []
+    total: int | None = None
+    token, skip = start.token, start.skip
+    has_more = False
+    for _ in range(_MAX_LINK_CALLS):
+        # HubSpot needs a limit of 1 at least; with first: 0 it only says the total.
+        page = await scheduler.list_links(max(1, skip + wanted - len(edges)), token, link_filter)
+        total = page.total_count if total is None else total
+        rows = page.items[skip : skip + wanted - len(edges)]
+        for place, found in enumerate(rows, start=skip + 1):
+            edges.append(Edge(_link_cursor(token, place, page), found))
+        has_more = skip + len(rows) < len(page.items) or page.has_more
+        if len(edges) >= wanted or not page.has_more:
+            break
+        # The position lies past this page (or the page ran short): go on from its end.
+        skip = max(0, skip - len(page.items))
+        token = page.next_token
+    return ListPage(tuple(edges), has_more, after is not None, total)
+
+
+#: At most this many HubSpot calls for one page of links: a place inside a page plus
+#: ``first`` spans two HubSpot pages at most; a third bounds what a shifted list costs.
+_MAX_LINK_CALLS = 3
+
+
+def _link_cursor(token: str | None, place: int, page: Page[SchedulingLink]) -> str:
+    """The cursor after the link at ``place`` (1-based) in the HubSpot page ``token`` starts.
+
+    The page's last link resumes from HubSpot's own token for the next page; the last
+    page's last link gets the cursor past the end, never "from the start".
+    """
+    if place < len(page.items):
+        return encode_position(TokenPosition(token, place))
+    return encode_position(TokenPosition(page.next_token) if page.next_token else None)
 
 
 async def link(ctx: RequestContext, slug: str) -> SchedulingLink | None:

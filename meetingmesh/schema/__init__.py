@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError, is_abstract_type
@@ -28,8 +29,10 @@ from meetingmesh.schema.errors import MaskUnexpected, Observe, ReportedErrors
 from meetingmesh.schema.fastpath import FastExecutor
 from meetingmesh.schema.limits import cost_limit, query_limits
 from meetingmesh.schema.query import Mutation, Query
+from meetingmesh.schema.scalars import DATETIME
 from meetingmesh.schema.subscription import EventErrors, Subscription
 from meetingmesh.schema.types import (
+    Attendee,
     Course,
     DailyMeetingDetails,
     HeyPeersMeetingDetails,
@@ -97,6 +100,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[
+            Attendee,
             Meeting,
             Member,
             Course,
@@ -107,6 +111,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
         ],
         extensions=extensions,
         execution_context_class=FastExecutor,
+        scalar_overrides={datetime: DATETIME},
         config=StrawberryConfig(
             auto_camel_case=True,
             # Batches are checked and run by meetingmesh.batching; this lets them through.

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from meetingmesh.resolvers import meetings as meeting_resolvers
 from meetingmesh.schema.enums import Provider, SchedulingLinkType
 
 
@@ -31,6 +32,17 @@ class MeetingFilter:
     ongoing: bool | None = strawberry.field(
         default=None, description="Only meetings in progress now (true) or not (false)."
     )
+
+    def to_resolver(self) -> meeting_resolvers.MeetingFilter:
+        """The filter as the resolvers take it."""
+        return meeting_resolvers.MeetingFilter(
+            providers=None if self.providers is None else tuple(self.providers),
+            starts_after=self.starts_after,
+            starts_before=self.starts_before,
+            course_id=self.course_id,
+            room=self.room,
+            ongoing=self.ongoing,
+        )
 
 
 @strawberry.input(description="Which scheduling links a `schedulingLinks` list holds.")

@@ -6,6 +6,8 @@ Each root field decodes its arguments into domain values, calls its resolver mod
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from meetingmesh import domain
@@ -18,6 +20,7 @@ from meetingmesh.schema.enums import MeetingOrder, Provider
 from meetingmesh.schema.inputs import BookMeetingInput, MeetingFilter, SchedulingLinkFilter
 from meetingmesh.schema.selection import meetings_projection
 from meetingmesh.schema.types import (
+    Attendee,
     Booking,
     BookMeetingPayload,
     Course,
@@ -45,22 +48,53 @@ def to_node(record: NodeRecord | None) -> Node | None:
         return Member.from_record(record)
     if isinstance(record, domain.Course):
         return Course.from_record(record)
+    if isinstance(record, domain.Attendance):
+        return Attendee.from_record(record)
     return SchedulingLink.from_record(record)
 
 
 @strawberry.type(description="Meetings, members, courses and scheduling pages of every provider.")
 class Query:
     @strawberry.field(description="Any object by its global id; null when it no longer exists.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="A global id this API handed out (the `id` of any `Node`); one "
+                "it never issued is BAD_USER_INPUT."
+            ),
+        ],
+    ) -> Node | None:
         return to_node(await node_resolvers.node(info.context, id))
 
     @strawberry.field(description="Several objects by global id, in order; a missing one is null.")
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description="Global ids this API handed out, looked up concurrently; one "
+                "that is malformed or fails is null, with an error at its index."
+            ),
+        ],
+    ) -> list[Node | None]:
         found = await node_resolvers.nodes(info.context, list(info.path.as_list()), list(ids))
         return [to_node(r) for r in found]
 
     @strawberry.field(description="One meeting by global id.")
-    async def meeting(self, info: Info, id: strawberry.ID) -> Meeting | None:
+    async def meeting(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="A meeting's global id; the id of another type gives null."
+            ),
+        ],
+    ) -> Meeting | None:
         found = await node_resolvers.meeting(info.context, id)
         return None if found is None else Meeting.from_record(found)
 
@@ -77,8 +111,17 @@ class Query:
         after: Cursor = None,
         last: PageSize = None,
         before: Cursor = None,
-        filter: MeetingFilter | None = None,
-        order_by: MeetingOrder | None = domain.MeetingOrder.START_TIME_ASC,
+        filter: Annotated[
+            MeetingFilter | None,
+            strawberry.argument(
+                description="Which meetings the list holds; every meeting of every "
+                "configured provider when unset."
+            ),
+        ] = None,
+        order_by: Annotated[
+            MeetingOrder | None,
+            strawberry.argument(description="The list's order; ascending start time by default."),
+        ] = domain.MeetingOrder.START_TIME_ASC,
     ) -> MeetingConnection | None:
         fields, want_total = meetings_projection(info.selected_fields)
         page = await meeting_resolvers.list_meetings(
@@ -90,16 +133,7 @@ class Query:
             after=after,
             last=last,
             before=before,
-            meeting_filter=None
-            if filter is None
-            else meeting_resolvers.MeetingFilter(
-                providers=None if filter.providers is None else tuple(filter.providers),
-                starts_after=filter.starts_after,
-                starts_before=filter.starts_before,
-                course_id=filter.course_id,
-                room=filter.room,
-                ongoing=filter.ongoing,
-            ),
+            meeting_filter=None if filter is None else filter.to_resolver(),
             order=order_by or domain.MeetingOrder.START_TIME_ASC,
         )
         return MeetingConnection.from_page(page)
@@ -107,7 +141,20 @@ class Query:
     @strawberry.field(
         description="A member by the provider's id (HeyPeers: the SSO idp_id); null when unknown."
     )
-    async def member(self, info: Info, provider: Provider, id: str) -> Member | None:
+    async def member(
+        self,
+        info: Info,
+        provider: Annotated[
+            Provider, strawberry.argument(description="The provider the member belongs to.")
+        ],
+        id: Annotated[
+            str,
+            strawberry.argument(
+                description="The provider's own id of the member (HeyPeers: the SSO idp_id); "
+                "1 to 256 characters, no control characters."
+            ),
+        ],
+    ) -> Member | None:
         found = await members.member(info.context, provider, id)
         return None if found is None else Member.from_record(found)
 
@@ -120,7 +167,13 @@ class Query:
         info: Info,
         first: PageSize = None,
         after: Cursor = None,
-        filter: SchedulingLinkFilter | None = None,
+        filter: Annotated[
+            SchedulingLinkFilter | None,
+            strawberry.argument(
+                description="Which links the list holds (HubSpot filters them); every link "
+                "when unset."
+            ),
+        ] = None,
     ) -> SchedulingLinkConnection | None:
         link_filter = (
             LinkFilter()
@@ -133,7 +186,17 @@ class Query:
         return SchedulingLinkConnection.of(page, SchedulingLinkEdge.from_edge)
 
     @strawberry.field(description="One HubSpot scheduling page by slug.")
-    async def scheduling_link(self, info: Info, slug: str) -> SchedulingLink | None:
+    async def scheduling_link(
+        self,
+        info: Info,
+        slug: Annotated[
+            str,
+            strawberry.argument(
+                description='The page\'s slug: the end of its URL, a "/" included for team '
+                "pages (`sales/round-robin`)."
+            ),
+        ],
+    ) -> SchedulingLink | None:
         found = await scheduling.link(info.context, slug)
         return None if found is None else SchedulingLink.from_record(found)
 
@@ -162,7 +225,14 @@ class Mutation:
         "BOOKING_OUTCOME_UNKNOWN says HubSpot's answer was lost, with `extensions.slotTaken` "
         "(true: the slot is gone, most likely booked; false: not booked; null: cannot tell)."
     )
-    async def book_meeting(self, info: Info, input: BookMeetingInput) -> BookMeetingPayload:
+    async def book_meeting(
+        self,
+        info: Info,
+        input: Annotated[
+            BookMeetingInput,
+            strawberry.argument(description="The page, the slot and who books it."),
+        ],
+    ) -> BookMeetingPayload:
         booking = await scheduling.book(
             info.context,
             list(info.path.as_list()),

@@ -11,38 +11,52 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import StreamExecutionResult
 
-from meetingmesh import events
+from meetingmesh import domain, events
 from meetingmesh.resolvers import nodes as node_resolvers
 from meetingmesh.resolvers import scheduling
 from meetingmesh.resolvers import subscriptions as live
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.resolvers.ids import encode_id
-from meetingmesh.resolvers.meetings import MeetingFilter as DecodedFilter
-from meetingmesh.schema.enums import MeetingStatus
+from meetingmesh.schema.enums import MeetingStatus, register_enum
 from meetingmesh.schema.inputs import MeetingFilter
 from meetingmesh.schema.types import Attendee, Info, Meeting, SchedulingLink
 
-strawberry.enum(
+register_enum(
     events.MeetingChange,
-    name="MeetingChange",
-    description="What an update changed about a meeting.",
+    "MeetingChange",
+    "What an update changed about a meeting.",
+    {
+        events.MeetingChange.STATUS: "Its status (scheduled, ongoing, completed, ...).",
+        events.MeetingChange.TIMES: "Its start or end time, or its duration.",
+        events.MeetingChange.ATTENDEE_COUNT: "How many attendees it has (someone joined or left).",
+    },
 )
-strawberry.enum(
+register_enum(
     events.AttendeeChange,
-    name="AttendeeChangeKind",
-    description="How an attendee's presence changed.",
+    "AttendeeChangeKind",
+    "How an attendee's presence changed.",
+    {
+        events.AttendeeChange.JOINED: "The attendee joined the meeting.",
+        events.AttendeeChange.LEFT: "The attendee left the meeting.",
+    },
 )
-strawberry.enum(
+register_enum(
     events.AvailabilityReason,
-    name="AvailabilityChangeReason",
-    description="Why a scheduling page's free slots may have changed.",
+    "AvailabilityChangeReason",
+    "Why a scheduling page's free slots may have changed.",
+    {
+        events.AvailabilityReason.BOOKED: "A booking was made through this gateway's "
+        "`bookMeeting`.",
+        events.AvailabilityReason.PROVIDER_NOTIFIED: "The provider said so in a webhook (HubSpot "
+        "names no page: every page's subscribers are told).",
+    },
 )
 MeetingChange = events.MeetingChange
 AttendeeChangeKind = events.AttendeeChange
@@ -102,7 +116,9 @@ class AttendeeUpdate:
         """The GraphQL view of an attendee's change."""
         return cls(
             meeting_id=strawberry.ID(encode_id("Meeting", event.provider, event.meeting_key)),
-            attendee=Attendee.from_record(event.attendee),
+            attendee=Attendee.from_record(
+                domain.Attendance(event.provider, event.meeting_key, event.attendee)
+            ),
             change=event.change,
             occurred_at=event.occurred_at,
             event=event,
@@ -130,19 +146,6 @@ class SchedulingLinkAvailabilityUpdate:
         return None if found is None else SchedulingLink.from_record(found)
 
 
-def _decoded(meeting_filter: MeetingFilter | None) -> DecodedFilter | None:
-    if meeting_filter is None:
-        return None
-    return DecodedFilter(
-        providers=None if meeting_filter.providers is None else tuple(meeting_filter.providers),
-        starts_after=meeting_filter.starts_after,
-        starts_before=meeting_filter.starts_before,
-        course_id=meeting_filter.course_id,
-        room=meeting_filter.room,
-        ongoing=meeting_filter.ongoing,
-    )
-
-
 @strawberry.type(
     description="Live updates, over graphql-transport-ws (WebSocket), Server-Sent Events "
     "(graphql-sse, distinct connections) or multipart HTTP."
@@ -155,14 +158,29 @@ class Subscription:
         "session ending, for `ongoing: true`) is delivered too."
     )
     def meeting_updated(
-        self, info: Info, filter: MeetingFilter | None = None
+        self,
+        info: Info,
+        filter: Annotated[
+            MeetingFilter | None,
+            strawberry.argument(
+                description="Only updates of meetings this filter matches (every provider's "
+                "meetings when absent); the same filter as `meetings`."
+            ),
+        ] = None,
     ) -> AsyncGenerator[MeetingUpdate, None]:
-        stream = live.meeting_updates(info.context, _decoded(filter))
+        stream = live.meeting_updates(
+            info.context, None if filter is None else filter.to_resolver()
+        )
         return _Translated(stream, MeetingUpdate.from_event)  # type: ignore[return-value]
 
     @strawberry.subscription(description="People joining and leaving one meeting (Daily).")
     def attendee_changed(
-        self, info: Info, meeting_id: strawberry.ID
+        self,
+        info: Info,
+        meeting_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The global id of the meeting to watch."),
+        ],
     ) -> AsyncGenerator[AttendeeUpdate, None]:
         stream = live.attendee_changes(info.context, meeting_id)
         return _Translated(stream, AttendeeUpdate.from_event)  # type: ignore[return-value]
@@ -172,7 +190,14 @@ class Subscription:
         "booking through this gateway, and whenever HubSpot's webhooks tell of a meeting."
     )
     def scheduling_link_availability_changed(
-        self, info: Info, slug: str
+        self,
+        info: Info,
+        slug: Annotated[
+            str,
+            strawberry.argument(
+                description="The scheduling page's slug, as in `schedulingLink(slug:)`."
+            ),
+        ],
     ) -> AsyncGenerator[SchedulingLinkAvailabilityUpdate, None]:
         stream = live.availability_changes(info.context, slug)
 

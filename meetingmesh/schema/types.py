@@ -18,7 +18,7 @@ import strawberry
 from meetingmesh import domain
 from meetingmesh.resolvers import members, pagination, scheduling
 from meetingmesh.resolvers.context import RequestContext
-from meetingmesh.resolvers.ids import encode_id
+from meetingmesh.resolvers.ids import attendance_key, encode_id
 from meetingmesh.resolvers.meetings import MeetingsPage, course_meetings
 from meetingmesh.resolvers.pagination import OffsetWindow, offset_window, slice_page
 from meetingmesh.schema.connection import Connection, Edge
@@ -98,10 +98,20 @@ class Member(Node):
 
 @strawberry.type(description="A Thought Industries course.")
 class Course(Node):
-    provider_id: str = strawberry.field(description="The course's Thought Industries id.")
-    title: str | None = strawberry.field(description="Course title.")
+    # Fields named like another Node type's have its type (title String!, providerId and
+    # slug String): a client may select both in one `node { ... on X }` selection.
+    provider_id: str | None = strawberry.field(
+        description="The course's Thought Industries id (always set; nullable like every "
+        "Node's `providerId`)."
+    )
+    title: str = strawberry.field(
+        description="Course title; empty when Thought Industries sends none (like `Meeting.title`)."
+    )
     slug: str | None = strawberry.field(description="URL slug of the course.")
-    status: str | None = strawberry.field(description="Publication status (draft, published, ...).")
+    publication_status: str | None = strawberry.field(
+        description="Thought Industries' publication status (draft, published, ...). Was "
+        "`status`, removed because `Meeting.status` is a `MeetingStatus` of the same name."
+    )
     start_date: datetime | None = strawberry.field(description="Course start.")
     end_date: datetime | None = strawberry.field(description="Course end.")
     record: strawberry.Private[domain.Course]
@@ -112,9 +122,9 @@ class Course(Node):
         return cls(
             id=strawberry.ID(encode_id("Course", record.provider, record.provider_id)),
             provider_id=record.provider_id,
-            title=record.title,
+            title=record.title or "",
             slug=record.slug,
-            status=record.status,
+            publication_status=record.status,
             start_date=record.start_date,
             end_date=record.end_date,
             record=record,
@@ -140,40 +150,48 @@ class Course(Node):
         return MeetingConnection.from_page(page)
 
 
-@strawberry.type(description="Someone registered for, or present in, a meeting.")
-class Attendee:
-    id: strawberry.ID = strawberry.field(
-        description="The provider's id of this attendance (Daily participant_id, TI user id)."
+@strawberry.type(
+    description="Someone registered for, or present in, one meeting: an attendance. The "
+    "same person in two meetings is two attendees with ids of their own (their join "
+    "times and durations differ); `member` is the person."
+)
+class Attendee(Node):
+    provider_id: str | None = strawberry.field(
+        description="The provider's own id of this attendee: Daily's participant_id (one "
+        "per join), Thought Industries' user id (the person, the same in every meeting). "
+        "Until `id` became an attendance's own, `id` held this value."
     )
     name: str | None = strawberry.field(description="Display name.")
     email: str | None = strawberry.field(description="Email address.")
     member: Member | None = strawberry.field(
-        description="The member behind the attendee, if known."
+        description="The person behind the attendee, if known: the same member in every "
+        "meeting they attend."
     )
-    joined_at: datetime | None = strawberry.field(description="When the attendee joined (Daily).")
-    duration_seconds: int | None = strawberry.field(description="Time spent in the meeting.")
+    joined_at: datetime | None = strawberry.field(
+        description="When the attendee joined this meeting (Daily)."
+    )
+    duration_seconds: int | None = strawberry.field(
+        description="Time the attendee spent in this meeting, in seconds (Daily)."
+    )
 
     @classmethod
-    def from_record(cls, record: domain.Attendee) -> Attendee:
-        """The GraphQL view of an attendee."""
+    def from_record(cls, record: domain.Attendance) -> Attendee:
+        """The GraphQL view of an attendance."""
+        attendee = record.attendee
         return cls(
-            id=strawberry.ID(record.id),
-            name=record.name,
-            email=record.email,
-            member=None if record.member is None else Member.from_record(record.member),
-            joined_at=record.joined_at,
-            duration_seconds=record.duration_seconds,
+            id=strawberry.ID(encode_id("Attendee", record.provider, attendance_key(record))),
+            provider_id=attendee.id,
+            name=attendee.name,
+            email=attendee.email,
+            member=None if attendee.member is None else Member.from_record(attendee.member),
+            joined_at=attendee.joined_at,
+            duration_seconds=attendee.duration_seconds,
         )
 
 
 @strawberry.type(description="An attendee and its cursor.")
 class AttendeeEdge(Edge[Attendee]):
     node: Attendee = strawberry.field(description="The attendee.")
-
-    @classmethod
-    def from_edge(cls, edge: pagination.Edge[domain.Attendee]) -> AttendeeEdge:
-        """The GraphQL view of an attendee's edge."""
-        return cls(cursor=edge.cursor, node=Attendee.from_record(edge.node))
 
 
 @strawberry.type(description="A page of a meeting's attendees.")
@@ -183,10 +201,15 @@ class AttendeeConnection(Connection[AttendeeEdge]):
 
     @classmethod
     def from_attendees(
-        cls, everyone: tuple[domain.Attendee, ...], window: OffsetWindow
+        cls, meeting: domain.Meeting, everyone: tuple[domain.Attendee, ...], window: OffsetWindow
     ) -> AttendeeConnection:
-        """The page ``window`` cuts from a meeting's attendees."""
-        return cls.of(slice_page(everyone, window), AttendeeEdge.from_edge)
+        """The page ``window`` cuts from ``meeting``'s attendees."""
+
+        def edge(item: pagination.Edge[domain.Attendee]) -> AttendeeEdge:
+            attendance = domain.Attendance(meeting.provider, meeting.key, item.node)
+            return AttendeeEdge(cursor=item.cursor, node=Attendee.from_record(attendance))
+
+        return cls.of(slice_page(everyone, window), edge)
 
 
 @strawberry.type(description="A physical location of a Thought Industries meeting.")
@@ -209,7 +232,11 @@ class HeyPeersMeetingDetails:
     price: float | None = strawberry.field(description="Price; 0 when free.")
     special_focus: str | None = strawberry.field(description="Special focus of the group.")
     host: str | None = strawberry.field(description="Host as HeyPeers stores it.")
-    location: str | None = strawberry.field(description="Platform: heypeers or zoom.")
+    platform: str | None = strawberry.field(
+        description="Where the meeting is held: heypeers or zoom (HeyPeers' `location`). Was "
+        "`location`, removed because `ThoughtIndustriesMeetingDetails.location` is a "
+        "`Location` of the same name."
+    )
     privacy: bool | None = strawberry.field(description="Private meeting.")
     eap: bool | None = strawberry.field(description="Employee Assistance Program meeting.")
     allow_meeting_donation: bool | None = strawberry.field(description="Donations allowed.")
@@ -250,7 +277,7 @@ def _details(
             price=record.price,
             special_focus=record.special_focus,
             host=record.host,
-            location=record.location,
+            platform=record.location,
             privacy=record.privacy,
             eap=record.eap,
             allow_meeting_donation=record.allow_meeting_donation,
@@ -362,12 +389,12 @@ class Meeting(Node):
     ) -> AttendeeConnection | None:
         window = offset_window(first, after, info.context.max_page_size)
         if self.record.attendees is not None:
-            return AttendeeConnection.from_attendees(self.record.attendees, window)
+            return AttendeeConnection.from_attendees(self.record, self.record.attendees, window)
         return self._load_attendees(info, window)  # type: ignore[return-value]  # awaited
 
     async def _load_attendees(self, info: Info, window: OffsetWindow) -> AttendeeConnection:
         everyone = await info.context.loaders.attendees_of(self.record)
-        return AttendeeConnection.from_attendees(everyone, window)
+        return AttendeeConnection.from_attendees(self.record, everyone, window)
 
 
 @strawberry.type(description="A meeting and its cursor in a merged list.")
@@ -603,7 +630,9 @@ class AvailabilitySlot:
 
 @strawberry.type(description="A HubSpot scheduling page.")
 class SchedulingLink(Node):
-    slug: str = strawberry.field(description="The end of the page's URL.")
+    slug: str | None = strawberry.field(
+        description="The end of the page's URL (always set; nullable like `Course.slug`)."
+    )
     url: str | None = strawberry.field(description="The full booking URL.")
     name: str | None = strawberry.field(description="The page's name.")
     type: SchedulingLinkType | None = strawberry.field(
@@ -611,6 +640,7 @@ class SchedulingLink(Node):
     )
     organizer: Member | None = strawberry.field(description="The HubSpot user who owns the page.")
     is_default: bool | None = strawberry.field(description="The organizer's default page.")
+    record: strawberry.Private[domain.SchedulingLink]
 
     @classmethod
     def from_record(cls, record: domain.SchedulingLink) -> SchedulingLink:
@@ -632,11 +662,22 @@ class SchedulingLink(Node):
             type=record.type,
             organizer=organizer,
             is_default=record.is_default,
+            record=record,
         )
 
     @strawberry.field(description="Durations, rules, organizers and busy times of this page.")
-    async def booking_info(self, info: Info, timezone: str) -> BookingInfo | None:
-        found = await scheduling.booking_info(info.context, self.slug, timezone)
+    async def booking_info(
+        self,
+        info: Info,
+        timezone: Annotated[
+            str,
+            strawberry.argument(
+                description="An IANA time zone name (`America/New_York`) HubSpot presents "
+                "the page in; anything else is BAD_USER_INPUT."
+            ),
+        ],
+    ) -> BookingInfo | None:
+        found = await scheduling.booking_info(info.context, self.record.slug, timezone)
         return None if found is None else BookingInfo.from_record(found)
 
     @strawberry.field(
@@ -646,7 +687,13 @@ class SchedulingLink(Node):
     async def availability(
         self,
         info: Info,
-        timezone: Annotated[str, strawberry.argument(description="An IANA time zone name.")],
+        timezone: Annotated[
+            str,
+            strawberry.argument(
+                description="An IANA time zone name (`America/New_York`) HubSpot reads the "
+                "month in; anything else is BAD_USER_INPUT."
+            ),
+        ],
         month_offset: Annotated[
             int,
             strawberry.argument(
@@ -655,7 +702,9 @@ class SchedulingLink(Node):
             ),
         ] = 0,
     ) -> list[AvailabilitySlot] | None:
-        slots = await scheduling.availability(info.context, self.slug, timezone, month_offset)
+        slots = await scheduling.availability(
+            info.context, self.record.slug, timezone, month_offset
+        )
         return [
             AvailabilitySlot(start=s.start, end=s.end, duration_minutes=s.duration_minutes)
             for s in slots
@@ -665,8 +714,9 @@ class SchedulingLink(Node):
 @strawberry.type(description="A scheduling link and its cursor.")
 class SchedulingLinkEdge(Edge[SchedulingLink]):
     cursor: str = strawberry.field(
-        description="Opaque cursor; HubSpot continues from page ends only, so a page's "
-        "edges share the cursor of its end."
+        description="Opaque cursor that resumes right after this link. HubSpot continues "
+        "from its page ends only, so resuming from a link inside a HubSpot page reads that "
+        "page again from its start."
     )
     node: SchedulingLink = strawberry.field(description="The scheduling link.")
 

@@ -20,7 +20,7 @@ PARTICIPANTS = "GET /meetings/{meeting_id}/participants"
 FIELDS = """
   id provider providerId title startTime endTime durationMinutes status capacity
   details { ... on DailyMeetingDetails { room ongoing maxParticipants durationSeconds } }
-  attendees(first: 100) { totalCount edges { node { id name joinedAt durationSeconds
+  attendees(first: 100) { totalCount edges { node { providerId name joinedAt durationSeconds
     member { providerId name } } } }
 """
 
@@ -63,7 +63,7 @@ def test_participants_become_attendees_from_the_list_payload(gateway: Stack) -> 
     assert attendees["totalCount"] == len(raw["participants"])
     in_join_order = sorted(raw["participants"], key=lambda p: (p["join_time"], p["participant_id"]))
     for edge, participant in zip(attendees["edges"], in_join_order, strict=True):
-        assert edge["node"]["id"] == participant["participant_id"]
+        assert edge["node"]["providerId"] == participant["participant_id"]
         assert edge["node"]["name"] == participant["user_name"]
         assert edge["node"]["durationSeconds"] == participant["duration"]
         joined = datetime.fromtimestamp(participant["join_time"], UTC).isoformat()
@@ -164,7 +164,7 @@ def _crowd(gateway: Stack) -> dict[str, Any]:
 
 ATTENDEE_PAGE = """query($id: ID!, $after: String) { node(id: $id) { ... on Meeting {
   attendees(first: 100, after: $after) {
-    totalCount pageInfo { hasNextPage endCursor } edges { node { id joinedAt } } } } } }"""
+    totalCount pageInfo { hasNextPage endCursor } edges { node { providerId joinedAt } } } } } }"""
 
 
 @pytest.mark.parametrize("order", ["join_order", "newest_first", "example"])
@@ -184,7 +184,7 @@ def test_250_participants_page_after_the_latest_joiner_once_each_in_join_order(
             "attendees"
         ]
         assert attendees["totalCount"] == 250
-        seen += [edge["node"]["id"] for edge in attendees["edges"]]
+        seen += [edge["node"]["providerId"] for edge in attendees["edges"]]
         if not attendees["pageInfo"]["hasNextPage"]:
             break
         after = attendees["pageInfo"]["endCursor"]
@@ -208,7 +208,7 @@ def test_a_null_on_every_participants_page_is_left_out_and_paging_goes_on(
     for _ in range(10):
         answer = gateway.query(ATTENDEE_PAGE, {"id": global_id, "after": after})
         attendees = answer["data"]["node"]["attendees"]
-        seen += [edge["node"]["id"] for edge in attendees["edges"]]
+        seen += [edge["node"]["providerId"] for edge in attendees["edges"]]
         errors.append([e["message"] for e in answer["errors"]])
         if not attendees["pageInfo"]["hasNextPage"]:
             break
@@ -230,9 +230,10 @@ def test_listed_participants_become_attendees_in_join_order_whatever_order_daily
     _behave(gateway, participant_order="example")
     data = gateway.data(
         """{ meetings(first: 1, filter: {providers: [DAILY]}) {
-             edges { node { attendees(first: 100) { edges { node { id } } } } } } }"""
+             edges { node { attendees(first: 100) { edges { node { providerId } } } } } } }"""
     )
-    listed = [e["node"]["id"] for e in data["meetings"]["edges"][0]["node"]["attendees"]["edges"]]
+    meeting = data["meetings"]["edges"][0]["node"]
+    listed = [e["node"]["providerId"] for e in meeting["attendees"]["edges"]]
     crowd = _crowd(gateway)
     in_join_order = sorted(
         crowd["participants"], key=lambda p: (p["join_time"], p["participant_id"])

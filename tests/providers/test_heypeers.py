@@ -30,7 +30,7 @@ query($id: String!) {
           id providerId title startTime endTime durationMinutes capacity registeredCount
           description topic status
           hosts { providerId name avatarUrl }
-          details { ... on HeyPeersMeetingDetails { location durationText } }
+          details { ... on HeyPeersMeetingDetails { platform durationText } }
         }
       }
     }
@@ -71,7 +71,7 @@ def test_member_meeting_times_are_utc_and_duration_in_minutes(gateway: Stack) ->
     assert meeting["endTime"] == "2026-05-23T16:00:00+00:00"
     assert meeting["durationMinutes"] == 60
     assert meeting["status"] == "SCHEDULED"
-    assert meeting["details"] == {"location": "heypeers", "durationText": "1 hour"}
+    assert meeting["details"] == {"platform": "heypeers", "durationText": "1 hour"}
 
 
 def test_unknown_member_is_null_without_error(gateway: Stack) -> None:
@@ -159,7 +159,7 @@ def test_export_details_keep_every_heypeers_column(gateway: Stack) -> None:
         """{ meetings(first: 1, filter: {providers: [HEYPEERS],
                startsAfter: "2026-05-23T15:00:00Z", startsBefore: "2026-05-23T15:01:00Z"}) {
              edges { node { title hosts { providerId } details { ... on HeyPeersMeetingDetails {
-               meetingType price location rawStatus waitList privacy eap
+               meetingType price platform rawStatus waitList privacy eap
                allowMeetingDonation invitationOnly } } } } } }"""
     )
     node = data["meetings"]["edges"][0]["node"]
@@ -168,7 +168,7 @@ def test_export_details_keep_every_heypeers_column(gateway: Stack) -> None:
     details = node["details"]
     assert details["meetingType"] == "Group"
     assert details["price"] == 0
-    assert details["location"] == "heypeers"
+    assert details["platform"] == "heypeers"
     assert details["rawStatus"] == "scheduled"
     assert {type(details[k]) for k in ("waitList", "privacy", "eap")} == {bool}
 

@@ -135,10 +135,10 @@ def test_unknown_heypeers_words_read_as_unknown_without_an_error(gateway: Stack)
 
 TI_LIST = """{ meetings(first: 10, filter: {providers: [THOUGHT_INDUSTRIES]}) {
   edges { node { providerId registeredCount hosts { name }
-    attendees(first: 100) { edges { node { id } } } } }
+    attendees(first: 100) { edges { node { providerId } } } } }
 } }"""
 TI_ONE = """query($id: ID!) { meeting(id: $id) { providerId registeredCount hosts { name }
-  attendees(first: 100) { edges { node { id } } } } }"""
+  attendees(first: 100) { edges { node { providerId } } } } }"""
 
 
 def _ti_rows(gateway: Stack) -> list[dict[str, Any]]:
@@ -185,7 +185,7 @@ def test_an_attendee_without_an_id_is_left_out_and_the_meeting_kept(
         global_id = encode_id("Meeting", Provider.THOUGHT_INDUSTRIES, target["id"])
         answer = gateway.query(TI_ONE, {"id": global_id})
         node = answer["data"]["meeting"]
-    attendees = [e["node"]["id"] for e in node["attendees"]["edges"]]
+    attendees = [e["node"]["providerId"] for e in node["attendees"]["edges"]]
     assert attendees == [a["id"] for a in target["attendees"][1:]]
     assert node["registeredCount"] == len(target["attendees"])
     assert [e["message"] for e in answer["errors"]] == [
@@ -216,15 +216,16 @@ def test_an_unknown_course_status_passes_through_without_an_error(gateway: Stack
     spoil(gateway, "thoughtindustries", "unknown_enum", target["id"])
     global_id = encode_id("Meeting", Provider.THOUGHT_INDUSTRIES, target["id"])
     data = gateway.data(
-        "query($id: ID!) { meeting(id: $id) { course { status } } }", {"id": global_id}
+        "query($id: ID!) { meeting(id: $id) { course { publicationStatus } } }",
+        {"id": global_id},
     )
-    assert data["meeting"]["course"]["status"] == "under_review"
+    assert data["meeting"]["course"]["publicationStatus"] == "under_review"
 
 
 # --- Daily -------------------------------------------------------------------------------
 
 DAILY_LIST = """{ meetings(first: 10, orderBy: START_TIME_DESC, filter: {providers: [DAILY]}) {
-  edges { node { id providerId attendees(first: 100) { edges { node { id } } } } }
+  edges { node { id providerId attendees(first: 100) { edges { node { providerId } } } } }
 } }"""
 
 
@@ -275,11 +276,11 @@ def test_a_bad_participant_is_left_out_and_the_session_kept(
     else:
         answer = gateway.query(
             "query($id: ID!) { meeting(id: $id) {"
-            " attendees(first: 100) { edges { node { id } } } } }",
+            " attendees(first: 100) { edges { node { providerId } } } } }",
             {"id": encode_id("Meeting", Provider.DAILY, target["id"])},
         )
         node = answer["data"]["meeting"]
-    kept = [e["node"]["id"] for e in node["attendees"]["edges"]]
+    kept = [e["node"]["providerId"] for e in node["attendees"]["edges"]]
     # The spoilt participant is the first Daily prints; attendees come in join order.
     printed = target["participants"][1:] if how == "member_without_id" else target["participants"]
     expected = sorted(printed, key=lambda p: (p["join_time"], p["participant_id"]))

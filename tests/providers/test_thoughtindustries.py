@@ -26,7 +26,7 @@ EXAMPLE_COURSE = "00000000-0000-0000-0000-000000000000"
 FIELDS = """
   id providerId title startTime endTime durationMinutes timeZone joinUrl registeredCount
   hosts { name }
-  course { id providerId title slug status }
+  course { id providerId title slug publicationStatus }
   attendees(first: 100) { totalCount edges { node { id name email member { providerId } } } }
   details { ... on ThoughtIndustriesMeetingDetails { courseId instructors attendeeInfo
     location { id name city timeZone zipCode } } }
@@ -86,7 +86,8 @@ def test_course_filter_accepts_a_course_global_id(gateway: Stack) -> None:
     course_id = encode_id("Course", Provider.THOUGHT_INDUSTRIES, EXAMPLE_COURSE)
     data = gateway.data(
         """query($c: ID!) { meetings(first: 100, filter: {courseId: $c}) {
-             totalCount edges { node { provider providerId course { slug status } } } } }""",
+             totalCount edges { node { provider providerId
+               course { slug publicationStatus } } } } }""",
         {"c": course_id},
     )
     edges = data["meetings"]["edges"]
@@ -99,14 +100,14 @@ def test_course_filter_accepts_a_course_global_id(gateway: Stack) -> None:
 def test_course_node_resolves_and_lists_its_meetings(gateway: Stack) -> None:
     course_id = encode_id("Course", Provider.THOUGHT_INDUSTRIES, EXAMPLE_COURSE)
     data = gateway.data(
-        """query($c: ID!) { node(id: $c) { ... on Course { id slug status
+        """query($c: ID!) { node(id: $c) { ... on Course { id slug publicationStatus
              meetings(first: 100) { totalCount edges { node { course { providerId } } } } } } }""",
         {"c": course_id},
     )
     course = data["node"]
     assert course["id"] == course_id
     assert course["slug"] == "example-slug"
-    assert course["status"] == "draft"
+    assert course["publicationStatus"] == "draft"
     assert course["meetings"]["totalCount"] == len(_raw_meetings(gateway, courseId=EXAMPLE_COURSE))
     assert {e["node"]["course"]["providerId"] for e in course["meetings"]["edges"]} == {
         EXAMPLE_COURSE

@@ -12,13 +12,15 @@ import pytest
 from meetingmesh.domain import MeetingOrder, Provider, ResumePoint, SortKey
 from meetingmesh.errors import ErrorCode, GatewayError
 from meetingmesh.resolvers.cursors import (
+    MAX_SKIP,
     MeetingCursor,
+    TokenPosition,
     decode_meeting_cursor,
     decode_offset,
-    decode_token,
+    decode_position,
     encode_meeting_cursor,
     encode_offset,
-    encode_token,
+    encode_position,
 )
 
 NOON = datetime(2026, 5, 22, 12, 0, tzinfo=UTC)
@@ -113,11 +115,38 @@ def test_an_offset_cursor_comes_back_and_refuses_what_is_no_position() -> None:
         _refused(decode_offset, _raw(payload))
 
 
-def test_a_token_cursor_comes_back_including_the_one_past_the_end() -> None:
-    assert decode_token(encode_token("hubspot-after-token"), "after") == "hubspot-after-token"
-    assert decode_token(encode_token(None), "after") is None
-    for payload in (["t", 3], ["t", ["x"]], ["o", "x"]):
-        _refused(decode_token, _raw(payload))
+@pytest.mark.parametrize(
+    "position",
+    [
+        TokenPosition("hubspot-after-token"),
+        TokenPosition("hubspot-after-token", 3),
+        TokenPosition(None, 7),
+        TokenPosition(None, MAX_SKIP),
+        None,
+    ],
+)
+def test_a_token_position_comes_back_including_the_one_past_the_end(
+    position: TokenPosition | None,
+) -> None:
+    assert decode_position(encode_position(position), "after") == position
+
+
+def test_a_page_start_cursor_is_the_bare_token_as_before_positions_existed() -> None:
+    assert encode_position(TokenPosition("abc")) == _raw(["t", "abc"])
+    assert encode_position(None) == _raw(["t", None])
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [["t", 3], ["t", ["x"]], ["o", "x"], ["t", ["x", -1]], ["t", ["x", True]], ["t", [3, 1]]],
+)
+def test_a_token_cursor_that_is_no_position_is_refused(payload: Any) -> None:
+    _refused(decode_position, _raw(payload))
+
+
+def test_a_place_past_any_provider_page_is_out_of_range() -> None:
+    error = _refused(decode_position, _raw(["t", ["x", MAX_SKIP + 1]]))
+    assert "out of range" in error.message
 
 
 @pytest.mark.parametrize(
@@ -166,7 +195,8 @@ def test_an_offset_past_any_list_is_out_of_range() -> None:
 
 @pytest.mark.parametrize("token", ["", " ", "x" * 257, "new\nline", "nul\x00", "é"])
 def test_a_token_that_is_no_hubspot_paging_token_is_refused(token: str) -> None:
-    _refused(decode_token, _raw(["t", token]))
+    _refused(decode_position, _raw(["t", token]))
+    _refused(decode_position, _raw(["t", [token, 2]]))
 
 
 def test_a_cursor_is_the_same_whichever_provider_answered_first() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from meetingmesh.domain import Provider
+from meetingmesh.resolvers.ids import decode_id, encode_id
 from tests.conftest import Stack
 
 NODE_FIELDS = """
@@ -97,3 +99,64 @@ def test_a_failing_provider_nulls_only_its_own_nodes(gateway: Stack) -> None:
             "extensions": {"code": "UPSTREAM_UNAVAILABLE", "provider": "DAILY"},
         }
     ]
+
+
+ATTENDEES = """query($p: [Provider!]) { meetings(first: 30, filter: {providers: $p}) {
+  edges { node { id attendees(first: 30) { edges { node {
+    id providerId name joinedAt durationSeconds member { id } } } } } } } }"""
+
+
+def _attendances(gateway: Stack, provider: str) -> list[tuple[str, dict[str, Any]]]:
+    """(meeting id, attendee) for the first 30 attendees of the provider's first 30 meetings."""
+    data = gateway.data(ATTENDEES, {"p": [provider]})
+    return [
+        (meeting["node"]["id"], attendee["node"])
+        for meeting in data["meetings"]["edges"]
+        for attendee in meeting["node"]["attendees"]["edges"]
+    ]
+
+
+def test_the_same_person_in_two_meetings_is_two_attendances(gateway: Stack) -> None:
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for _, attendee in _attendances(gateway, "THOUGHT_INDUSTRIES"):
+        seen.setdefault(attendee["providerId"], []).append(attendee)
+    twice = next(each for each in seen.values() if len(each) >= 2)
+    assert len({a["id"] for a in twice}) == len(twice)
+    assert len({a["member"]["id"] for a in twice}) == 1
+    every = [a["id"] for each in seen.values() for a in each]
+    assert len(set(every)) == len(every)
+
+
+def test_an_attendance_id_finds_that_attendance_again(gateway: Stack) -> None:
+    daily_meeting, daily = _attendances(gateway, "DAILY")[-1]
+    ti_meeting, ti = _attendances(gateway, "THOUGHT_INDUSTRIES")[-1]
+    gateway.http.delete(f"{gateway.sim_url}/_sim/stats")
+
+    data = gateway.data(
+        """query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Attendee {
+             providerId name joinedAt durationSeconds member { id } } } }""",
+        {"ids": [daily["id"], ti["id"]]},
+    )
+
+    assert data["nodes"] == [{"__typename": "Attendee", **daily}, {"__typename": "Attendee", **ti}]
+    # Through its meeting: Daily's session carries no participants, so they are read too;
+    # a Thought Industries meeting carries its attendees.
+    assert gateway.calls("daily") == 2
+    assert gateway.calls("daily", "GET /meetings/{meeting_id}/participants") == 1
+    assert gateway.calls("thoughtindustries") == 1
+    assert daily_meeting != ti_meeting
+
+
+def test_an_attendance_id_of_someone_not_in_that_meeting_is_null(gateway: Stack) -> None:
+    meeting_key = decode_id(_attendances(gateway, "THOUGHT_INDUSTRIES")[0][0]).key
+    stranger = encode_id("Attendee", Provider.THOUGHT_INDUSTRIES, f'["{meeting_key}","nobody"]')
+    assert gateway.query("query($id: ID!) { node(id: $id) { id } }", {"id": stranger}) == {
+        "data": {"node": None}
+    }
+
+
+def test_a_forged_attendance_id_is_bad_user_input(gateway: Stack) -> None:
+    forged = encode_id("Attendee", Provider.THOUGHT_INDUSTRIES, "meeting-and-person")
+    answer = gateway.query("query($id: ID!) { node(id: $id) { id } }", {"id": forged})
+    assert answer["data"] == {"node": None}
+    assert answer["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}

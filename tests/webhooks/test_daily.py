@@ -37,7 +37,7 @@ subscription ($filter: MeetingFilter) {
 ATTENDEES = """
 subscription ($id: ID!) {
   attendeeChanged(meetingId: $id) {
-    change meetingId attendee { id name joinedAt durationSeconds member { providerId } }
+    change meetingId attendee { id providerId name joinedAt durationSeconds member { providerId } }
   }
 }
 """
@@ -112,11 +112,11 @@ def test_attendees_joining_and_leaving_one_meeting(live: LiveStack) -> None:
         left = subscriber.next()["data"]["attendeeChanged"]
     assert joined["change"] == "JOINED"
     assert joined["meetingId"] == meeting_id
-    assert joined["attendee"]["id"] == second["participant_id"]
+    assert joined["attendee"]["providerId"] == second["participant_id"]
     assert joined["attendee"]["name"] == "Grace Hopper"
     assert joined["attendee"]["member"] is None  # a guest: no user_id
     assert left["change"] == "LEFT"
-    assert left["attendee"]["id"] == first["participant_id"]
+    assert left["attendee"]["providerId"] == first["participant_id"]
     assert left["attendee"]["member"] == {"providerId": "user-ada"}
     assert left["attendee"]["durationSeconds"] == 0  # the simulated clock stands still
 
