@@ -20,7 +20,7 @@ from graphql import GraphQLError, OperationDefinitionNode, ValidationContext, Va
 from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from meetingmesh.errors import ErrorCode
-from meetingmesh.schema.selection import fragments_of, measure, select_operation
+from meetingmesh.schema.selection import fragments_of, measure, select_operation, shape_of
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -74,7 +74,7 @@ def cost_limit(max_cost: int, max_calls: int | None = None) -> type[SchemaExtens
             if document is not None and context.result is None:
                 operation = select_operation(document, context.operation_name)
                 if operation is not None:
-                    shape = measure(operation, fragments_of(document), context.variables)
+                    shape = shape_of(document, operation, context.variables)
                     message = None
                     if shape.cost > max_cost:
                         message = f"query cost {shape.cost} exceeds the limit of {max_cost}"

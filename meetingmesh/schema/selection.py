@@ -32,7 +32,9 @@ Strawberry's selection tree, so providers are asked only for what is shown.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +119,58 @@ def measure(
 ) -> Shape:
     """The shape of one operation, each fragment walked once."""
     return _Walk(fragments, variables or {}).selection_set(operation.selection_set, root=True)
+
+
+#: Shapes remembered, by operation and variables (documents are cached too, 256 of them).
+SHAPES_KEPT = 512
+_shapes: OrderedDict[tuple[int, Hashable], tuple[OperationDefinitionNode, Shape]] = OrderedDict()
+_shapes_lock = threading.Lock()
+
+
+def shape_of(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None = None,
+) -> Shape:
+    """``measure()`` of ``operation``, remembered per operation node and variables.
+
+    Parsed documents are cached, so the same query sends the same operation node; its
+    shape is measured once per distinct variables (and the variables only matter for
+    page sizes and id lists, but a key of all of them is cheaper than finding those).
+    """
+    frozen = _frozen(variables or {})
+    if frozen is None:
+        return measure(operation, fragments_of(document), variables)
+    key = (id(operation), frozen)
+    with _shapes_lock:
+        kept = _shapes.get(key)
+        if kept is not None and kept[0] is operation:
+            _shapes.move_to_end(key)
+            return kept[1]
+    found = measure(operation, fragments_of(document), variables)
+    with _shapes_lock:
+        _shapes[key] = (operation, found)
+        while len(_shapes) > SHAPES_KEPT:
+            _shapes.popitem(last=False)
+    return found
+
+
+def _frozen(value: Any) -> Hashable | None:
+    """A hashable form of JSON variables (types kept apart: 1, 1.0 and true differ)."""
+    if isinstance(value, Mapping):
+        items = []
+        for k, v in value.items():
+            frozen = _frozen(v)
+            if frozen is None:
+                return None
+            items.append((k, frozen))
+        return (dict, tuple(sorted(items)))
+    if isinstance(value, list):
+        parts = [_frozen(v) for v in value]
+        return None if any(p is None for p in parts) else (list, tuple(parts))
+    if value is None or isinstance(value, str | int | float):
+        return (type(value), value)
+    return None
 
 
 class _Walk:
