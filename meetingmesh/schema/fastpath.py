@@ -33,12 +33,11 @@ from __future__ import annotations
 
 import enum
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import GeneratorType
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -89,6 +88,8 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
+from meetingmesh.schema.memo import NodeMemo
+
 logger = logging.getLogger("meetingmesh.fastpath")
 
 #: "fast", "reference" (graphql-core only) or "compare" (both, differences recorded).
@@ -103,7 +104,26 @@ _CONVERSIONS = 32
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 _SKIP_INCLUDE = frozenset({"skip", "include"})
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-is_awaitable = optimized_is_awaitable
+#: Classes whose instances are never awaitable (no ``__await__``, not a generator).
+_NEVER_AWAITABLE: set[type] = set()
+
+
+def is_awaitable(value: Any) -> bool:
+    """Strawberry's (graphql-core's) check, remembering the classes it said no to.
+
+    Every object the executor completes is checked; a Strawberry type's instances are
+    never awaitable, and its class is told apart in one set lookup.
+    """
+    kind = type(value)
+    if kind in _NEVER_AWAITABLE:
+        return False
+    if optimized_is_awaitable(value):
+        return True
+    if kind is not GeneratorType and not hasattr(kind, "__await__"):
+        _NEVER_AWAITABLE.add(kind)
+    return False
+
+
 ResolveInfo = GraphQLResolveInfo[Any]
 
 
@@ -364,46 +384,17 @@ def _check_node_directives(directives: tuple[DirectiveNode, ...] | list[Directiv
             raise Unplannable(f"@{directive.name.value} on a variable")
 
 
-class _Plans:
-    """Plans by (schema, operation node), least recently used forgotten first.
-
-    A plan holds its operation node, so the node's id cannot be reused while it is here.
-    Shared by every gateway of the process (tests run several, in threads).
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[int, int], tuple[object, OperationPlan | None]] = (
-            OrderedDict()
-        )
-
-    def get(self, executor: Executor[Any]) -> OperationPlan | None:
-        key = (id(executor.schema), id(executor.operation))
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] is executor.operation:
-                self._entries.move_to_end(key)
-                return entry[1]
-        try:
-            plan: OperationPlan | None = _Planner(executor).operation()
-        except Unplannable as why:
-            logger.debug("left to graphql-core: %s", why)
-            plan = None
-        with self._lock:
-            # The schema is kept alive by its gateway; the operation by this entry.
-            self._entries[key] = (executor.operation, plan)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return plan
-
-    def clear(self) -> None:
-        """Forget every plan."""
-        with self._lock:
-            self._entries.clear()
+def _plan(executor: Executor[Any]) -> OperationPlan | None:
+    """The plan of the executor's operation, or None when graphql-core must run it."""
+    try:
+        return _Planner(executor).operation()
+    except Unplannable as why:
+        logger.debug("left to graphql-core: %s", why)
+        return None
 
 
-PLANS = _Plans(PLAN_CACHE_SIZE)
+#: Plans by schema and operation node (None: left to graphql-core).
+PLANS: NodeMemo[OperationPlan | None] = NodeMemo(PLAN_CACHE_SIZE)
 
 
 # --- running a plan --------------------------------------------------------------------
@@ -873,7 +864,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         """The operation on its plan when it has one (and ``MODE`` allows), else graphql-core."""
         if MODE == "reference" or serially or self._has_middleware():
             return super().execute_operation(serially)
-        plan = PLANS.get(self)
+        plan = PLANS.get((self.schema, self.operation), None, lambda: _plan(self))
         if plan is None:
             return super().execute_operation(serially)
         if MODE == "compare":

@@ -32,8 +32,6 @@ Strawberry's selection tree, so providers are asked only for what is shown.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,9 +49,11 @@ from graphql import (
     VariableNode,
     value_from_ast_untyped,
 )
+from strawberry import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE
+from meetingmesh.schema.memo import NodeMemo
 
 #: Fields whose cost is their page size times the cost of one edge.
 CONNECTIONS = frozenset({"meetings", "upcomingMeetings", "attendees", "schedulingLinks"})
@@ -121,10 +121,10 @@ def measure(
     return _Walk(fragments, variables or {}).selection_set(operation.selection_set, root=True)
 
 
-#: Shapes remembered, by operation and variables (documents are cached too, 256 of them).
-SHAPES_KEPT = 512
-_shapes: OrderedDict[tuple[int, Hashable], tuple[OperationDefinitionNode, Shape]] = OrderedDict()
-_shapes_lock = threading.Lock()
+#: Shapes by operation node and variables (documents are cached too, 256 of them).
+_SHAPES: NodeMemo[Shape] = NodeMemo(512)
+#: Projections of ``MeetingConnection`` fields, by their field nodes.
+_PROJECTIONS: NodeMemo[tuple[frozenset[str], bool]] = NodeMemo(512)
 
 
 def shape_of(
@@ -141,18 +141,9 @@ def shape_of(
     frozen = _frozen(variables or {})
     if frozen is None:
         return measure(operation, fragments_of(document), variables)
-    key = (id(operation), frozen)
-    with _shapes_lock:
-        kept = _shapes.get(key)
-        if kept is not None and kept[0] is operation:
-            _shapes.move_to_end(key)
-            return kept[1]
-    found = measure(operation, fragments_of(document), variables)
-    with _shapes_lock:
-        _shapes[key] = (operation, found)
-        while len(_shapes) > SHAPES_KEPT:
-            _shapes.popitem(last=False)
-    return found
+    return _SHAPES.get(
+        (operation,), frozen, lambda: measure(operation, fragments_of(document), variables)
+    )
 
 
 def _frozen(value: Any) -> Hashable | None:
@@ -281,10 +272,16 @@ def connection_node_fields(selections: Iterable[Selection]) -> frozenset[str]:
     return names(children(children(selections, "edges"), "node"))
 
 
-def meetings_projection(selected: Iterable[Selection]) -> tuple[frozenset[str], bool]:
+def meetings_projection(info: Info[Any, Any]) -> tuple[frozenset[str], bool]:
     """For a ``MeetingConnection`` field: the node fields shown, and whether totals are.
 
-    ``selected`` is ``info.selected_fields`` of the connection field itself.
+    Read from Strawberry's ``selected_fields`` once per field of a cached document: the
+    selection keeps skipped fields too, so it does not depend on the variables.
     """
+    nodes = info._raw_info.field_nodes
+    return _PROJECTIONS.get(nodes, None, lambda: _projection(info.selected_fields))
+
+
+def _projection(selected: Iterable[Selection]) -> tuple[frozenset[str], bool]:
     top = [s for field in _fields(selected) for s in field.selections]
     return connection_node_fields(top), bool({"totalCount", "aggregations"} & names(top))

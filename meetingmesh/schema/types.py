@@ -18,7 +18,7 @@ import strawberry
 from meetingmesh import domain
 from meetingmesh.resolvers import members, pagination, scheduling
 from meetingmesh.resolvers.context import RequestContext
-from meetingmesh.resolvers.ids import attendance_key, encode_id
+from meetingmesh.resolvers.ids import attendance_id, encode_id
 from meetingmesh.resolvers.meetings import MeetingsPage, course_meetings
 from meetingmesh.resolvers.pagination import OffsetWindow, offset_window, slice_page
 from meetingmesh.schema.connection import Connection, Edge
@@ -137,7 +137,7 @@ class Course(Node):
     async def meetings(
         self, info: Info, first: PageSize = None, after: Cursor = None
     ) -> MeetingConnection | None:
-        fields, want_total = meetings_projection(info.selected_fields)
+        fields, want_total = meetings_projection(info)
         page = await course_meetings(
             info.context,
             _path(info),
@@ -179,7 +179,7 @@ class Attendee(Node):
         """The GraphQL view of an attendance."""
         attendee = record.attendee
         return cls(
-            id=strawberry.ID(encode_id("Attendee", record.provider, attendance_key(record))),
+            id=strawberry.ID(attendance_id(record)),
             provider_id=attendee.id,
             name=attendee.name,
             email=attendee.email,
