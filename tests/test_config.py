@@ -118,7 +118,8 @@ def test_resilience_settings_have_provider_defaults_and_can_be_changed(tmp_path:
     settings = load_settings(_write(tmp_path, text), {})
     daily = settings.providers[Provider.DAILY]
     assert (daily.retries, daily.breaker_threshold) == (0, 3)
-    assert (daily.rate_limit, daily.rate_period) == (20, 1.0)
+    # Daily publishes 20 a second and 100 per 5 seconds: the burst and the limit.
+    assert (daily.rate_limit, daily.rate_period, daily.rate_burst) == (100, 5.0, 20)
     assert settings.providers[Provider.HUBSPOT].rate_limit is None
     ti = settings.providers[Provider.THOUGHT_INDUSTRIES]
     assert (ti.rate_limit, ti.rate_period) == (120, 60.0)
