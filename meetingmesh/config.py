@@ -168,8 +168,9 @@ class RedisSettings:
     url: str = field(default="", repr=False)
     #: Every key and channel starts with it, so deployments can share one Redis.
     key_prefix: str = "meetingmesh"
-    #: Seconds one Redis command may take before the process falls back to its own state.
-    timeout: float = 0.25
+    #: Seconds one Redis command may take before the process falls back to its own state
+    #: (an event loop busy with other requests counts too: not much less than this).
+    timeout: float = 0.5
     #: Seconds to wait for a connection to Redis.
     connect_timeout: float = 0.5
     #: Seconds between two attempts to reach Redis again while it is unreachable.
@@ -186,11 +187,9 @@ class RedisSettings:
         return bool(self.url)
 
     def secrets(self) -> list[str]:
-        """The URL and the password it may hold (user names are not secret)."""
-        if not self.url:
-            return []
-        password = urlsplit(self.url).password
-        return [self.url, *([password, unquote(password)] if password else [])]
+        """The password the URL holds, and the URL with it (user names are not secret)."""
+        password = urlsplit(self.url).password if self.url else None
+        return [self.url, password, unquote(password)] if password else []
 
     def describe(self) -> str:
         """Where Redis is, without the password: ``redis://host:6379/0``."""

@@ -648,11 +648,16 @@ class UpstreamClient:
                 await self._release_rate(permit)
 
     async def _take_rate(self, left: float) -> str | None:
-        """Wait for a place under the rate limit: the shared one (its permit) or this process's."""
+        """Wait for a place under the rate limit: the shared one (its permit) or this process's.
+
+        The shared wait may last until the request's deadline (not only the provider's
+        ``timeout``): a request the limit holds back for a whole window (HubSpot's 10 s)
+        still goes out once it fits, and the call then gets what time is left.
+        """
         rate = self.shared.rate if self.shared is not None else None
         if rate is not None and self.shared is not None and self.shared.available:
             try:
-                return await rate.acquire(left)
+                return await rate.acquire(remaining(left + rate.longest))
             except RateLimitOutlasts:
                 raise self.not_asked(
                     ErrorCode.UPSTREAM_TIMEOUT, "its rate limit outlasts the deadline"

@@ -145,6 +145,9 @@ class RedisState:
     async def _reconnect(self) -> None:
         while not self._closed:
             await asyncio.sleep(self.settings.retry_interval)
+            # Connections to a Redis that went away fail once each: drop them all first.
+            with contextlib.suppress(*_FAILURES):
+                await self.client.connection_pool.disconnect()
             if await self._ping():
                 self._reconnecting = None
                 await self._became_up(recovered=True)

@@ -121,6 +121,8 @@ class SharedRateLimit:
         ]
         self._limits = [str(v) for limit, seconds in limits for v in (limit, round(seconds * 1000))]
         self._flight = str(round(flight_limit * 1000))
+        #: The longest window, in seconds.
+        self.longest = max((seconds for _, seconds in limits), default=0.0)
         self._take = state.client.register_script(_TAKE)
         self._done = state.client.register_script(_DONE)
 
