@@ -358,3 +358,38 @@ def test_thought_industries_bursts_twenty_and_a_burst_fits_within_the_limit(
         load_settings(_write(tmp_path, ti + "rate_burst = 121\n"), {})
     with pytest.raises(ConfigError, match=r"providers\.thoughtindustries\.rate_burst must be an"):
         load_settings(_write(tmp_path, ti + "rate_burst = 0\n"), {})
+
+
+def test_redis_is_off_without_a_section_and_its_url_reads_the_environment(
+    tmp_path: Path,
+) -> None:
+    assert not load_settings(_write(tmp_path, ""), {}).redis.enabled
+    text = '[redis]\nurl = "${REDIS_URL}"\nlock_ttl = 2\n'
+    url = "redis://:pa%40ss@cache.internal:6380/1"
+    redis = load_settings(_write(tmp_path, text), {"REDIS_URL": url}).redis
+    assert (redis.url, redis.lock_ttl, redis.key_prefix) == (url, 2.0, "meetingmesh")
+    # The password is a secret (plain and decoded); where Redis is, is not.
+    assert {"pa%40ss", "pa@ss", url} <= set(redis.secrets())
+    assert redis.describe() == "redis://cache.internal:6380/1"
+    assert "pa%40ss" not in repr(redis)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            'url = "http://:secret@cache:6379"',
+            r"^redis\.url must be a redis://, rediss:// or unix://",
+        ),
+        ('url = "redis://cache:port"', r"^redis\.url has a port that is not a number$"),
+        ("timeout = 0", r"^redis\.timeout must be a number >= 0\.001$"),
+        ('key_prefix = "a b"', r"^redis\.key_prefix must be a non-empty word"),
+        ("database = 1", r"^unknown key redis\.database$"),
+    ],
+)
+def test_a_bad_redis_setting_names_itself_and_never_the_password(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_settings(_write(tmp_path, f"[redis]\n{line}\n"), {})
+    assert "secret" not in str(raised.value)
