@@ -168,7 +168,10 @@ def gateway_processes(
     path.write_text(config, encoding="utf-8")
     argv = [meetingmesh_command(), "serve", "--config", str(path), "--port", "0"]
     os.environ[URL_VARIABLE] = redis_url  # children inherit it: ``${VAR}`` in the file
-    processes = [ManagedProcess(f"{name}-{i + 1}", argv, log_dir) for i in range(count)]
+    try:
+        processes = [ManagedProcess(f"{name}-{i + 1}", argv, log_dir) for i in range(count)]
+    finally:
+        del os.environ[URL_VARIABLE]
     try:
         gateways = []
         for process in processes:
