@@ -154,6 +154,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 request = None
             if request is not None:
                 documents = cast(LiveView, self.view).documents
+                await documents.recall(request)
                 try:
                     payload["query"] = documents.resolve(request).query
                 except RequestRefused as no:

@@ -254,7 +254,7 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
             )
         except GatewayError as exc:
             # Whether or not the booking was made, availability may have changed.
-            self.client.clear_cache()
+            await self.client.invalidate()
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
                 raise GatewayError(
                     ErrorCode.BAD_USER_INPUT,
@@ -267,7 +267,7 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
             if exc.code is not ErrorCode.BAD_USER_INPUT:
                 raise
             raise await self._refusal(exc.upstream_body, request) from None
-        self.client.clear_cache()
+        await self.client.invalidate()
         if not isinstance(answer, dict):
             raise await self._unknown_outcome(request, "HubSpot answered with no booking")
         return _confirmation(answer, request)

@@ -14,6 +14,7 @@ from typing import TypeVar
 import strawberry
 
 from meetingmesh import domain
+from meetingmesh.providers.http import Sharing
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -95,9 +96,21 @@ register_enum(
     },
 )
 
+strawberry.enum(
+    Sharing,
+    name="StateSharing",
+    description=(
+        "Where this gateway process keeps a provider's upstream cache, rate limit, "
+        "in-flight calls and minted tokens: IN_PROCESS (no [redis] configured), SHARED "
+        "(in Redis, with every gateway process), FALLBACK (Redis is configured but cannot "
+        "be used now: this process's own, until Redis answers again)."
+    ),
+)
+
 # The domain enums, now registered with Strawberry, are the schema's enum types.
 Provider = domain.Provider
 MeetingStatus = domain.MeetingStatus
 WaitlistStatus = domain.WaitlistStatus
 SchedulingLinkType = domain.SchedulingLinkType
 MeetingOrder = domain.MeetingOrder
+StateSharing = Sharing

@@ -121,7 +121,7 @@ class HubSpotReceiver(SignedReceiver):
             events = orjson.loads(body)
         except orjson.JSONDecodeError:
             logger.warning("a HubSpot webhook batch could not be read; its cache is cleared")
-            self.forget_cache()
+            await self.forget_cache()
             return "unreadable"
         if not isinstance(events, list):
             events = [events]
@@ -133,7 +133,7 @@ class HubSpotReceiver(SignedReceiver):
                 fresh.append(event)
         if not fresh:
             return "ignored"
-        self.forget_cache()
+        await self.forget_cache()
         occurred = max(_instant(e.get("occurredAt")) for e in fresh)
         await self.broker.publish(
             AvailabilityChanged(
