@@ -96,15 +96,17 @@ register_enum(
     },
 )
 
-strawberry.enum(
+register_enum(
     Sharing,
-    name="StateSharing",
-    description=(
-        "Where this gateway process keeps a provider's upstream cache, rate limit, "
-        "in-flight calls and minted tokens: IN_PROCESS (no [redis] configured), SHARED "
-        "(in Redis, with every gateway process), FALLBACK (Redis is configured but cannot "
-        "be used now: this process's own, until Redis answers again)."
-    ),
+    "StateSharing",
+    "Where this gateway process keeps a provider's upstream cache, rate limit, in-flight "
+    "calls and minted tokens.",
+    {
+        Sharing.IN_PROCESS: "In this process only: no `[redis]` is configured.",
+        Sharing.SHARED: "In Redis, shared with every gateway process.",
+        Sharing.FALLBACK: "Redis is configured but cannot be used now: this process's own, "
+        "until Redis answers again.",
+    },
 )
 
 # The domain enums, now registered with Strawberry, are the schema's enum types.
