@@ -52,7 +52,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from meetingmesh import persisted
-from meetingmesh.graphql_request import RequestRefused, from_object
+from meetingmesh.graphql_request import ID_KEYS, RequestRefused, from_object
 from meetingmesh.resolvers.context import RequestContext
 
 #: The subscription protocols the gateway offers, WebSocket first.
@@ -142,24 +142,30 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         """Run the operation, its document first resolved like an HTTP request's.
 
-        A document that cannot be run (not trusted, an unknown hash) gets an ``error``
-        message before anything is parsed; a payload that is not a well-formed request
-        is left to the protocol's own checks.
+        A payload that is not a well-formed request (a parameter of the wrong type) and
+        a document that cannot be run (not trusted, an unknown hash) get an ``error``
+        message before anything is parsed: nothing skips the trusted-documents check. A
+        payload without any document is left to the protocol's own checks.
         """
         payload: Any = message.get("payload")
-        if self.connection_acknowledged and isinstance(payload, dict):
+        if self.connection_acknowledged and isinstance(payload, dict) and "id" in message:
+            documents = cast(LiveView, self.view).documents
             try:
                 request = from_object(payload)
-            except RequestRefused:
-                request = None
-            if request is not None:
-                documents = cast(LiveView, self.view).documents
-                try:
-                    payload["query"] = documents.resolve(request).query
-                except RequestRefused as no:
+                payload["query"] = documents.resolve(request).query
+            except RequestRefused as no:
+                if "query" in payload or _names_document(payload):
                     await self.send_message(_error(message["id"], no))
                     return
         await super().handle_subscribe(message)
+
+
+def _names_document(payload: Mapping[str, Any]) -> bool:
+    """Whether a ``subscribe`` payload names a document other than by its text."""
+    extensions = payload.get("extensions")
+    return any(k in payload for k in ID_KEYS) or (
+        isinstance(extensions, dict) and "persistedQuery" in extensions
+    )
 
 
 def _error(operation_id: str, refused: RequestRefused) -> ErrorMessage:

@@ -311,3 +311,22 @@ def test_a_query_streamed_over_sse_keeps_to_the_requests_call_budget(
     assert {e["extensions"]["code"] for e in answer["errors"]} == {"QUERY_TOO_COMPLEX"}
     assert all("made its 2 upstream calls" in e["message"] for e in answer["errors"])
     assert sum(gateway.calls(p) for p in ("heypeers", "thoughtindustries", "daily")) == 2
+
+
+def test_a_malformed_subscribe_payload_is_no_way_around_trusted_documents(
+    stack: Stack, serve: Serve, gateway: Stack, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "documents.json"
+    manifest.write_text(json.dumps({sha256(SUBSCRIPTION): SUBSCRIPTION}))
+    url, _ = _gateway(stack, serve, trusted_documents=str(manifest))
+    untrusted = "{ meetings(first: 1) { edges { node { title } } } }"
+    gateway.http.delete(f"{gateway.sim_url}/_sim/stats")
+    with _initialised(_ws(url)) as ws:
+        # Parameters of the wrong type make the payload no well-formed request.
+        wrongs: list[dict[str, Any]] = [{"extensions": "x"}, {"variables": []}]
+        for index, wrong in enumerate(wrongs):
+            _subscribe(ws, str(index), untrusted, **wrong)
+            refusal = _receive(ws)
+            assert refusal["type"] == "error", refusal
+            assert refusal["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert sum(gateway.calls(p) for p in ("heypeers", "thoughtindustries", "daily")) == 0
