@@ -9,7 +9,9 @@ Strawberry speaks the three protocols; this module adds what the gateway needs o
   closed with 4403. The server pings every ``server.subscription_heartbeat`` seconds
   (the protocol's ``ping``; clients answer ``pong``), so idle connections survive
   proxies and a dead peer is noticed. At most ``server.max_subscriptions_per_connection``
-  operations run on one connection. Trusted documents hold here too.
+  operations run on one connection. Trusted documents hold here too, and a query or
+  mutation sent over the socket keeps to the request's ``deadline`` and upstream call
+  budget as over HTTP.
 - **GraphQL over Server-Sent Events** (``graphql-sse``'s client in its "distinct
   connections" mode: one POST with ``Accept: text/event-stream`` per subscription) and
   **multipart HTTP** (Apollo Client's native subscriptions over ``HttpLink``: ``Accept:
@@ -45,6 +47,7 @@ from strawberry.subscriptions import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ErrorMessage,
@@ -52,7 +55,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from meetingmesh import persisted
+from meetingmesh.config import Settings
 from meetingmesh.graphql_request import ID_KEYS, RequestRefused, from_object
+from meetingmesh.providers.budget import call_budget_scope
+from meetingmesh.providers.deadline import deadline_scope
 from meetingmesh.resolvers.context import RequestContext
 
 #: The subscription protocols the gateway offers, WebSocket first.
@@ -64,6 +70,7 @@ class LiveView(Protocol):
 
     heartbeat: float
     documents: persisted.Documents
+    settings: Settings
 
 
 def stream_transports(heartbeat: float) -> dict[str, type[HTTPStreamTransport]]:
@@ -138,6 +145,16 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 await asyncio.sleep(interval)
                 if self.connection_acknowledged:
                     await self.send_message({"type": "ping"})
+
+    async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
+        """Run one operation within the request's deadline and upstream call budget.
+
+        A query or mutation over the socket keeps to them as over HTTP; a subscription's
+        events each get their own (``resolvers.subscriptions``).
+        """
+        server = cast(LiveView, self.view).settings.server
+        with deadline_scope(server.deadline), call_budget_scope(server.max_upstream_calls):
+            await super().run_operation(operation)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         """Run the operation, its document first resolved like an HTTP request's.

@@ -313,6 +313,24 @@ def test_a_query_streamed_over_sse_keeps_to_the_requests_call_budget(
     assert sum(gateway.calls(p) for p in ("heypeers", "thoughtindustries", "daily")) == 2
 
 
+def test_a_query_over_a_websocket_keeps_to_the_requests_call_budget(
+    stack: Stack, serve: Serve, gateway: Stack
+) -> None:
+    # Estimated at one call (one list), the merge asks three providers: over HTTP the
+    # third is refused (above); a WebSocket is no way around the budget.
+    url, _ = _gateway(stack, serve, max_upstream_calls=2)
+    gateway.http.delete(f"{gateway.sim_url}/_sim/stats")
+    with _initialised(_ws(url)) as ws:
+        _subscribe(ws, "1", "{ meetings(first: 5) { totalCount } }")
+        answer = _receive(ws, timeout=10)
+        assert answer["type"] == "next", answer
+        assert _receive(ws)["type"] == "complete"
+    errors = answer["payload"]["errors"]
+    assert {e["extensions"]["code"] for e in errors} == {"QUERY_TOO_COMPLEX"}
+    assert all("made its 2 upstream calls" in e["message"] for e in errors)
+    assert sum(gateway.calls(p) for p in ("heypeers", "thoughtindustries", "daily")) == 2
+
+
 def test_a_malformed_subscribe_payload_is_no_way_around_trusted_documents(
     stack: Stack, serve: Serve, gateway: Stack, tmp_path: Path
 ) -> None:
