@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, Protocol, cast
 
 import orjson
@@ -125,8 +126,30 @@ class TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+#: The context of the WebSocket operation running in the current task, if any.
+_OPERATION_CONTEXT: ContextVar[RequestContext | None] = ContextVar(
+    "meetingmesh_ws_operation_context", default=None
+)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
-    """graphql-transport-ws with server pings and trusted documents."""
+    """graphql-transport-ws with server pings, trusted documents and per-operation contexts.
+
+    Strawberry makes one context per connection and runs every operation of the socket
+    with it; here each operation gets its own (``RequestContext.for_operation``), so
+    operations sharing a socket share no loaders (a query asked again reads its
+    providers again) and no reported failures, as separate HTTP requests would not.
+    """
+
+    @property
+    def context(self) -> RequestContext:
+        """The running operation's context; the connection's outside any operation."""
+        own = _OPERATION_CONTEXT.get()
+        return self._connection_context if own is None else own
+
+    @context.setter
+    def context(self, value: RequestContext) -> None:
+        self._connection_context = value
 
     async def handle(self) -> None:
         """Serve the connection, pinging it while it lasts; no task outlives it."""
@@ -153,8 +176,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         events each get their own (``resolvers.subscriptions``).
         """
         server = cast(LiveView, self.view).settings.server
-        with deadline_scope(server.deadline), call_budget_scope(server.max_upstream_calls):
-            await super().run_operation(operation)
+        token = _OPERATION_CONTEXT.set(self._connection_context.for_operation())
+        try:
+            with deadline_scope(server.deadline), call_budget_scope(server.max_upstream_calls):
+                await super().run_operation(operation)
+        finally:
+            _OPERATION_CONTEXT.reset(token)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         """Run the operation, its document first resolved like an HTTP request's.

@@ -348,3 +348,26 @@ def test_a_malformed_subscribe_payload_is_no_way_around_trusted_documents(
             assert refusal["type"] == "error", refusal
             assert refusal["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert sum(gateway.calls(p) for p in ("heypeers", "thoughtindustries", "daily")) == 0
+
+
+def test_each_operation_on_a_websocket_reads_its_providers_anew(
+    stack: Stack, serve: Serve, gateway: Stack
+) -> None:
+    # Like HTTP requests, operations sharing a socket share no loaders: with the
+    # upstream cache off, asking for a meeting again asks Daily again.
+    settings = gateway_settings(stack.sim_url)
+    providers = {p: replace(s, cache_ttl=0) for p, s in settings.providers.items()}
+    url = serve(create_app(replace(settings, providers=providers)))
+    first = gateway.data(
+        "{ meetings(first: 1, filter: {providers: [DAILY]}) { edges { node { id } } } }"
+    )
+    meeting_id = first["meetings"]["edges"][0]["node"]["id"]
+    query = "query($id: ID!) { meeting(id: $id) { id title } }"
+    gateway.http.delete(f"{gateway.sim_url}/_sim/stats")
+    with _initialised(_ws(url)) as ws:
+        for number in ("1", "2"):
+            _subscribe(ws, number, query, variables={"id": meeting_id})
+            answer = _receive(ws, timeout=10)
+            assert answer["payload"]["data"]["meeting"]["id"] == meeting_id, answer
+            assert _receive(ws)["type"] == "complete"
+    assert gateway.calls("daily", "GET /meetings/{meeting_id}") == 2

@@ -116,6 +116,22 @@ class RequestContext:
         """The adapter of ``provider`` (for its upstream client), or None when it is off."""
         return self.adapters.get(provider)
 
+    def for_operation(self) -> RequestContext:
+        """A context for another operation of the same connection (one WebSocket).
+
+        Its loaders, reported failures and row problems are its own, as a separate
+        request's would be; the connection's adapters, clock and parameters are shared.
+        """
+        return RequestContext(
+            adapters=self.adapters,
+            clock=self.clock,
+            request=self.request,
+            max_page_size=self.max_page_size,
+            metrics=self.metrics,
+            live=self.live,
+            connection_params=self.connection_params,
+        )
+
     def renew(self) -> None:
         """Forget what the loaders hold: a subscription's next event reads providers anew."""
         self.loaders = Loaders(self.meeting_sources, self.course_catalogs, self.member_directories)
