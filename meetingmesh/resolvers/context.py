@@ -133,8 +133,13 @@ class RequestContext:
         )
 
     def renew(self) -> None:
-        """Forget what the loaders hold: a subscription's next event reads providers anew."""
+        """Start a subscription's next event as a request of its own.
+
+        The loaders are forgotten (it reads providers anew), and so are the row problems
+        already reported (each is reported once per event, and the set stays small).
+        """
         self.loaders = Loaders(self.meeting_sources, self.course_catalogs, self.member_directories)
+        self.problems = set()
 
     def report(self, error: GatewayError, path: Path | None) -> None:
         """Record a failure that leaves the field's other data standing."""
