@@ -55,7 +55,7 @@ import orjson
 
 from meetingmesh.config import ProviderSettings
 from meetingmesh.domain import Provider
-from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.errors import ErrorCode, NotAsked, NotSent
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.deadline import remaining
 from meetingmesh.redaction import register
@@ -255,7 +255,11 @@ class RenewingCredential(ABC):
         """POST to the provider's token endpoint: (status, parsed JSON body or None)."""
         left = remaining(self.settings.timeout)
         if left <= 0:
-            raise self._error(ErrorCode.UPSTREAM_TIMEOUT, "was not asked: the deadline passed")
+            raise NotAsked(
+                ErrorCode.UPSTREAM_TIMEOUT,
+                f"{self.provider.label} was not asked: the deadline passed",
+                provider=self.provider,
+            )
         timeout = httpx.Timeout(left, connect=min(self.settings.connect_timeout, left))
         endpoint = f"POST {path}"
         status = "unreachable"
@@ -286,7 +290,7 @@ class RenewingCredential(ABC):
             body = None
         return response.status_code, body
 
-    def _refused(self, status: int, what: str, word: str | None = None) -> GatewayError:
+    def _refused(self, status: int, what: str, word: str | None = None) -> NotSent:
         """The error for a token endpoint that did not issue a token (never quoting a secret)."""
         detail = f"answered {status}" + (f" ({word})" if word else "")
         if status >= 500:
@@ -295,8 +299,9 @@ class RenewingCredential(ABC):
             return self._error(ErrorCode.UPSTREAM_RATE_LIMITED, f"{detail} when asked for a token")
         return self._error(ErrorCode.UPSTREAM_UNAUTHORIZED, f"refused the {what}: {detail}")
 
-    def _error(self, code: ErrorCode, detail: str) -> GatewayError:
-        return GatewayError(code, f"{self.provider.label} {detail}", provider=self.provider)
+    def _error(self, code: ErrorCode, detail: str) -> NotSent:
+        # No token, so the request it was for was never sent (a booking was not made).
+        return NotSent(code, f"{self.provider.label} {detail}", provider=self.provider)
 
     @abstractmethod
     async def _mint(self) -> Minted:

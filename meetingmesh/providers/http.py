@@ -65,7 +65,7 @@ from tenacity import (
 
 from meetingmesh.config import ProviderSettings
 from meetingmesh.domain import Provider
-from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.errors import ErrorCode, GatewayError, NotAsked, NotSent
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.breaker import CircuitBreaker, CircuitState
 from meetingmesh.providers.budget import current as current_budget
@@ -111,10 +111,6 @@ _RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 _BREAKING = frozenset({ErrorCode.UPSTREAM_UNAVAILABLE, ErrorCode.UPSTREAM_TIMEOUT})
 #: Cached answers per provider: pages of up to 100 meetings, so a few tens of MB at most.
 CACHE_SIZE = 256
-
-
-class NotAsked(GatewayError):
-    """A call the gateway gave up before sending it: no verdict on the provider's health."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,8 +556,10 @@ class UpstreamClient:
         self, method: str, path: str, params: Params | None, body: Any, endpoint: str
     ) -> Any:
         if not self.breaker.allow():
-            raise self.error(
-                ErrorCode.UPSTREAM_UNAVAILABLE, "is failing; calls are paused (circuit open)"
+            raise NotSent(
+                ErrorCode.UPSTREAM_UNAVAILABLE,
+                f"{self.provider.label} is failing; calls are paused (circuit open)",
+                provider=self.provider,
             )
         try:
             result = await self._send(method, path, params, body, endpoint)

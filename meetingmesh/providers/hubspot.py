@@ -53,7 +53,7 @@ from meetingmesh.domain import (
     SchedulingLinkType,
     TimeRange,
 )
-from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.errors import ErrorCode, GatewayError, NotSent
 from meetingmesh.providers.base import Adapter, LinkFilter, MemberDirectory, Scheduler
 from meetingmesh.providers.breaker import CircuitState
 from meetingmesh.providers.http import Slashed
@@ -252,6 +252,8 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
                 params={"timezone": request.timezone},
                 body=booking_body(request),
             )
+        except NotSent:
+            raise  # never sent (no token, circuit paused, deadline passed): not made
         except GatewayError as exc:
             # Whether or not the booking was made, availability may have changed.
             await self.client.invalidate()

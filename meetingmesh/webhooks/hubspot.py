@@ -129,7 +129,9 @@ class HubSpotReceiver(SignedReceiver):
         for event in events:
             if not is_meeting_event(event):
                 continue
-            if self.first_delivery(str(event.get("eventId"))):
+            event_id = event.get("eventId")
+            # Only an id seen before marks a redelivery: events without one are all new.
+            if event_id is None or self.first_delivery(str(event_id)):
                 fresh.append(event)
         if not fresh:
             return "ignored"
