@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import tracemalloc
@@ -118,17 +119,25 @@ def test_many_tiny_documents_keep_the_store_within_its_bound() -> None:
     bound = 200_000
     store = Documents(bound)
     ran = ExecutionResult(data={"providers": []}, errors=None)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    async def fill() -> None:
         for number in range(5000):
             query = f"{{a{number}: providers {{ provider }}}}"
             request = GraphQLRequest(query, extensions={"persistedQuery": {"version": 1}})
-            store.remember(Resolved(request, register=sha256(query)), ran)
+            await store.remember(Resolved(request, register=sha256(query)), ran)
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        asyncio.run(fill())
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
     assert held <= bound
+    # The store kept the newest documents: the last one is served by its hash alone.
+    last = "{a4999: providers { provider }}"
+    by_hash = GraphQLRequest(None, extensions=_persisted(sha256(last)))
+    assert store.resolve(by_hash).query == last
 
 
 def test_with_apq_off_clients_are_told_it_is_not_supported(
