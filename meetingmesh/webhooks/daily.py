@@ -158,7 +158,7 @@ class DailyReceiver(SignedReceiver):
         """Apply one verified event (see the module docstring)."""
         try:
             return await self._process(body)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             # Signed by Daily, yet not an event this gateway can read: nothing to publish.
             logger.warning("a Daily webhook event could not be read; its cache is cleared")
             await self.forget_cache()

@@ -34,6 +34,7 @@ its free slots may have changed; other objects' events are ignored.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
@@ -146,6 +147,8 @@ class HubSpotReceiver(SignedReceiver):
 
 
 def _instant(epoch_ms: object) -> datetime:
+    """When the event happened; now, when HubSpot's ``occurredAt`` is not a usable instant."""
     if isinstance(epoch_ms, int | float) and not isinstance(epoch_ms, bool):
-        return datetime.fromtimestamp(epoch_ms / 1000, UTC)
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            return datetime.fromtimestamp(epoch_ms / 1000, UTC)
     return datetime.now(UTC)

@@ -319,3 +319,29 @@ def test_a_provider_failure_while_resolving_an_event_is_that_events_error_only(
         "provider": "DAILY",
     }
     assert recovered["data"]["meetingUpdated"]["meeting"]["attendees"]["totalCount"] == 2
+
+
+def test_a_signed_event_with_an_absurd_time_is_unreadable_not_a_failure(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    url = serve(create_app(gateway_settings(gateway.sim_url)))
+    body = orjson.dumps(
+        {
+            "version": "1.0.0",
+            "type": "meeting.started",
+            "id": "meeting-started-absurd-time",
+            "payload": {"start_ts": 1e20, "meeting_id": "m-absurd", "room": "absurd"},
+            "event_ts": time.time(),
+        }
+    )
+    stamp = str(int(time.time()))
+    headers = {
+        "X-Webhook-Timestamp": stamp,
+        "X-Webhook-Signature": sign(WEBHOOK_SECRET, stamp, body),
+    }
+    assert httpx.post(f"{url}/webhooks/daily", content=body, headers=headers).status_code == 200
+    deadline = time.monotonic() + 5
+    while _counted(url, "unreadable") + _counted(url, "failed") == 0:
+        assert time.monotonic() < deadline, "the event was never processed"
+        time.sleep(0.05)
+    assert (_counted(url, "unreadable"), _counted(url, "failed")) == (1, 0)

@@ -164,3 +164,13 @@ def test_meeting_events_without_an_event_id_are_each_applied(live: LiveStack) ->
             assert _deliver(live, [{**event, "objectId": object_id}]) == 200
             reason = subscriber.next()["data"]["schedulingLinkAvailabilityChanged"]["reason"]
             assert reason == "PROVIDER_NOTIFIED"
+
+
+def test_an_event_with_an_absurd_time_still_reaches_the_subscribers(live: LiveStack) -> None:
+    """An ``occurredAt`` no clock can hold reads as now: the page's subscribers are told."""
+    with _subscribe(live, "menelson", REASON) as subscriber:
+        live.wait_subscriptions(1)
+        event = {"subscriptionType": "object.creation", "objectTypeId": "0-47"}
+        assert _deliver(live, [{**event, "objectId": 903, "occurredAt": 10**30}]) == 200
+        reason = subscriber.next()["data"]["schedulingLinkAvailabilityChanged"]["reason"]
+    assert reason == "PROVIDER_NOTIFIED"
