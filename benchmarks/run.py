@@ -26,7 +26,10 @@ second and the row would time the limiter). Phases, in order:
    page and ``meeting(id)`` at ``--workers`` workers; otherwise a "not available" line;
 6. cost growth: for each ``--growth-sizes`` a fresh simulator and gateway, then the
    merged page from a start time cold, the same again, and the next day's.
-7. live updates: webhook-to-subscriber latency with 100 subscribers (``benchmarks/live.py``).
+7. live updates: webhook-to-subscriber latency with 100 subscribers (``benchmarks/live.py``);
+8. multi-process: 1,000 requests round robin over three gateway processes, each with its
+   own cache and then sharing one Redis: upstream calls per 1,000 requests
+   (``benchmarks/multiprocess.py``; absent without ``redis-server``).
 
 Figures are printed and written to ``benchmarks/results/latest.json``; issue 15's targets
 are judged beside them (each with the cache on and off) and a miss never fails the run
@@ -53,11 +56,23 @@ from typing import Any, Protocol
 
 import httpx
 
-from benchmarks import growth, live, loadwrk, peer, processes, procfs, queries, simctl, targets
+from benchmarks import (
+    growth,
+    live,
+    loadwrk,
+    multiprocess,
+    peer,
+    processes,
+    procfs,
+    queries,
+    simctl,
+    targets,
+)
 from benchmarks.baseline import BaselineResult, BaselineSpec, direct_list_calls
 from benchmarks.load import LoadResult, LoadSpec
 from benchmarks.processes import Gateway, ManagedProcess, Simulators
 from benchmarks.report import (
+    Comparison,
     Phase,
     Report,
     Row,
@@ -532,6 +547,8 @@ def measure(args: argparse.Namespace, report: Report, log_dir: Path, timer: Time
                 report.phases.append(workers)
         with timer("live updates"):
             report.phases.append(live.measure(sims, log_dir))
+        with timer("multi-process"):
+            _multiprocess(sims, log_dir, report)
     for size in args.growth_sizes:
         with timer(f"cost growth at {size:,}"):
             report.growth += growth.measure(size, args.seed, log_dir, report.growth_setup)
@@ -545,6 +562,27 @@ def measure(args: argparse.Namespace, report: Report, log_dir: Path, timer: Time
         report, args.concurrency, bench.rows_by_gateway, peer_phase, args.growth_sizes
     )
     _note_contention(report)
+
+
+def _multiprocess(sims: Simulators, log_dir: Path, report: Report) -> None:
+    """Three processes with and without shared Redis, and their calls per 1,000 requests."""
+    try:
+        phase = multiprocess.measure(sims, log_dir)
+    except multiprocess.Absent as exc:
+        report.notes.append(f"multi-process phase absent: {exc}")
+        return
+    report.phases.append(phase)
+    local = multiprocess.calls_per_thousand(phase, "multiprocess_local")
+    shared = multiprocess.calls_per_thousand(phase, "multiprocess_shared")
+    if local and shared:
+        report.comparisons.append(
+            Comparison(
+                "multiprocess_calls",
+                "upstream calls per 1,000 requests on 3 processes, own caches over shared Redis",
+                local / shared,
+                f"{local:.0f} vs {shared:.0f}",
+            )
+        )
 
 
 def _note_contention(report: Report) -> None:

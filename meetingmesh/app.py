@@ -7,7 +7,11 @@ receives a provider's webhooks (``webhooks``), whose events reach subscriptions
 through the process's broker (``events``).
 
 One ``httpx.AsyncClient`` per process, opened and closed in the lifespan, carries
-every upstream request (keep-alive connections are shared between requests).
+every upstream request (keep-alive connections are shared between requests). With
+``[redis] url`` the lifespan also connects to Redis (``meetingmesh.shared``), which
+then holds the upstream cache, rate limits, in-flight calls, minted tokens, persisted
+queries and events of every gateway process; a Redis that does not answer at start-up
+is no start-up failure: the process serves on its own state and keeps trying.
 ``/graphql`` is ``graphql_view.GatewayGraphQL``; ``/graphiql/`` serves GraphiQL's own
 assets (``graphiql``) when ``[server] graphiql`` is on.
 """
@@ -32,16 +36,20 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from meetingmesh import graphiql, tracing, webhooks
 from meetingmesh.api_keys import ApiKeys
 from meetingmesh.config import ConfigError, Settings
-from meetingmesh.events import InProcessBroker, Live
+from meetingmesh.events import Broker, InProcessBroker, Live
 from meetingmesh.graphql_view import Clock, GatewayGraphQL
 from meetingmesh.health import HealthMonitor, readiness
 from meetingmesh.metrics import Metrics
 from meetingmesh.metrics_endpoint import metrics_app, metrics_route
+from meetingmesh.providers.credentials import RenewingCredential
 from meetingmesh.providers.registry import build_adapters
 from meetingmesh.redaction import register
 from meetingmesh.request_id import HEADER as REQUEST_ID_HEADER
 from meetingmesh.request_id import RequestIdMiddleware
 from meetingmesh.request_id import current as current_request_id
+from meetingmesh.shared.broker import RedisBroker
+from meetingmesh.shared.connection import RedisState
+from meetingmesh.shared.documents import SharedDocuments
 
 
 def utc_now() -> datetime:
@@ -59,7 +67,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         raise ConfigError("server.tracing needs OpenTelemetry: pip install 'meetingmesh[otel]'")
     register(*settings.secrets())
     metrics = Metrics()
-    broker = InProcessBroker()
+    local = InProcessBroker()
+    redis_broker = RedisBroker(local) if settings.redis.enabled else None
+    broker: Broker = redis_broker or local
     server = settings.server
     live = Live(broker, server.max_subscriptions, server.deadline, server.max_upstream_calls)
     graphql = GatewayGraphQL(settings, clock, metrics, live)
@@ -73,7 +83,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             follow_redirects=False,
             event_hooks={"request": [_propagate_request_id]},
         ) as http:
-            graphql.adapters.update(build_adapters(settings, http, clock, metrics))
+            state = RedisState(settings.redis, metrics) if settings.redis.enabled else None
+            graphql.adapters.update(build_adapters(settings, http, clock, metrics, state))
+            if state is not None:
+                await _share(state, graphql, redis_broker)
+            app.state.redis = state
             monitor = HealthMonitor({p: a.client for p, a in graphql.adapters.items()})
             monitors.append(monitor)
             monitor.start()
@@ -85,6 +99,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
             finally:
                 await monitor.stop()
                 monitors.clear()
+                if state is not None:
+                    await state.close()
+                    graphql.documents.shared = None
+                    if redis_broker is not None:
+                        redis_broker.detach()
                 graphql.adapters.clear()
 
     async def healthz(request: Request) -> Response:
@@ -96,8 +115,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
         return _json(ready.body(), 200 if ready.ready else 503)
 
     def live_gauges() -> None:
-        metrics.subscriptions.set(broker.subscriptions)
-        metrics.events_dropped.set(broker.dropped)
+        metrics.subscriptions.set(local.subscriptions)
+        metrics.events_dropped.set(local.dropped)
 
     metrics_at = metrics_route(
         metrics,
@@ -143,6 +162,19 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> Starlette:
     app.state.broker = broker
     app.state.inbox = inbox
     return app
+
+
+async def _share(state: RedisState, graphql: GatewayGraphQL, broker: RedisBroker | None) -> None:
+    """Put the process's shared state in Redis, then connect (never fails start-up)."""
+    graphql.documents.shared = SharedDocuments(state)
+    if broker is not None:
+        broker.attach(state)
+    for adapter in graphql.adapters.values():
+        client = adapter.client
+        state.on_recovery(client.resync)
+        if isinstance(client.credential, RenewingCredential):
+            state.on_recovery(client.credential.resync)
+    await state.start()
 
 
 async def _propagate_request_id(request: httpx.Request) -> None:

@@ -304,7 +304,8 @@ def _describe(settings: Settings) -> str:
         ", ".join(f"{p.label} ({s.credential_form})" for p, s in settings.providers.items())
         or "no providers"
     )
-    return f"providers: {names}"
+    shared = f"; shared state: {settings.redis.describe()}" if settings.redis.enabled else ""
+    return f"providers: {names}{shared}"
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from meetingmesh.domain import Provider
 
@@ -147,13 +147,58 @@ class ProviderSettings:
 
 
 #: Each provider's published rate limit (SUPPLEMENT.md), the default client-side limit.
+#: Daily publishes two: 20 a second (its burst, below) and 100 per 5 seconds.
 DEFAULT_RATE_LIMITS: dict[Provider, tuple[int, float]] = {
-    Provider.DAILY: (20, 1.0),
+    Provider.DAILY: (100, 5.0),
     Provider.HUBSPOT: (100, 10.0),
     Provider.THOUGHT_INDUSTRIES: (120, 60.0),
 }
-#: Each provider's published burst allowance, where it has one (Thought Industries: 20).
-DEFAULT_RATE_BURSTS: dict[Provider, int] = {Provider.THOUGHT_INDUSTRIES: 20}
+#: Each provider's published burst allowance, where it has one (Thought Industries: 20;
+#: Daily: 20, its per-second limit).
+DEFAULT_RATE_BURSTS: dict[Provider, int] = {Provider.THOUGHT_INDUSTRIES: 20, Provider.DAILY: 20}
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """The ``[redis]`` section: state shared by every gateway process (``meetingmesh.shared``).
+
+    Without ``url`` (the default) every process keeps its own cache, rate limits,
+    coalescing, tokens, persisted queries and events, as one process always did.
+    """
+
+    #: ``redis://[:password@]host:port/db``, ``rediss://`` (TLS) or ``unix://``; empty: off.
+    url: str = field(default="", repr=False)
+    #: Every key and channel starts with it, so deployments can share one Redis.
+    key_prefix: str = "meetingmesh"
+    #: Seconds one Redis command may take before the process falls back to its own state
+    #: (an event loop busy with other requests counts too: not much less than this).
+    timeout: float = 0.5
+    #: Seconds to wait for a connection to Redis.
+    connect_timeout: float = 0.5
+    #: Seconds between two attempts to reach Redis again while it is unreachable.
+    retry_interval: float = 1.0
+    #: Seconds a process may hold the lock of an upstream GET (or a token renewal) that
+    #: other processes wait for; a holder that dies blocks them no longer than this.
+    lock_ttl: float = 3.0
+    #: Seconds a persisted query stays in Redis after it was last sent or used.
+    apq_ttl: float = 86_400.0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a Redis is configured."""
+        return bool(self.url)
+
+    def secrets(self) -> list[str]:
+        """The password the URL holds, and the URL with it (user names are not secret)."""
+        password = urlsplit(self.url).password if self.url else None
+        return [self.url, password, unquote(password)] if password else []
+
+    def describe(self) -> str:
+        """Where Redis is, without the password: ``redis://host:6379/0``."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        where = f"{host}:{parts.port}" if parts.port else host
+        return f"{parts.scheme}://{where}{parts.path}"
 
 
 @dataclass(frozen=True)
@@ -162,6 +207,7 @@ class Settings:
 
     server: ServerSettings = field(default_factory=ServerSettings)
     providers: Mapping[Provider, ProviderSettings] = field(default_factory=dict)
+    redis: RedisSettings = field(default_factory=RedisSettings)
 
     def secrets(self) -> list[str]:
         """Every configured secret: ``create_app`` registers them all for redaction.
@@ -175,6 +221,7 @@ class Settings:
             *(s for p in self.providers.values() for s in p.secrets()),
             *server.api_keys,
             *server.metrics_api_keys,
+            *self.redis.secrets(),
         ]
 
 
@@ -215,10 +262,11 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
 
 def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     """Validate an already-parsed TOML document."""
-    unknown = sorted(set(raw) - {"server", "providers"})
+    unknown = sorted(set(raw) - {"server", "providers", "redis"})
     if unknown:
         raise ConfigError(f"unknown section [{unknown[0]}]")
     server = _parse_server(_table(raw, "server"), environ)
+    redis = _parse_redis(_table(raw, "redis"), environ)
     names = {p.value: p for p in Provider}
     providers: dict[Provider, ProviderSettings] = {}
     for name, section in _table(raw, "providers").items():
@@ -228,7 +276,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Settin
         if not isinstance(section, dict):
             raise ConfigError(f"providers.{name} must be a table")
         providers[names[name]] = _parse_provider(names[name], section, environ)
-    settings = Settings(server=server, providers=providers)
+    settings = Settings(server=server, providers=providers, redis=redis)
     _check_workers(settings)
     return settings
 
@@ -278,6 +326,9 @@ _MINIMUMS: dict[str, float] = {
     "breaker_cooldown": 0,
     "cache_ttl": 0,
     "concurrency": 1,
+    "lock_ttl": 0.1,
+    "apq_ttl": 1,
+    "retry_interval": 0.01,
 }
 
 
@@ -321,6 +372,33 @@ def _apply(where: str, section: dict[str, Any], defaults: Any, skip: set[str]) -
             value = None  # 0 turns the client-side rate limit off
         values[key] = value
     return values
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _parse_redis(section: dict[str, Any], environ: Mapping[str, str]) -> RedisSettings:
+    """The ``[redis]`` section; the URL is ``${VAR}``-interpolated and never shown."""
+    defaults = RedisSettings()
+    values = _apply("redis", section, defaults, set())
+    url = values.get("url", "")
+    if url:
+        url = _interpolate("redis.url", url, environ).strip()
+        parts = urlsplit(url)
+        if parts.scheme not in _REDIS_SCHEMES or not (parts.netloc or parts.path):
+            # The value may hold a password: name its scheme only.
+            raise ConfigError(
+                f"redis.url must be a redis://, rediss:// or unix:// URL (got {parts.scheme!r})"
+            )
+        try:
+            parts.port  # noqa: B018  # raises ValueError for a port that is not a number
+        except ValueError:
+            raise ConfigError("redis.url has a port that is not a number") from None
+        values["url"] = url
+    prefix = values.get("key_prefix", defaults.key_prefix)
+    if not prefix or any(c.isspace() for c in prefix):
+        raise ConfigError("redis.key_prefix must be a non-empty word without spaces")
+    return replace(defaults, **values)
 
 
 def _parse_server(section: dict[str, Any], environ: Mapping[str, str]) -> ServerSettings:
@@ -371,7 +449,7 @@ def _workers(value: Any) -> int:
 
 
 def _check_workers(settings: Settings) -> None:
-    """What one process holds that several cannot share yet: refused with workers > 1."""
+    """What several workers cannot share without Redis: refused with workers > 1."""
     if settings.server.workers == 1:
         return
     if settings.server.metrics_port is not None:
@@ -379,16 +457,19 @@ def _check_workers(settings: Settings) -> None:
             "server.metrics_port needs workers = 1: each worker counts its own metrics "
             "(/metrics on the main port shows the worker that answers)"
         )
+    if settings.redis.enabled:
+        return  # tokens and events go through Redis: every worker shares them
     for provider, section in settings.providers.items():
         if section.refresh_token:
             raise ConfigError(
-                f"providers.{provider.value}.refresh_token needs server.workers = 1: each "
-                "worker would renew the token on its own, and HubSpot may rotate it"
+                f"providers.{provider.value}.refresh_token needs server.workers = 1 or "
+                "[redis]: each worker would renew the token on its own, and HubSpot may rotate it"
             )
         if section.webhook_secret:
             raise ConfigError(
-                f"providers.{provider.value}.webhook_secret needs server.workers = 1: a "
-                "webhook reaches one worker, and only its subscribers and cache would see it"
+                f"providers.{provider.value}.webhook_secret needs server.workers = 1 or "
+                "[redis]: a webhook reaches one worker, and only its subscribers and cache "
+                "would see it"
             )
 
 

@@ -83,3 +83,14 @@ class GatewayError(Exception):
 def bad_input(message: str, *, field: str | None = None) -> GatewayError:
     """A ``BAD_USER_INPUT`` error about the client's own arguments."""
     return GatewayError(ErrorCode.BAD_USER_INPUT, message, field=field)
+
+
+class NotSent(GatewayError):
+    """A failure before the request left the gateway: the provider never saw it.
+
+    A booking that fails so is known not to be made (never ``BOOKING_OUTCOME_UNKNOWN``).
+    """
+
+
+class NotAsked(NotSent):
+    """A call the gateway gave up before sending it: no verdict on the provider's health."""

@@ -3,10 +3,10 @@
 Webhook receivers (``meetingmesh/webhooks``) and the booking resolver *publish* events;
 GraphQL subscriptions (``meetingmesh/resolvers/subscriptions.py``) *subscribe* to them.
 Neither knows how events travel: that is the ``Broker`` protocol, the one seam between
-them. ``InProcessBroker`` delivers within one gateway process. A broker over Redis
-pub/sub (issue 13, not built yet) implements the same protocol, serialising events (plain
-frozen dataclasses of ``meetingmesh.domain`` records) on publish and filtering them on
-arrival, so nothing that publishes or subscribes changes when it comes.
+them. ``InProcessBroker`` delivers within one gateway process; with ``[redis] url``,
+``meetingmesh.shared.broker.RedisBroker`` implements the same protocol across processes
+(Redis pub/sub), serialising events (plain frozen dataclasses of ``meetingmesh.domain``
+records) on publish and filtering them on arrival in each process.
 
 Delivery is at most once and never blocks the publisher: each subscription holds a
 bounded queue, and when a slow subscriber's queue is full its oldest event is dropped
@@ -178,7 +178,7 @@ class _Queue(Generic[E]):
 
 @dataclass
 class InProcessBroker:
-    """Events delivered to the subscriptions of this process only (no ``[redis]`` yet)."""
+    """Events delivered to the subscriptions of this process only."""
 
     queue_size: int = QUEUE_SIZE
     #: Events dropped because a subscriber's queue was full, since start.
@@ -189,6 +189,10 @@ class InProcessBroker:
 
     async def publish(self, event: Event) -> None:
         """Offer ``event`` to every subscription of its kind (never waits on a subscriber)."""
+        self.deliver(event)
+
+    def deliver(self, event: Event) -> None:
+        """``publish``, for callers that cannot wait (an event arriving from Redis)."""
         for queue in tuple(self._open.get(type(event), ())):
             queue.offer(event)
 

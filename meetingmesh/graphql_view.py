@@ -265,6 +265,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         else:
             body = await request.get_body()
             read = read_post(body, self.settings.server.max_batch_operations)
+        await self.documents.recall(read)
         transport = self._get_stream_transport_from_headers(request.headers)
         if not isinstance(read, list):
             prepared = self._prepare(read, request.method)
@@ -428,7 +429,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             request, request_adapter, sub_response, context, None, prepared
         )
         if prepared.resolved is not None:
-            self.documents.remember(prepared.resolved, result)
+            await self.documents.remember(prepared.resolved, result)
         return result
 
     def create_response(

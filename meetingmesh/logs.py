@@ -55,16 +55,19 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as a JSON line."""
+        request_id = getattr(record, "request_id", None) or current_request_id()
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
-            "request_id": getattr(record, "request_id", None) or current_request_id(),
-            "message": record.getMessage(),
+            # Redacted before encoding: JSON escapes a secret holding '"', '\\' or a
+            # control character, and the escaped form would no longer match it.
+            "request_id": None if request_id is None else redact(request_id),
+            "message": redact(record.getMessage()),
         }
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return redact(orjson.dumps(entry).decode())
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return orjson.dumps(entry).decode()
 
 
 class TextFormatter(logging.Formatter):

@@ -91,6 +91,25 @@ class Metrics:
             registry=r,
         )
 
+        self.redis_up = Gauge(
+            "meetingmesh_redis_up",
+            "With [redis] url: 1 while state is shared through Redis, 0 while this process "
+            "falls back to its own (Redis unreachable or too slow).",
+            registry=r,
+        )
+        self.redis_fallbacks = Counter(
+            "meetingmesh_redis_fallbacks",
+            "Times this process lost Redis and fell back to its own state.",
+            registry=r,
+        )
+        self.shared_waits = Counter(
+            "meetingmesh_upstream_shared_waits",
+            "Upstream GETs answered by another process's call (coalesced across processes), "
+            "by provider.",
+            ["provider"],
+            registry=r,
+        )
+
     def operation(self, name: str | None) -> str:
         """A bounded label for a client's operation name."""
         if not name or not _NAME.match(name):

@@ -9,7 +9,9 @@ Strawberry speaks the three protocols; this module adds what the gateway needs o
   closed with 4403. The server pings every ``server.subscription_heartbeat`` seconds
   (the protocol's ``ping``; clients answer ``pong``), so idle connections survive
   proxies and a dead peer is noticed. At most ``server.max_subscriptions_per_connection``
-  operations run on one connection. Trusted documents hold here too.
+  operations run on one connection. Trusted documents hold here too, and a query or
+  mutation sent over the socket keeps to the request's ``deadline`` and upstream call
+  budget as over HTTP.
 - **GraphQL over Server-Sent Events** (``graphql-sse``'s client in its "distinct
   connections" mode: one POST with ``Accept: text/event-stream`` per subscription) and
   **multipart HTTP** (Apollo Client's native subscriptions over ``HttpLink``: ``Accept:
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, Protocol, cast
 
 import orjson
@@ -45,6 +48,7 @@ from strawberry.subscriptions import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ErrorMessage,
@@ -52,7 +56,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from meetingmesh import persisted
-from meetingmesh.graphql_request import RequestRefused, from_object
+from meetingmesh.config import Settings
+from meetingmesh.graphql_request import ID_KEYS, RequestRefused, from_object
+from meetingmesh.providers.budget import call_budget_scope
+from meetingmesh.providers.deadline import deadline_scope
 from meetingmesh.resolvers.context import RequestContext
 
 #: The subscription protocols the gateway offers, WebSocket first.
@@ -64,6 +71,7 @@ class LiveView(Protocol):
 
     heartbeat: float
     documents: persisted.Documents
+    settings: Settings
 
 
 def stream_transports(heartbeat: float) -> dict[str, type[HTTPStreamTransport]]:
@@ -118,8 +126,30 @@ class TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+#: The context of the WebSocket operation running in the current task, if any.
+_OPERATION_CONTEXT: ContextVar[RequestContext | None] = ContextVar(
+    "meetingmesh_ws_operation_context", default=None
+)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
-    """graphql-transport-ws with server pings and trusted documents."""
+    """graphql-transport-ws with server pings, trusted documents and per-operation contexts.
+
+    Strawberry makes one context per connection and runs every operation of the socket
+    with it; here each operation gets its own (``RequestContext.for_operation``), so
+    operations sharing a socket share no loaders (a query asked again reads its
+    providers again) and no reported failures, as separate HTTP requests would not.
+    """
+
+    @property
+    def context(self) -> RequestContext:
+        """The running operation's context; the connection's outside any operation."""
+        own = _OPERATION_CONTEXT.get()
+        return self._connection_context if own is None else own
+
+    @context.setter
+    def context(self, value: RequestContext) -> None:
+        self._connection_context = value
 
     async def handle(self) -> None:
         """Serve the connection, pinging it while it lasts; no task outlives it."""
@@ -139,27 +169,48 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 if self.connection_acknowledged:
                     await self.send_message({"type": "ping"})
 
+    async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
+        """Run one operation within the request's deadline and upstream call budget.
+
+        A query or mutation over the socket keeps to them as over HTTP; a subscription's
+        events each get their own (``resolvers.subscriptions``).
+        """
+        server = cast(LiveView, self.view).settings.server
+        token = _OPERATION_CONTEXT.set(self._connection_context.for_operation())
+        try:
+            with deadline_scope(server.deadline), call_budget_scope(server.max_upstream_calls):
+                await super().run_operation(operation)
+        finally:
+            _OPERATION_CONTEXT.reset(token)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         """Run the operation, its document first resolved like an HTTP request's.
 
-        A document that cannot be run (not trusted, an unknown hash) gets an ``error``
-        message before anything is parsed; a payload that is not a well-formed request
-        is left to the protocol's own checks.
+        A payload that is not a well-formed request (a parameter of the wrong type) and
+        a document that cannot be run (not trusted, an unknown hash) get an ``error``
+        message before anything is parsed: nothing skips the trusted-documents check. A
+        payload without any document is left to the protocol's own checks.
         """
         payload: Any = message.get("payload")
-        if self.connection_acknowledged and isinstance(payload, dict):
+        if self.connection_acknowledged and isinstance(payload, dict) and "id" in message:
+            documents = cast(LiveView, self.view).documents
             try:
                 request = from_object(payload)
-            except RequestRefused:
-                request = None
-            if request is not None:
-                documents = cast(LiveView, self.view).documents
-                try:
-                    payload["query"] = documents.resolve(request).query
-                except RequestRefused as no:
+                await documents.recall(request)
+                payload["query"] = documents.resolve(request).query
+            except RequestRefused as no:
+                if "query" in payload or _names_document(payload):
                     await self.send_message(_error(message["id"], no))
                     return
         await super().handle_subscribe(message)
+
+
+def _names_document(payload: Mapping[str, Any]) -> bool:
+    """Whether a ``subscribe`` payload names a document other than by its text."""
+    extensions = payload.get("extensions")
+    return any(k in payload for k in ID_KEYS) or (
+        isinstance(extensions, dict) and "persistedQuery" in extensions
+    )
 
 
 def _error(operation_id: str, refused: RequestRefused) -> ErrorMessage:

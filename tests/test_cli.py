@@ -59,3 +59,17 @@ def test_check_config_names_each_credential_form_but_no_secret(
     assert main(["check-config", str(path)]) == 0
     out = capsys.readouterr().out
     assert out == f"{path}: OK (providers: HeyPeers (access key), HubSpot (OAuth app))\n"
+
+
+def test_check_config_says_where_redis_is_but_not_its_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://:redis-password-secret@cache.internal:6379/0")
+    path = tmp_path / "ok.toml"
+    path.write_text('[redis]\nurl = "${REDIS_URL}"\n')
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        out
+        == f"{path}: OK (providers: no providers; shared state: redis://cache.internal:6379/0)\n"
+    )

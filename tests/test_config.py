@@ -118,7 +118,8 @@ def test_resilience_settings_have_provider_defaults_and_can_be_changed(tmp_path:
     settings = load_settings(_write(tmp_path, text), {})
     daily = settings.providers[Provider.DAILY]
     assert (daily.retries, daily.breaker_threshold) == (0, 3)
-    assert (daily.rate_limit, daily.rate_period) == (20, 1.0)
+    # Daily publishes 20 a second and 100 per 5 seconds: the burst and the limit.
+    assert (daily.rate_limit, daily.rate_period, daily.rate_burst) == (100, 5.0, 20)
     assert settings.providers[Provider.HUBSPOT].rate_limit is None
     ti = settings.providers[Provider.THOUGHT_INDUSTRIES]
     assert (ti.rate_limit, ti.rate_period) == (120, 60.0)
@@ -359,6 +360,41 @@ def test_thought_industries_bursts_twenty_and_a_burst_fits_within_the_limit(
         load_settings(_write(tmp_path, ti + "rate_burst = 0\n"), {})
 
 
+def test_redis_is_off_without_a_section_and_its_url_reads_the_environment(
+    tmp_path: Path,
+) -> None:
+    assert not load_settings(_write(tmp_path, ""), {}).redis.enabled
+    text = '[redis]\nurl = "${REDIS_URL}"\nlock_ttl = 2\n'
+    url = "redis://:pa%40ss@cache.internal:6380/1"
+    redis = load_settings(_write(tmp_path, text), {"REDIS_URL": url}).redis
+    assert (redis.url, redis.lock_ttl, redis.key_prefix) == (url, 2.0, "meetingmesh")
+    # The password is a secret (plain and decoded); where Redis is, is not.
+    assert {"pa%40ss", "pa@ss", url} <= set(redis.secrets())
+    assert redis.describe() == "redis://cache.internal:6380/1"
+    assert "pa%40ss" not in repr(redis)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            'url = "http://:secret@cache:6379"',
+            r"^redis\.url must be a redis://, rediss:// or unix://",
+        ),
+        ('url = "redis://cache:port"', r"^redis\.url has a port that is not a number$"),
+        ("timeout = 0", r"^redis\.timeout must be a number >= 0\.001$"),
+        ('key_prefix = "a b"', r"^redis\.key_prefix must be a non-empty word"),
+        ("database = 1", r"^unknown key redis\.database$"),
+    ],
+)
+def test_a_bad_redis_setting_names_itself_and_never_the_password(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_settings(_write(tmp_path, f"[redis]\n{line}\n"), {})
+    assert "secret" not in str(raised.value)
+
+
 def test_workers_are_one_by_default_a_number_or_one_per_core(tmp_path: Path) -> None:
     assert load_settings(_write(tmp_path, "[server]\n"), {}).server.workers == 1
     assert load_settings(_write(tmp_path, "[server]\nworkers = 3\n"), {}).server.workers == 3
@@ -389,3 +425,9 @@ def test_what_one_process_holds_alone_is_refused_with_several_workers(
     text = text.replace("[server]\n", "[server]\nworkers = 2\n", 1)
     with pytest.raises(ConfigError, match=named):
         load_settings(_write(tmp_path, text), WEBHOOK_ENV)
+
+
+def test_with_redis_several_workers_share_tokens_and_events(tmp_path: Path) -> None:
+    text = WEBHOOKS.replace("[server]\n", "[server]\nworkers = 2\n", 1)
+    text += '\n[redis]\nurl = "redis://cache.internal:6379/0"\n'
+    assert load_settings(_write(tmp_path, text), WEBHOOK_ENV).server.workers == 2

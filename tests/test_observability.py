@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from meetingmesh.app import create_app
 from meetingmesh.config import Settings
 from meetingmesh.logs import JsonFormatter, RequestIdFilter, TextFormatter
+from meetingmesh.redaction import register
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.server import gateway_settings
 from tests.conftest import SECRETS, Stack
@@ -300,3 +301,15 @@ def test_metrics_can_require_a_key(stack: Stack, serve: Callable[[ASGIApp], str]
     allowed = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_KEY}"})
     assert allowed.status_code == 200
     assert "meetingmesh_graphql_requests_total" in allowed.text
+
+
+def test_json_logs_redact_a_secret_that_json_would_escape() -> None:
+    secret = 'se"cret\\with-escapes-7f3a'
+    register(secret)
+    record = logging.LogRecord(
+        "meetingmesh.graphql", logging.WARNING, __file__, 1, "token %s", (secret,), None
+    )
+    RequestIdFilter().filter(record)
+    line = JsonFormatter().format(record)
+    assert secret not in line and orjson.dumps(secret).decode()[1:-1] not in line
+    assert orjson.loads(line)["message"].startswith("token ")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -13,10 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from starlette.types import ASGIApp
+from strawberry.types import ExecutionResult
 
 from meetingmesh.app import create_app
 from meetingmesh.config import ConfigError, Settings
-from meetingmesh.persisted import load_manifest
+from meetingmesh.graphql_request import GraphQLRequest
+from meetingmesh.persisted import ENTRY_BYTES, Documents, Resolved, load_manifest, sha256
 from meetingmesh.simulators.server import gateway_settings
 from tests.conftest import Clients, Stack
 
@@ -100,7 +104,7 @@ def test_only_version_1_of_the_protocol_is_spoken(url: str) -> None:
 def test_the_store_forgets_the_least_recently_used_document(
     stack: Stack, serve: Callable[[ASGIApp], str]
 ) -> None:
-    small = _gateway(stack, serve, apq_cache_bytes=len(QUERY) + 10)
+    small = _gateway(stack, serve, apq_cache_bytes=len(QUERY) + ENTRY_BYTES + 10)
     other = "query Other { providers { provider } }"
     for query in (QUERY, other):
         sha = hashlib.sha256(query.encode()).hexdigest()
@@ -108,6 +112,32 @@ def test_the_store_forgets_the_least_recently_used_document(
         assert "data" in httpx.post(small, json=body).json()
     forgotten = httpx.post(small, json={"variables": {"n": 1}, "extensions": _persisted()})
     assert _refused(forgotten) == NOT_FOUND
+
+
+def test_many_tiny_documents_keep_the_store_within_its_bound() -> None:
+    """``apq_cache_bytes`` bounds the memory the store holds, bookkeeping included."""
+    bound = 200_000
+    store = Documents(bound)
+    ran = ExecutionResult(data={"providers": []}, errors=None)
+
+    async def fill() -> None:
+        for number in range(5000):
+            query = f"{{a{number}: providers {{ provider }}}}"
+            request = GraphQLRequest(query, extensions={"persistedQuery": {"version": 1}})
+            await store.remember(Resolved(request, register=sha256(query)), ran)
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        asyncio.run(fill())
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held <= bound
+    # The store kept the newest documents: the last one is served by its hash alone.
+    last = "{a4999: providers { provider }}"
+    by_hash = GraphQLRequest(None, extensions=_persisted(sha256(last)))
+    assert store.resolve(by_hash).query == last
 
 
 def test_with_apq_off_clients_are_told_it_is_not_supported(

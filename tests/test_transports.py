@@ -311,3 +311,63 @@ def test_a_query_streamed_over_sse_keeps_to_the_requests_call_budget(
     assert {e["extensions"]["code"] for e in answer["errors"]} == {"QUERY_TOO_COMPLEX"}
     assert all("made its 2 upstream calls" in e["message"] for e in answer["errors"])
     assert sum(gateway.calls(p) for p in ("heypeers", "thoughtindustries", "daily")) == 2
+
+
+def test_a_query_over_a_websocket_keeps_to_the_requests_call_budget(
+    stack: Stack, serve: Serve, gateway: Stack
+) -> None:
+    # Estimated at one call (one list), the merge asks three providers: over HTTP the
+    # third is refused (above); a WebSocket is no way around the budget.
+    url, _ = _gateway(stack, serve, max_upstream_calls=2)
+    gateway.http.delete(f"{gateway.sim_url}/_sim/stats")
+    with _initialised(_ws(url)) as ws:
+        _subscribe(ws, "1", "{ meetings(first: 5) { totalCount } }")
+        answer = _receive(ws, timeout=10)
+        assert answer["type"] == "next", answer
+        assert _receive(ws)["type"] == "complete"
+    errors = answer["payload"]["errors"]
+    assert {e["extensions"]["code"] for e in errors} == {"QUERY_TOO_COMPLEX"}
+    assert all("made its 2 upstream calls" in e["message"] for e in errors)
+    assert sum(gateway.calls(p) for p in ("heypeers", "thoughtindustries", "daily")) == 2
+
+
+def test_a_malformed_subscribe_payload_is_no_way_around_trusted_documents(
+    stack: Stack, serve: Serve, gateway: Stack, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "documents.json"
+    manifest.write_text(json.dumps({sha256(SUBSCRIPTION): SUBSCRIPTION}))
+    url, _ = _gateway(stack, serve, trusted_documents=str(manifest))
+    untrusted = "{ meetings(first: 1) { edges { node { title } } } }"
+    gateway.http.delete(f"{gateway.sim_url}/_sim/stats")
+    with _initialised(_ws(url)) as ws:
+        # Parameters of the wrong type make the payload no well-formed request.
+        wrongs: list[dict[str, Any]] = [{"extensions": "x"}, {"variables": []}]
+        for index, wrong in enumerate(wrongs):
+            _subscribe(ws, str(index), untrusted, **wrong)
+            refusal = _receive(ws)
+            assert refusal["type"] == "error", refusal
+            assert refusal["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert sum(gateway.calls(p) for p in ("heypeers", "thoughtindustries", "daily")) == 0
+
+
+def test_each_operation_on_a_websocket_reads_its_providers_anew(
+    stack: Stack, serve: Serve, gateway: Stack
+) -> None:
+    # Like HTTP requests, operations sharing a socket share no loaders: with the
+    # upstream cache off, asking for a meeting again asks Daily again.
+    settings = gateway_settings(stack.sim_url)
+    providers = {p: replace(s, cache_ttl=0) for p, s in settings.providers.items()}
+    url = serve(create_app(replace(settings, providers=providers)))
+    first = gateway.data(
+        "{ meetings(first: 1, filter: {providers: [DAILY]}) { edges { node { id } } } }"
+    )
+    meeting_id = first["meetings"]["edges"][0]["node"]["id"]
+    query = "query($id: ID!) { meeting(id: $id) { id title } }"
+    gateway.http.delete(f"{gateway.sim_url}/_sim/stats")
+    with _initialised(_ws(url)) as ws:
+        for number in ("1", "2"):
+            _subscribe(ws, number, query, variables={"id": meeting_id})
+            answer = _receive(ws, timeout=10)
+            assert answer["payload"]["data"]["meeting"]["id"] == meeting_id, answer
+            assert _receive(ws)["type"] == "complete"
+    assert gateway.calls("daily", "GET /meetings/{meeting_id}") == 2

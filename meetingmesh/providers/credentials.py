@@ -22,6 +22,12 @@ was already replaced is simply retried with the new one. A renewal that fails fa
 the requests that waited for it, with the provider's name (a refused access key or
 refresh is ``UPSTREAM_UNAUTHORIZED``); the next request tries again.
 
+With ``[redis] url`` set, a renewing credential shares its tokens with every gateway
+process (``meetingmesh.shared.tokens``): a token another process minted is adopted
+rather than minted again, and one process at a time renews (single flight across
+processes), with the newest refresh token. Whenever Redis cannot be used, the
+credential mints on its own, as above.
+
 No secret (key, client secret, refresh token, minted token) is ever put into an
 error message or a log line: refusals quote only the status and, for HubSpot, its
 error word. ``secrets()`` lists every value to redact, minted ones included, and each
@@ -49,10 +55,12 @@ import orjson
 
 from meetingmesh.config import ProviderSettings
 from meetingmesh.domain import Provider
-from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.errors import ErrorCode, NotAsked, NotSent
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.deadline import remaining
 from meetingmesh.redaction import register
+from meetingmesh.shared.connection import SharedUnavailable
+from meetingmesh.shared.tokens import MintTimeout, SharedTokens
 
 #: HeyPeers: "the JWT expires after 24 hours" (assumed when a JWT carries no ``exp``).
 HEYPEERS_LIFETIME = 24 * 3600.0
@@ -133,6 +141,9 @@ class Minted:
 class RenewingCredential(ABC):
     """A token minted from a long-lived secret: at first use, before expiry, after a 401."""
 
+    #: A digest naming the account, stable across renewals (set by each form).
+    tenant: str
+
     def __init__(
         self,
         settings: ProviderSettings,
@@ -140,6 +151,7 @@ class RenewingCredential(ABC):
         *,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
+        store: SharedTokens | None = None,
     ) -> None:
         self.provider: Provider = settings.provider
         self.settings = settings
@@ -149,6 +161,8 @@ class RenewingCredential(ABC):
         self._current: Minted | None = None
         self._minting: asyncio.Future[Minted] | None = None
         self._minted: deque[str] = deque(maxlen=REMEMBERED)
+        #: Where the tokens are shared with the other processes (None: this one alone).
+        self.store = store
 
     async def authorization(self) -> str:
         """The current token, minted first when there is none or it is due for renewal."""
@@ -177,16 +191,59 @@ class RenewingCredential(ABC):
         if self._minting is None:
             # The renewal is a task of its own, shared by every waiting request: one of
             # them giving up (cancelled) never cancels the others' renewal.
-            self._minting = asyncio.ensure_future(self._mint_and_keep())
+            self._minting = asyncio.ensure_future(self._mint_and_keep(stale))
             self._minting.add_done_callback(self._settle)
         return await asyncio.shield(self._minting)
 
-    async def _mint_and_keep(self) -> Minted:
-        minted = await self._mint()
+    async def _mint_and_keep(self, stale: Minted | None) -> Minted:
+        minted = await self._obtain(stale)
         register(minted.value)
         self._current = minted
         self._minted.append(minted.value)
         return minted
+
+    async def _obtain(self, stale: Minted | None) -> Minted:
+        """A new token: the one another process shared, or one minted (once across processes)."""
+        store = self.store
+        if store is not None and store.available:
+
+            async def mint() -> tuple[str, float]:
+                fresh = await self._mint()
+                register(fresh.value)  # before it is written anywhere
+                return fresh.value, fresh.renew_at
+
+            try:
+                value, renew_at = await store.obtain(
+                    self,
+                    None if stale is None else stale.value,
+                    mint,
+                    self._clock,
+                    remaining(self.settings.timeout),
+                )
+                return Minted(value, renew_at)
+            except MintTimeout:
+                raise self._error(
+                    ErrorCode.UPSTREAM_TIMEOUT,
+                    "was not asked: another gateway process's token renewal did not end in time",
+                ) from None
+            except SharedUnavailable:
+                pass  # Redis went away: mint here
+        minted = await self._mint()
+        if store is not None:
+            store.unsynced = (minted.value, minted.renew_at)
+        return minted
+
+    async def resync(self) -> None:
+        """Redis answers again: share what was minted while it was away."""
+        if self.store is not None:
+            await self.store.resync(self)
+
+    def adopt_refresh_token(self, refresh_token: str | None) -> None:  # noqa: B027
+        """A newer refresh token another process stored (only HubSpot's rotate)."""
+
+    def refresh_token(self) -> str | None:
+        """The refresh token the next mint sends (only HubSpot's OAuth has one)."""
+        return None
 
     def _settle(self, done: asyncio.Future[Minted]) -> None:
         if self._minting is done:
@@ -198,7 +255,11 @@ class RenewingCredential(ABC):
         """POST to the provider's token endpoint: (status, parsed JSON body or None)."""
         left = remaining(self.settings.timeout)
         if left <= 0:
-            raise self._error(ErrorCode.UPSTREAM_TIMEOUT, "was not asked: the deadline passed")
+            raise NotAsked(
+                ErrorCode.UPSTREAM_TIMEOUT,
+                f"{self.provider.label} was not asked: the deadline passed",
+                provider=self.provider,
+            )
         timeout = httpx.Timeout(left, connect=min(self.settings.connect_timeout, left))
         endpoint = f"POST {path}"
         status = "unreachable"
@@ -229,7 +290,7 @@ class RenewingCredential(ABC):
             body = None
         return response.status_code, body
 
-    def _refused(self, status: int, what: str, word: str | None = None) -> GatewayError:
+    def _refused(self, status: int, what: str, word: str | None = None) -> NotSent:
         """The error for a token endpoint that did not issue a token (never quoting a secret)."""
         detail = f"answered {status}" + (f" ({word})" if word else "")
         if status >= 500:
@@ -238,8 +299,9 @@ class RenewingCredential(ABC):
             return self._error(ErrorCode.UPSTREAM_RATE_LIMITED, f"{detail} when asked for a token")
         return self._error(ErrorCode.UPSTREAM_UNAUTHORIZED, f"refused the {what}: {detail}")
 
-    def _error(self, code: ErrorCode, detail: str) -> GatewayError:
-        return GatewayError(code, f"{self.provider.label} {detail}", provider=self.provider)
+    def _error(self, code: ErrorCode, detail: str) -> NotSent:
+        # No token, so the request it was for was never sent (a booking was not made).
+        return NotSent(code, f"{self.provider.label} {detail}", provider=self.provider)
 
     @abstractmethod
     async def _mint(self) -> Minted:
@@ -325,6 +387,17 @@ class HubSpotOAuth(RenewingCredential):
     def _configured_secrets(self) -> tuple[str, ...]:
         return (self._client_secret, *self._refresh_tokens)
 
+    def adopt_refresh_token(self, refresh_token: str | None) -> None:
+        """Send ``refresh_token`` next: another process rotated it in."""
+        if refresh_token and refresh_token != self._refresh_token:
+            register(refresh_token)
+            self._refresh_token = refresh_token
+            self._refresh_tokens.append(refresh_token)
+
+    def refresh_token(self) -> str | None:
+        """The refresh token the next refresh sends."""
+        return self._refresh_token
+
 
 def _either(body: dict[str, Any], snake: str, camel: str) -> Any:
     value = body.get(snake)
@@ -363,11 +436,22 @@ def jwt_expiry(token: str) -> float | None:
 
 
 def credential_for(
-    settings: ProviderSettings, http: httpx.AsyncClient, metrics: Metrics | None = None
+    settings: ProviderSettings,
+    http: httpx.AsyncClient,
+    metrics: Metrics | None = None,
+    store: Callable[[str], SharedTokens] | None = None,
 ) -> Credential:
-    """The credential a provider section configures (exactly one form; ``config`` checks)."""
+    """The credential a provider section configures (exactly one form; ``config`` checks).
+
+    ``store`` makes the shared token store of a renewing credential from its tenant.
+    """
+    credential: RenewingCredential
     if settings.access_key:
-        return HeyPeersAccessKey(settings, http, metrics=metrics)
-    if settings.refresh_token:
-        return HubSpotOAuth(settings, http, metrics=metrics)
-    return StaticToken(settings.token)
+        credential = HeyPeersAccessKey(settings, http, metrics=metrics)
+    elif settings.refresh_token:
+        credential = HubSpotOAuth(settings, http, metrics=metrics)
+    else:
+        return StaticToken(settings.token)
+    if store is not None:
+        credential.store = store(credential.tenant)
+    return credential

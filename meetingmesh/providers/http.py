@@ -26,6 +26,13 @@ unit of the request's upstream-call budget. A client-side rate limit keeps to th
 provider's published one, and a circuit breaker fails fast while the provider keeps
 failing.
 
+With ``[redis] url`` set (``meetingmesh.shared``) the cache, the coalescing of
+identical GETs and the rate limit are kept in Redis for every gateway process
+together (``SharedUpstream``); the answers a process decoded stay in it by version,
+so the adapters' parse memo still sees the same object while a page is unchanged.
+Whenever Redis cannot be used, the process falls back to the in-process cache,
+coalescing and limiter above, and uses Redis again once it answers.
+
 Only what a provider did counts against it (the breaker, ``last_error``): being
 unreachable, too slow, or answering with an error. A call the gateway gave up before
 sending it (``NotAsked``: the deadline passed, the client-side rate limit would
@@ -37,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +54,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 from aiolimiter import AsyncLimiter
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -57,13 +65,16 @@ from tenacity import (
 
 from meetingmesh.config import ProviderSettings
 from meetingmesh.domain import Provider
-from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.errors import ErrorCode, GatewayError, NotAsked, NotSent
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.breaker import CircuitBreaker, CircuitState
 from meetingmesh.providers.budget import current as current_budget
 from meetingmesh.providers.credentials import Credential, StaticToken
 from meetingmesh.providers.deadline import deadline_scope, remaining
 from meetingmesh.redaction import redact, redact_json
+from meetingmesh.shared.cache import SharedCache, pack, unpack
+from meetingmesh.shared.connection import SharedUnavailable
+from meetingmesh.shared.ratelimit import RateLimitOutlasts, SharedRateLimit
 from meetingmesh.tracing import upstream_span
 
 Params = Mapping[str, str | int | float | bool | Sequence[str]] | Sequence[tuple[str, str]]
@@ -102,8 +113,29 @@ _BREAKING = frozenset({ErrorCode.UPSTREAM_UNAVAILABLE, ErrorCode.UPSTREAM_TIMEOU
 CACHE_SIZE = 256
 
 
-class NotAsked(GatewayError):
-    """A call the gateway gave up before sending it: no verdict on the provider's health."""
+@dataclass(frozen=True, slots=True)
+class SharedUpstream:
+    """What a provider's client shares with the other processes through Redis."""
+
+    cache: SharedCache
+    #: The provider's rate limit across processes; None when it has none.
+    rate: SharedRateLimit | None = None
+
+    @property
+    def available(self) -> bool:
+        """Whether Redis is in use now (False: this process falls back to its own state)."""
+        return self.cache.available
+
+
+class Sharing(enum.Enum):
+    """Where a provider's cache, rate limit, in-flight calls and tokens are kept."""
+
+    #: No ``[redis]``: this process's own, as always.
+    IN_PROCESS = "in_process"
+    #: In Redis, with every gateway process.
+    SHARED = "shared"
+    #: Redis is configured but cannot be used now: this process's own until it answers.
+    FALLBACK = "fallback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +150,7 @@ class ProviderStatus:
 
     circuit: CircuitState
     last_error: str | None
+    sharing: Sharing = Sharing.IN_PROCESS
 
     @property
     def healthy(self) -> bool:
@@ -186,6 +219,7 @@ class UpstreamClient:
         tracing: bool = False,
         classify: Classifier | None = None,
         credential: Credential | None = None,
+        shared: SharedUpstream | None = None,
     ) -> None:
         self.provider: Provider = settings.provider
         self.metrics = metrics or Metrics()
@@ -205,6 +239,13 @@ class UpstreamClient:
         )
         self._in_flight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
         self._generation = 0
+        #: State shared with the other processes (Redis), or None for this process alone.
+        self.shared = shared
+        #: Answers decoded from Redis, by key digest: (version, answer). The same version
+        #: hands out the same object, so the adapters' parse memo keeps working.
+        self._decoded: LRUCache[str, tuple[str, Any]] = LRUCache(maxsize=CACHE_SIZE)
+        #: Providers whose cache was cleared while Redis was away: cleared there on return.
+        self._unshared_clear = False
         self._limiter = asyncio.Semaphore(settings.concurrency)
         self._rate = rate_limiter(settings)
         self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown)
@@ -219,7 +260,12 @@ class UpstreamClient:
 
     def status(self) -> ProviderStatus:
         """The provider's health as this process knows it: the one rule every report uses."""
-        return ProviderStatus(self.breaker.state, self.last_error)
+        shared = self.shared
+        if shared is None:
+            sharing = Sharing.IN_PROCESS
+        else:
+            sharing = Sharing.SHARED if shared.available else Sharing.FALLBACK
+        return ProviderStatus(self.breaker.state, self.last_error, sharing)
 
     def set_probe(self, template: str, params: Params | None = None, **path: str) -> None:
         """Make ``GET template`` the probe sent while the provider is unwell.
@@ -252,18 +298,54 @@ class UpstreamClient:
             self._probe = None
 
     def clear_cache(self) -> None:
-        """Forget every cached answer (after a change upstream, such as a booking)."""
+        """Forget every answer this process cached (``invalidate`` clears every process's)."""
         self._generation += 1
         if self._cache is not None:
             self._cache.clear()
+        self._decoded.clear()
+
+    async def invalidate(self) -> None:
+        """Forget every cached answer of every process (after a booking, or a webhook).
+
+        Returns once the shared entries are cleared (when Redis is in use), so an answer
+        sent after it never reflects the world before the change, on any process.
+        """
+        self._generation += 1
+        if self._cache is not None:
+            self._cache.clear()
+        self._decoded.clear()
+        await self._invalidate_shared()
+
+    async def _invalidate_shared(self) -> None:
+        if self.shared is None:
+            return
+        try:
+            await self.shared.cache.invalidate()
+        except SharedUnavailable:
+            # Applied when Redis answers again (``resync``): entries written before the
+            # change may be there still.
+            self._unshared_clear = True
+
+    async def resync(self) -> None:
+        """Redis answers again: apply the invalidation made while it was away, if any."""
+        if self._unshared_clear and self.shared is not None:
+            await self.shared.cache.invalidate()
+            self._unshared_clear = False
 
     async def get(self, template: str, params: Params | None = None, **path: str) -> Any:
         """GET ``template`` (its ``{names}`` filled from ``path``) and return the JSON body.
 
-        Cached and coalesced. The template, not the filled path, names the endpoint in
-        metrics and traces, so ids never become label values.
+        Cached and coalesced (across processes with shared state). The template, not the
+        filled path, names the endpoint in metrics and traces, so ids never become label
+        values.
         """
         key = self._cache_key(template.format(**path), params)
+        shared = self.shared
+        if shared is not None and shared.available:
+            try:
+                return await self._shared_get(shared, key, template, params, path)
+            except SharedUnavailable:
+                pass  # Redis just went away: this process's own cache and coalescing
         if self._cache is not None:
             hit = key in self._cache
             self.metrics.cache.labels(self.provider.name, "hit" if hit else "miss").inc()
@@ -287,6 +369,149 @@ class UpstreamClient:
         if self._cache is not None and generation == self._generation:
             self._cache[key] = result
         return result
+
+    async def _shared_get(
+        self,
+        shared: SharedUpstream,
+        key: tuple[str, ...],
+        template: str,
+        params: Params | None,
+        path: dict[str, str],
+    ) -> Any:
+        """``get`` through Redis: one lookup; on a miss, one fetch across every process."""
+        cache = shared.cache
+        name = cache.name(key)
+        held = self._decoded.get(name)
+        found = await cache.lookup(name, held[0] if held is not None else None)
+        if self._cache is not None:
+            hit = found.version is not None
+            self.metrics.cache.labels(self.provider.name, "hit" if hit else "miss").inc()
+        if found.version is not None:
+            return self._decoded_answer(name, found.version, found.payload, held)
+        # A request after an invalidation never joins a fetch begun before it.
+        flight = (found.generation, *key)
+        task = self._in_flight.get(flight)
+        if task is None:
+            task = asyncio.ensure_future(
+                self._shared_fetch(shared, name, found.generation, template, params, path)
+            )
+            self._in_flight[flight] = task
+            task.add_done_callback(lambda done: self._settle(flight, done))
+        return await asyncio.shield(task)
+
+    def _decoded_answer(
+        self, name: str, version: str, payload: bytes | None, held: tuple[str, Any] | None
+    ) -> Any:
+        """The answer of ``version``: the object decoded before, or ``payload`` decoded now."""
+        if payload is None and held is not None and held[0] == version:
+            return held[1]
+        assert payload is not None  # the lookup sends it unless the caller holds the version
+        answer = unpack(payload)
+        self._decoded[name] = (version, answer)
+        return answer
+
+    async def _shared_fetch(
+        self,
+        shared: SharedUpstream,
+        name: str,
+        generation: str,
+        template: str,
+        params: Params | None,
+        path: dict[str, str],
+    ) -> Any:
+        """One GET for every process: fetch it holding the lock, or wait for its holder."""
+        cache = shared.cache
+        # Bounded whatever happens to the holder: the request's time, or a timeout and a lock.
+        until = time.monotonic() + remaining(
+            self.settings.timeout + cache.recheck + shared.cache.lock_ttl
+        )
+        try:
+            while True:
+                future = cache.waiters.wait_for(name, generation)
+                try:
+                    token = await cache.try_lock(name, generation)
+                    if token is not None:
+                        return await self._fetch_holding(
+                            cache, name, generation, token, template, params, path
+                        )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(future), cache.recheck)
+                finally:
+                    cache.waiters.forget(name, generation, future)
+                outcome = future.result() if future.done() else None
+                if outcome is not None and not outcome.abandoned:
+                    self.metrics.shared_waits.labels(self.provider.name).inc()
+                    if outcome.error is not None:
+                        raise self._shared_error(outcome.error)
+                    assert outcome.version is not None
+                    return self._decoded_answer(name, outcome.version, outcome.payload, None)
+                # No word (a lost message, a holder that died) or the holder gave up: the
+                # answer may be cached already; else try the lock again.
+                held = self._decoded.get(name)
+                found = await cache.lookup(name, held[0] if held is not None else None)
+                if found.version is not None and found.generation == generation:
+                    return self._decoded_answer(name, found.version, found.payload, held)
+                if time.monotonic() >= until:
+                    raise self.not_asked(
+                        ErrorCode.UPSTREAM_TIMEOUT,
+                        "another gateway process's call did not end in time",
+                    )
+        except SharedUnavailable:
+            # Redis went away while this GET waited: ask the provider from this process.
+            return await self.request("GET", template, params=params, **path)
+
+    async def _fetch_holding(
+        self,
+        cache: SharedCache,
+        name: str,
+        generation: str,
+        token: str,
+        template: str,
+        params: Params | None,
+        path: dict[str, str],
+    ) -> Any:
+        """The fetch of the process holding the lock: the answer stored and published."""
+        try:
+            result = await self.request("GET", template, params=params, **path)
+        except NotAsked:
+            await self._publish(cache, name, generation, token, None)
+            raise
+        except GatewayError as exc:
+            await self._publish(cache, name, generation, token, None, _error_fields(exc))
+            raise
+        except BaseException:
+            await self._publish(cache, name, generation, token, None)
+            raise
+        version = await self._publish(cache, name, generation, token, pack(result))
+        if version is not None:
+            self._decoded[name] = (version, result)
+        return result
+
+    async def _publish(
+        self,
+        cache: SharedCache,
+        name: str,
+        generation: str,
+        token: str,
+        payload: bytes | None,
+        error: dict[str, Any] | None = None,
+    ) -> str | None:
+        """Settle the lock (best effort: a Redis gone meanwhile only costs the waiters time)."""
+        try:
+            return await asyncio.shield(cache.settle(name, generation, token, payload, error))
+        except SharedUnavailable:
+            return None
+
+    def _shared_error(self, fields: dict[str, Any]) -> GatewayError:
+        """The error another process's call got, raised here as that call's outcome."""
+        error = GatewayError(
+            ErrorCode[fields["code"]],
+            str(fields["message"]),
+            provider=self.provider,
+            retry_after=fields.get("retry_after"),
+        )
+        error.status = fields.get("status")
+        return error
 
     def _settle(self, key: tuple[str, ...], done: asyncio.Future[Any]) -> None:
         if self._in_flight.get(key) is done:
@@ -331,8 +556,10 @@ class UpstreamClient:
         self, method: str, path: str, params: Params | None, body: Any, endpoint: str
     ) -> Any:
         if not self.breaker.allow():
-            raise self.error(
-                ErrorCode.UPSTREAM_UNAVAILABLE, "is failing; calls are paused (circuit open)"
+            raise NotSent(
+                ErrorCode.UPSTREAM_UNAVAILABLE,
+                f"{self.provider.label} is failing; calls are paused (circuit open)",
+                provider=self.provider,
             )
         try:
             result = await self._send(method, path, params, body, endpoint)
@@ -411,6 +638,30 @@ class UpstreamClient:
                 ErrorCode.QUERY_TOO_COMPLEX,
                 f"this request has made its {budget.limit} upstream calls",
             )
+        permit = await self._take_rate(left)
+        try:
+            return await self._send_permitted(method, path, params, body, endpoint, authorization)
+        finally:
+            if permit is not None:
+                await self._release_rate(permit)
+
+    async def _take_rate(self, left: float) -> str | None:
+        """Wait for a place under the rate limit: the shared one (its permit) or this process's.
+
+        The shared wait may last until the request's deadline (not only the provider's
+        ``timeout``): a request the limit holds back for a whole window (HubSpot's 10 s)
+        still goes out once it fits, and the call then gets what time is left.
+        """
+        rate = self.shared.rate if self.shared is not None else None
+        if rate is not None and self.shared is not None and self.shared.available:
+            try:
+                return await rate.acquire(remaining(left + rate.longest))
+            except RateLimitOutlasts:
+                raise self.not_asked(
+                    ErrorCode.UPSTREAM_TIMEOUT, "its rate limit outlasts the deadline"
+                ) from None
+            except SharedUnavailable:
+                pass  # Redis went away: this process's own limiter
         if self._rate is not None:
             try:
                 await asyncio.wait_for(self._rate.acquire(), left)
@@ -418,7 +669,26 @@ class UpstreamClient:
                 raise self.not_asked(
                     ErrorCode.UPSTREAM_TIMEOUT, "its rate limit outlasts the deadline"
                 ) from None
-            left = remaining(self.settings.timeout)
+        return None
+
+    async def _release_rate(self, permit: str) -> None:
+        """The request let out under the shared limit has its answer (or failed)."""
+        assert self.shared is not None and self.shared.rate is not None
+        # Best effort: a permit never released counts until its flight limit ends.
+        with contextlib.suppress(SharedUnavailable):
+            await asyncio.shield(self.shared.rate.release(permit))
+
+    async def _send_permitted(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: Any,
+        endpoint: str,
+        authorization: str,
+    ) -> Any:
+        """The request itself, once the deadline, the budget and the rate limit let it out."""
+        left = remaining(self.settings.timeout)
         timeout = httpx.Timeout(max(0.001, left), connect=min(self.settings.connect_timeout, left))
         provider = self.provider.name
         status = "unreachable"
@@ -523,6 +793,16 @@ class UpstreamClient:
         error.upstream_body = body
         error.status = status
         return error
+
+
+def _error_fields(exc: GatewayError) -> dict[str, Any]:
+    """What waiting processes need to raise ``exc`` themselves (its message is redacted)."""
+    return {
+        "code": exc.code.name,
+        "message": exc.message,
+        "status": exc.status,
+        "retry_after": exc.retry_after,
+    }
 
 
 def rate_limiter(settings: ProviderSettings) -> AsyncLimiter | None:

@@ -53,7 +53,7 @@ from meetingmesh.domain import (
     SchedulingLinkType,
     TimeRange,
 )
-from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.errors import ErrorCode, GatewayError, NotSent
 from meetingmesh.providers.base import Adapter, LinkFilter, MemberDirectory, Scheduler
 from meetingmesh.providers.breaker import CircuitState
 from meetingmesh.providers.http import Slashed
@@ -252,9 +252,11 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
                 params={"timezone": request.timezone},
                 body=booking_body(request),
             )
+        except NotSent:
+            raise  # never sent (no token, circuit paused, deadline passed): not made
         except GatewayError as exc:
             # Whether or not the booking was made, availability may have changed.
-            self.client.clear_cache()
+            await self.client.invalidate()
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
                 raise GatewayError(
                     ErrorCode.BAD_USER_INPUT,
@@ -267,7 +269,7 @@ class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
             if exc.code is not ErrorCode.BAD_USER_INPUT:
                 raise
             raise await self._refusal(exc.upstream_body, request) from None
-        self.client.clear_cache()
+        await self.client.invalidate()
         if not isinstance(answer, dict):
             raise await self._unknown_outcome(request, "HubSpot answered with no booking")
         return _confirmation(answer, request)

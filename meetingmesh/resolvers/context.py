@@ -116,9 +116,30 @@ class RequestContext:
         """The adapter of ``provider`` (for its upstream client), or None when it is off."""
         return self.adapters.get(provider)
 
+    def for_operation(self) -> RequestContext:
+        """A context for another operation of the same connection (one WebSocket).
+
+        Its loaders, reported failures and row problems are its own, as a separate
+        request's would be; the connection's adapters, clock and parameters are shared.
+        """
+        return RequestContext(
+            adapters=self.adapters,
+            clock=self.clock,
+            request=self.request,
+            max_page_size=self.max_page_size,
+            metrics=self.metrics,
+            live=self.live,
+            connection_params=self.connection_params,
+        )
+
     def renew(self) -> None:
-        """Forget what the loaders hold: a subscription's next event reads providers anew."""
+        """Start a subscription's next event as a request of its own.
+
+        The loaders are forgotten (it reads providers anew), and so are the row problems
+        already reported (each is reported once per event, and the set stays small).
+        """
         self.loaders = Loaders(self.meeting_sources, self.course_catalogs, self.member_directories)
+        self.problems = set()
 
     def report(self, error: GatewayError, path: Path | None) -> None:
         """Record a failure that leaves the field's other data standing."""

@@ -112,7 +112,11 @@ def _attendance_id(provider: Provider, meeting_key: str, attendee_id: str) -> st
 
 
 def split_attendance_key(key: str, *, field: str = "id") -> tuple[str, str]:
-    """The meeting key and attendee id inside an attendance key, or ``BAD_USER_INPUT``."""
+    """The meeting key and attendee id inside an attendance key, or ``BAD_USER_INPUT``.
+
+    Each is checked like a key of its own (``check_key``): JSON escapes let the pair hold
+    control characters the key as a whole does not show.
+    """
     try:
         pair = orjson.loads(key)
     except orjson.JSONDecodeError:
@@ -121,4 +125,4 @@ def split_attendance_key(key: str, *, field: str = "id") -> tuple[str, str]:
         isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) and p for p in pair)
     ):
         raise bad_input(f"{shown(key)} is not an attendee id this API issued", field=field)
-    return pair[0], pair[1]
+    return check_key(pair[0], field), check_key(pair[1], field)

@@ -14,6 +14,7 @@ from typing import TypeVar
 import strawberry
 
 from meetingmesh import domain
+from meetingmesh.providers.http import Sharing
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -95,9 +96,23 @@ register_enum(
     },
 )
 
+register_enum(
+    Sharing,
+    "StateSharing",
+    "Where this gateway process keeps a provider's upstream cache, rate limit, in-flight "
+    "calls and minted tokens.",
+    {
+        Sharing.IN_PROCESS: "In this process only: no `[redis]` is configured.",
+        Sharing.SHARED: "In Redis, shared with every gateway process.",
+        Sharing.FALLBACK: "Redis is configured but cannot be used now: this process's own, "
+        "until Redis answers again.",
+    },
+)
+
 # The domain enums, now registered with Strawberry, are the schema's enum types.
 Provider = domain.Provider
 MeetingStatus = domain.MeetingStatus
 WaitlistStatus = domain.WaitlistStatus
 SchedulingLinkType = domain.SchedulingLinkType
 MeetingOrder = domain.MeetingOrder
+StateSharing = Sharing

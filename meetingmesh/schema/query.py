@@ -12,6 +12,7 @@ import strawberry
 
 from meetingmesh import domain
 from meetingmesh.providers.base import LinkFilter
+from meetingmesh.providers.http import Sharing
 from meetingmesh.resolvers import meetings as meeting_resolvers
 from meetingmesh.resolvers import members, scheduling
 from meetingmesh.resolvers import nodes as node_resolvers
@@ -212,6 +213,7 @@ class Query:
                     configured=status is not None,
                     healthy=status is not None and status.healthy,
                     last_error=None if status is None else status.problem,
+                    sharing=Sharing.IN_PROCESS if status is None else status.sharing,
                 )
             )
         return statuses

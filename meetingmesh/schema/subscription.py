@@ -218,9 +218,9 @@ class EventErrors(SchemaExtension):
         context = self.execution_context.context
         data = getattr(result, "data", None)
         if isinstance(context, RequestContext) and context.reported and isinstance(data, dict):
-            # On one WebSocket connection the context is shared: take only this
-            # subscription's own failures (their paths start at its root field), and the
-            # row problems reported without a path while this event was resolved.
+            # Take only this subscription's own failures (their paths start at its root
+            # field), and the row problems reported without a path while this event was
+            # resolved (each WebSocket operation has a context of its own: transports).
             mine = [(e, p) for e, p in context.reported if p is None or (p[:1] and p[0] in data)]
             if mine:
                 context.reported = [r for r in context.reported if r not in mine]

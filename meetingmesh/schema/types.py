@@ -26,6 +26,7 @@ from meetingmesh.schema.enums import (
     MeetingStatus,
     Provider,
     SchedulingLinkType,
+    StateSharing,
     WaitlistStatus,
 )
 from meetingmesh.schema.selection import meetings_projection
@@ -767,3 +768,6 @@ class ProviderStatus:
         description="Its last request did not fail for its own reasons."
     )
     last_error: str | None = strawberry.field(description="Why it last failed, if it is unwell.")
+    sharing: StateSharing = strawberry.field(
+        description="Where this process keeps its cache, rate limit and tokens ([redis])."
+    )

@@ -450,10 +450,6 @@ def routes(
     ]
 
 
-def _signed(secret: str, timestamp: str, body: bytes) -> dict[str, str]:
-    return {"X-Webhook-Timestamp": timestamp, "X-Webhook-Signature": sign(secret, timestamp, body)}
-
-
 def _record_outcome(webhook: Webhook, status: int | str) -> None:
     if status == 200:
         webhook.failed_count = 0

@@ -98,10 +98,12 @@ class Harness:
                 body = await _body_for_stats(request)
                 request_id = request.headers.get("x-request-id")
                 self.stats.record(name, query_params(request), _redacted(body), request_id)
+                status = None
                 try:
                     response = await self._answer(handler, request, name)
+                    status = response.status_code
                 finally:
-                    self.stats.finish(name)
+                    self.stats.finish(name, status)
                 if self.behaviour.echo_credentials and response.status_code >= 400:
                     return _echo(response, request, body, self.message_key)
                 return response

@@ -18,6 +18,8 @@ class EndpointStats:
     in_flight: int = 0
     #: The most requests this endpoint was answering at once: proof of concurrency.
     peak_in_flight: int = 0
+    #: Answers by HTTP status (a 429 is a request refused under the rate limit).
+    statuses: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -42,11 +44,13 @@ class RequestStats:
         stats.in_flight += 1
         stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
 
-    def finish(self, endpoint: str) -> None:
-        """Mark one request to ``endpoint`` answered."""
+    def finish(self, endpoint: str, status: int | None = None) -> None:
+        """Mark one request to ``endpoint`` answered (with ``status``, when it was)."""
         stats = self.endpoints.get(endpoint)
         if stats is not None and stats.in_flight > 0:
             stats.in_flight -= 1
+        if stats is not None and status is not None:
+            stats.statuses[status] = stats.statuses.get(status, 0) + 1
 
     @property
     def total(self) -> int:
@@ -64,6 +68,7 @@ class RequestStats:
                     "last_body": s.last_body,
                     "last_request_id": s.last_request_id,
                     "peak_in_flight": s.peak_in_flight,
+                    "statuses": {str(k): v for k, v in sorted(s.statuses.items())},
                 }
                 for name, s in sorted(self.endpoints.items())
             },

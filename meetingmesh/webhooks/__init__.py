@@ -108,7 +108,7 @@ class Receiver(Protocol):
         """Apply a verified event: records, cache, broker. Returns the outcome to count."""
         ...
 
-    def forget_cache(self) -> None:
+    async def forget_cache(self) -> None:
         """Clear the provider's upstream cache (an event that could not be processed)."""
         ...
 
@@ -156,11 +156,13 @@ class SignedReceiver:
         self._events[event_id] = True
         return True
 
-    def forget_cache(self) -> None:
-        """Clear the provider's upstream cache: whatever the event changed reads anew."""
+    async def forget_cache(self) -> None:
+        """Clear the provider's upstream cache, in every process: whatever the event
+        changed reads anew (before the event is published, so no subscriber reads the
+        world before it)."""
         adapter = self.adapters.get(self.provider)
         if adapter is not None:
-            adapter.client.clear_cache()
+            await adapter.client.invalidate()
 
 
 Job = Callable[[], Awaitable[str]]
@@ -273,7 +275,7 @@ def _endpoint(
         if not inbox.offer(provider, lambda: receiver.process(signed.body)):
             metrics.webhooks.labels(provider.name, "dropped").inc()
             logger.warning("%s webhook dropped: the inbox is full", provider.label)
-            receiver.forget_cache()
+            await receiver.forget_cache()
         return _answer(200, {"received": True})
 
     return receive

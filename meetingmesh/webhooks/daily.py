@@ -158,10 +158,10 @@ class DailyReceiver(SignedReceiver):
         """Apply one verified event (see the module docstring)."""
         try:
             return await self._process(body)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             # Signed by Daily, yet not an event this gateway can read: nothing to publish.
             logger.warning("a Daily webhook event could not be read; its cache is cleared")
-            self.forget_cache()
+            await self.forget_cache()
             return "unreadable"
 
     async def _process(self, body: bytes) -> str:
@@ -175,7 +175,7 @@ class DailyReceiver(SignedReceiver):
         payload = event.get("payload")
         if not isinstance(payload, dict):
             return "ignored"
-        self.forget_cache()
+        await self.forget_cache()
         if kind == "meeting.started":
             await self._started(payload)
         elif kind == "meeting.ended":

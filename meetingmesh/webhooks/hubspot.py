@@ -34,6 +34,7 @@ its free slots may have changed; other objects' events are ignored.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
@@ -121,7 +122,7 @@ class HubSpotReceiver(SignedReceiver):
             events = orjson.loads(body)
         except orjson.JSONDecodeError:
             logger.warning("a HubSpot webhook batch could not be read; its cache is cleared")
-            self.forget_cache()
+            await self.forget_cache()
             return "unreadable"
         if not isinstance(events, list):
             events = [events]
@@ -129,11 +130,13 @@ class HubSpotReceiver(SignedReceiver):
         for event in events:
             if not is_meeting_event(event):
                 continue
-            if self.first_delivery(str(event.get("eventId"))):
+            event_id = event.get("eventId")
+            # Only an id seen before marks a redelivery: events without one are all new.
+            if event_id is None or self.first_delivery(str(event_id)):
                 fresh.append(event)
         if not fresh:
             return "ignored"
-        self.forget_cache()
+        await self.forget_cache()
         occurred = max(_instant(e.get("occurredAt")) for e in fresh)
         await self.broker.publish(
             AvailabilityChanged(
@@ -144,6 +147,8 @@ class HubSpotReceiver(SignedReceiver):
 
 
 def _instant(epoch_ms: object) -> datetime:
+    """When the event happened; now, when HubSpot's ``occurredAt`` is not a usable instant."""
     if isinstance(epoch_ms, int | float) and not isinstance(epoch_ms, bool):
-        return datetime.fromtimestamp(epoch_ms / 1000, UTC)
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            return datetime.fromtimestamp(epoch_ms / 1000, UTC)
     return datetime.now(UTC)

@@ -21,8 +21,10 @@ from starlette.types import ASGIApp
 from meetingmesh.app import create_app
 from meetingmesh.config import Settings
 from meetingmesh.domain import Provider
+from meetingmesh.errors import GatewayError
 from meetingmesh.providers import hubspot
 from meetingmesh.providers.credentials import HubSpotOAuth, jwt_expiry
+from meetingmesh.providers.deadline import deadline_scope
 from meetingmesh.providers.http import UpstreamClient
 from meetingmesh.simulators import heypeers as heypeers_sim
 from meetingmesh.simulators import hubspot_oauth
@@ -399,3 +401,48 @@ def test_a_booking_refused_with_a_401_is_sent_once_more_after_the_refresh(
     assert data["bookMeeting"]["booking"]["start"] == slot["start"]
     assert stack.calls("hubspot", BOOK) == 2
     assert stack.calls("hubspot", OAUTH) == 2
+
+
+def test_a_booking_whose_token_cannot_be_had_is_known_not_made(
+    world: Callable[..., Stack],
+) -> None:
+    """No access token, no booking sent: not BOOKING_OUTCOME_UNKNOWN."""
+    stack = world()
+    response = stack.http.put(
+        f"{stack.provider_url('hubspot')}/_sim/faults",
+        json={"error_rate": 1, "error_status": 500, "endpoint": OAUTH},
+    )
+    assert response.status_code == 200, response.text
+    booking = {
+        "slug": "menelson",
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "email": "ada@example.com",
+        "startTime": "2026-05-25T18:00:00Z",
+        "durationMinutes": 30,
+        "timezone": "America/New_York",
+    }
+    answer = stack.query(BOOK_MUTATION, {"input": booking})
+    assert answer["data"] is None
+    error = answer["errors"][0]
+    assert error["extensions"] == {"code": "UPSTREAM_UNAVAILABLE", "provider": "HUBSPOT"}
+    assert error["message"] == "HubSpot answered 500 when asked for a token"
+    assert stack.calls("hubspot", BOOK) == 0
+
+
+def test_a_renewal_given_up_for_the_deadline_says_nothing_about_the_provider() -> None:
+    """Like any call the gateway gives up before sending: no breaker failure, no lastError."""
+    settings = renewing_settings("http://127.0.0.1:9").providers[Provider.HUBSPOT]
+
+    async def scenario() -> tuple[GatewayError, UpstreamClient]:
+        async with httpx.AsyncClient() as http:
+            credential = HubSpotOAuth(settings, http)
+            client = UpstreamClient(settings, http, hubspot.read_message, credential=credential)
+            with deadline_scope(0), pytest.raises(GatewayError) as refused:
+                await client.get(hubspot.LINKS, {"limit": "1"})
+            return refused.value, client
+
+    error, client = asyncio.run(scenario())
+    assert error.message == "HubSpot was not asked: the deadline passed"
+    assert client.breaker.failures == 0
+    assert client.status().healthy

@@ -160,3 +160,12 @@ def test_a_forged_attendance_id_is_bad_user_input(gateway: Stack) -> None:
     answer = gateway.query("query($id: ID!) { node(id: $id) { id } }", {"id": forged})
     assert answer["data"] == {"node": None}
     assert answer["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
+
+
+def test_an_attendance_id_hiding_control_characters_reaches_no_provider(gateway: Stack) -> None:
+    # The JSON pair inside the key may escape what the key itself cannot hold.
+    forged = encode_id("Attendee", Provider.DAILY, '["session\\u0000x","person"]')
+    answer = gateway.query("query($id: ID!) { node(id: $id) { id } }", {"id": forged})
+    assert answer["data"] == {"node": None}
+    assert answer["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
+    assert gateway.calls("daily") == 0

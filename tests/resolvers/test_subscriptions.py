@@ -21,6 +21,7 @@ from meetingmesh.events import (
     MeetingChange,
     MeetingUpdated,
 )
+from meetingmesh.providers.rows import RowProblem
 from meetingmesh.resolvers import subscriptions
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.resolvers.ids import encode_id
@@ -184,3 +185,23 @@ def test_every_event_starts_with_fresh_loaders() -> None:
         return ctx.loaders is not before
 
     assert asyncio.run(scenario())
+
+
+def test_every_event_reports_the_rows_it_could_not_read_again() -> None:
+    """A row left out is reported once per request; each event is resolved as one."""
+    problem = RowProblem.row(Provider.DAILY, "participant", "p-1", "is null")
+
+    async def scenario() -> int:
+        broker = InProcessBroker()
+        ctx = _context(broker)
+        stream = subscriptions.availability_changes(ctx, "a")
+        for _ in range(2):
+            await broker.publish(
+                AvailabilityChanged(Provider.HUBSPOT, "a", AvailabilityReason.BOOKED, NOW)
+            )
+            await anext(stream)
+            ctx.report_problem(problem, ["schedulingLinkAvailabilityChanged"])
+        await stream.aclose()
+        return len(ctx.reported)
+
+    assert asyncio.run(scenario()) == 2

@@ -213,8 +213,9 @@ def test_a_redelivered_event_is_answered_but_applied_once(live: LiveStack) -> No
     with _subscribe(live, MEETINGS, filter={"room": "again"}) as subscriber:
         live.wait_subscriptions(1)
         statuses = []
+        now = int(time.time())  # once: a second boundary between two reads made them equal
         for offset in (0, 1):  # the same event, signed at two different moments
-            stamp = str(int(time.time()) - offset)
+            stamp = str(now - offset)
             signature = sign(WEBHOOK_SECRET, stamp, body)
             headers = {"X-Webhook-Timestamp": stamp, "X-Webhook-Signature": signature}
             statuses.append(
@@ -305,13 +306,42 @@ def test_a_provider_failure_while_resolving_an_event_is_that_events_error_only(
                  changes meeting { title attendees { totalCount } } } }"""
     with _subscribe(live, query) as subscriber:
         live.wait_subscriptions(1)
-        live.fault("daily", error_rate=1.0, error_status=503)
-        live.join("webhook-failing")
+        # A 500, never retried: two events' failures stay below the breaker's threshold.
+        live.fault("daily", error_rate=1.0, error_status=500)
+        live.join("webhook-failing")  # two events: the session started, someone joined
         failed = subscriber.next()
+        assert "errors" in subscriber.next()  # resolved before the fault is lifted, too
         live.fault("daily")
+        live.join("webhook-failing")  # one event: a second person joined
         recovered = subscriber.next()  # the same subscription goes on
     assert failed["errors"][0]["extensions"] == {
         "code": "UPSTREAM_UNAVAILABLE",
         "provider": "DAILY",
     }
-    assert recovered["data"]["meetingUpdated"]["meeting"]["attendees"]["totalCount"] == 1
+    assert recovered["data"]["meetingUpdated"]["meeting"]["attendees"]["totalCount"] == 2
+
+
+def test_a_signed_event_with_an_absurd_time_is_unreadable_not_a_failure(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    url = serve(create_app(gateway_settings(gateway.sim_url)))
+    body = orjson.dumps(
+        {
+            "version": "1.0.0",
+            "type": "meeting.started",
+            "id": "meeting-started-absurd-time",
+            "payload": {"start_ts": 1e20, "meeting_id": "m-absurd", "room": "absurd"},
+            "event_ts": time.time(),
+        }
+    )
+    stamp = str(int(time.time()))
+    headers = {
+        "X-Webhook-Timestamp": stamp,
+        "X-Webhook-Signature": sign(WEBHOOK_SECRET, stamp, body),
+    }
+    assert httpx.post(f"{url}/webhooks/daily", content=body, headers=headers).status_code == 200
+    deadline = time.monotonic() + 5
+    while _counted(url, "unreadable") + _counted(url, "failed") == 0:
+        assert time.monotonic() < deadline, "the event was never processed"
+        time.sleep(0.05)
+    assert (_counted(url, "unreadable"), _counted(url, "failed")) == (1, 0)

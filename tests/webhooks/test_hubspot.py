@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -136,3 +138,39 @@ def test_a_bad_v3_signature_is_refused_and_changes_nothing(live: LiveStack) -> N
 def test_a_stale_or_replayed_hubspot_request_is_refused(live: LiveStack) -> None:
     assert _statuses(live.control("hubspot", "meeting", timestamp_offset=-600)) == [401]
     assert _statuses(live.control("hubspot", "meeting", replay=True)) == [200, 401]
+
+
+def _deliver(live: LiveStack, events: list[dict[str, Any]]) -> int:
+    """POST a batch of events to the gateway, signed v3 as HubSpot signs it."""
+    url = f"{live.gateway_url}/webhooks/hubspot"
+    body = json.dumps(events).encode()
+    timestamp = str(int(time.time() * 1000))
+    headers = {
+        "Content-Type": "application/json",
+        "X-HubSpot-Signature-v3": sign(CLIENT_SECRET, "POST", url, body, timestamp),
+        "X-HubSpot-Request-Timestamp": timestamp,
+    }
+    status = live.http.post(url, content=body, headers=headers).status_code
+    live.settle()
+    return status
+
+
+def test_meeting_events_without_an_event_id_are_each_applied(live: LiveStack) -> None:
+    """Only an ``eventId`` seen before marks a redelivery; events without one are new."""
+    with _subscribe(live, "menelson", REASON) as subscriber:
+        live.wait_subscriptions(1)
+        for object_id in (901, 902):
+            event = {"subscriptionType": "object.creation", "objectTypeId": "0-47"}
+            assert _deliver(live, [{**event, "objectId": object_id}]) == 200
+            reason = subscriber.next()["data"]["schedulingLinkAvailabilityChanged"]["reason"]
+            assert reason == "PROVIDER_NOTIFIED"
+
+
+def test_an_event_with_an_absurd_time_still_reaches_the_subscribers(live: LiveStack) -> None:
+    """An ``occurredAt`` no clock can hold reads as now: the page's subscribers are told."""
+    with _subscribe(live, "menelson", REASON) as subscriber:
+        live.wait_subscriptions(1)
+        event = {"subscriptionType": "object.creation", "objectTypeId": "0-47"}
+        assert _deliver(live, [{**event, "objectId": 903, "occurredAt": 10**30}]) == 200
+        reason = subscriber.next()["data"]["schedulingLinkAvailabilityChanged"]["reason"]
+    assert reason == "PROVIDER_NOTIFIED"
