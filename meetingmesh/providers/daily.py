@@ -153,9 +153,12 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
                 return None
             raise
-        read = read_rows(Provider.DAILY, "meeting session", [body], self._meeting)
-        report(read.problems)
+        # Parsed once per cached answer, like a page (the memo reports its problems).
+        read = self.memo.get(body, self._one_meeting)
         return read[0] if read else None
+
+    def _one_meeting(self, body: Any) -> Rows[Meeting]:
+        return read_rows(Provider.DAILY, "meeting session", [body], self._meeting)
 
     async def get_member(self, key: str) -> Member | None:
         """The member a Daily ``user_id`` names: Daily has no user endpoint to ask (no call)."""

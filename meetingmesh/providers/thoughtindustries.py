@@ -67,7 +67,7 @@ from meetingmesh.providers.base import (
 )
 from meetingmesh.providers.page_search import PageIndex, first_page
 from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
-from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows, report
+from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows
 from meetingmesh.providers.timefmt import minutes_between, parse_instant
 
 LIST_PATH = "/incoming/v2/meetings"
@@ -344,8 +344,8 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         row = self._data(body).get("MeetingById")
         if row is None:
             return None
-        read = self._page_meetings([row])
-        report(read.problems)
+        # Parsed once per cached answer, like a page (the memo reports its problems).
+        read = self.memo.get(row, lambda one: self._page_meetings([one]))
         return read[0] if read else None
 
     async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:

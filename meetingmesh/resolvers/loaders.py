@@ -36,6 +36,8 @@ async def _each(keys: Sequence[K], load: Callable[[K], Awaitable[V]]) -> list[V 
         except GatewayError as error:
             return error
 
+    if len(keys) == 1:
+        return [await one(keys[0])]  # no task for the common single lookup
     return list(await asyncio.gather(*(one(k) for k in keys)))
 
 
