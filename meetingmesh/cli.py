@@ -15,7 +15,7 @@ import uvicorn
 
 from meetingmesh.config import ConfigError, Settings, load_settings
 from meetingmesh.logs import configure_logging
-from meetingmesh.serving import LOOPBACK, bind_socket, start_in_thread, uvicorn_config
+from meetingmesh.serving import LOOPBACK, bind_socket, start_in_thread, tune_gc, uvicorn_config
 from meetingmesh.simulators.behaviour import Behaviour, BehaviourSettingsError, parse_text
 from meetingmesh.simulators.behaviour import from_mapping as behaviour_from_mapping
 from meetingmesh.simulators.clock import Clock
@@ -248,6 +248,7 @@ def _serve(args: argparse.Namespace) -> int:
         serve_workers(args.config, settings, sock)
         return 0
     app = create_app(settings)
+    tune_gc()
     print(f"meetingmesh gateway on {address} ({_describe(settings)})")
     metrics = None
     if settings.server.metrics_port is not None:

@@ -29,6 +29,7 @@ from uvicorn.supervisors import Multiprocess
 from meetingmesh.config import ConfigError, Settings, load_settings
 from meetingmesh.connection_guard import ConnectionLimits, GuardedHttpToolsProtocol
 from meetingmesh.logs import configure_logging
+from meetingmesh.serving import tune_gc
 
 #: The environment variable naming the configuration file, for the workers.
 CONFIG_VARIABLE = "MEETINGMESH_CONFIG"
@@ -58,7 +59,9 @@ def app() -> Starlette:
         body_timeout=server.body_timeout,
         max_header_bytes=server.max_header_bytes,
     )
-    return create_app(settings)
+    gateway = create_app(settings)
+    tune_gc()
+    return gateway
 
 
 def serve_workers(config_path: str, settings: Settings, sock: socket.socket) -> None:
