@@ -26,9 +26,9 @@ from meetingmesh.connection_guard import ConnectionLimits, guarded
 
 LOOPBACK = "127.0.0.1"
 #: The collector's thresholds while serving: young objects before a collection (700 by
-#: default; a request allocates thousands), then collections of each generation before
-#: the next older one is collected (10 and 10 by default).
-GC_THRESHOLDS = (10_000, 50, 100)
+#: default; a request allocates thousands, and leaves no reference cycle behind), then
+#: collections of each generation before the next older one's (10 and 10, as by default).
+GC_THRESHOLDS = (10_000, 10, 10)
 
 
 def bind_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:

@@ -446,6 +446,9 @@ class _Run:
     def response(self, data: dict[str, Any] | None) -> ExecutionResult:
         result = Executor.build_response(self.executor, data)
         assert isinstance(result, ExecutionResult)
+        # The executor's helpers are bound methods of the executor: a reference cycle
+        # the garbage collector would have to find. Nothing asks for them any more.
+        self.executor.async_helpers = None  # type: ignore[assignment]
         return result
 
     def handle_error(
