@@ -59,7 +59,7 @@ import orjson
 
 from meetingmesh.config import ProviderSettings
 from meetingmesh.domain import Provider
-from meetingmesh.errors import ErrorCode, NotAsked, NotSent
+from meetingmesh.errors import ErrorCode, GatewayError, NotAsked, NotSent
 from meetingmesh.metrics import Metrics
 from meetingmesh.providers.deadline import remaining
 from meetingmesh.redaction import register
