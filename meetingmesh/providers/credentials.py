@@ -61,7 +61,7 @@ from meetingmesh.config import ProviderSettings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode, GatewayError, NotAsked, NotSent
 from meetingmesh.metrics import Metrics
-from meetingmesh.providers.deadline import remaining
+from meetingmesh.providers.deadline import deadline_scope, remaining
 from meetingmesh.redaction import register
 from meetingmesh.shared.connection import SharedUnavailable
 from meetingmesh.shared.tokens import MintTimeout, Refresh, RefreshSpent, SharedTokens
@@ -201,13 +201,25 @@ class RenewingCredential(ABC):
             return current
         if self._minting is None:
             # The renewal is a task of its own, shared by every waiting request: one of
-            # them giving up (cancelled) never cancels the others' renewal.
+            # them giving up (cancelled, or out of time) never cancels the others' renewal.
             self._minting = asyncio.ensure_future(self._mint_and_keep(stale))
             self._minting.add_done_callback(self._settle)
-        return await asyncio.shield(self._minting)
+        # Each request waits for the shared renewal only as long as its own deadline lets it.
+        left = remaining(self.settings.timeout)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._minting), max(0.0, left))
+        except TimeoutError:
+            raise NotAsked(
+                ErrorCode.UPSTREAM_TIMEOUT,
+                f"{self.provider.label} was not asked: its token renewal outlasts the deadline",
+                provider=self.provider,
+            ) from None
 
     async def _mint_and_keep(self, stale: Minted | None) -> Minted:
-        minted = await self._obtain(stale)
+        # The renewal serves every request waiting now and later: it runs on a deadline of
+        # its own (the provider's timeout), not on whatever the first caller had left.
+        with deadline_scope(self.settings.timeout):
+            minted = await self._obtain(stale)
         register(minted.value)
         self._current = minted
         self._minted.append(minted.value)
