@@ -199,15 +199,21 @@ class RenewingCredential(ABC):
         current = self._current
         if current is not None and current is not stale and self._clock() < current.renew_at:
             return current
+        # Each request waits for the shared renewal only as long as its own deadline lets it.
+        left = remaining(self.settings.timeout)
+        if left <= 0:
+            raise NotAsked(
+                ErrorCode.UPSTREAM_TIMEOUT,
+                f"{self.provider.label} was not asked: the deadline passed",
+                provider=self.provider,
+            )
         if self._minting is None:
             # The renewal is a task of its own, shared by every waiting request: one of
             # them giving up (cancelled, or out of time) never cancels the others' renewal.
             self._minting = asyncio.ensure_future(self._mint_and_keep(stale))
             self._minting.add_done_callback(self._settle)
-        # Each request waits for the shared renewal only as long as its own deadline lets it.
-        left = remaining(self.settings.timeout)
         try:
-            return await asyncio.wait_for(asyncio.shield(self._minting), max(0.0, left))
+            return await asyncio.wait_for(asyncio.shield(self._minting), left)
         except TimeoutError:
             raise NotAsked(
                 ErrorCode.UPSTREAM_TIMEOUT,
