@@ -26,7 +26,11 @@ With ``[redis] url`` set, a renewing credential shares its tokens with every gat
 process (``meetingmesh.shared.tokens``): a token another process minted is adopted
 rather than minted again, and one process at a time renews (single flight across
 processes), with the newest refresh token. Whenever Redis cannot be used, the
-credential mints on its own, as above.
+credential mints on its own, as above, and shares what it minted once Redis answers.
+A refresh HubSpot refuses because another process already used that refresh token
+(``RefreshRefused``: ``BAD_REFRESH_TOKEN``, or a refusal naming no cause) is tried
+once more, within the request's time, with the newer refresh token Redis holds; never
+twice with the same one. HeyPeers' access key cannot go stale that way.
 
 No secret (key, client secret, refresh token, minted token) is ever put into an
 error message or a log line: refusals quote only the status and, for HubSpot, its
@@ -55,12 +59,12 @@ import orjson
 
 from meetingmesh.config import ProviderSettings
 from meetingmesh.domain import Provider
-from meetingmesh.errors import ErrorCode, NotAsked, NotSent
+from meetingmesh.errors import ErrorCode, GatewayError, NotAsked, NotSent
 from meetingmesh.metrics import Metrics
-from meetingmesh.providers.deadline import remaining
+from meetingmesh.providers.deadline import deadline_scope, remaining
 from meetingmesh.redaction import register
 from meetingmesh.shared.connection import SharedUnavailable
-from meetingmesh.shared.tokens import MintTimeout, SharedTokens
+from meetingmesh.shared.tokens import MintTimeout, Refresh, RefreshSpent, SharedTokens
 
 #: HeyPeers: "the JWT expires after 24 hours" (assumed when a JWT carries no ``exp``).
 HEYPEERS_LIFETIME = 24 * 3600.0
@@ -71,6 +75,9 @@ RENEW_EARLY = 300.0
 #: Minted tokens remembered for ``secrets()`` (the current one and a few before it).
 REMEMBERED = 8
 _ERROR_WORD = re.compile(r"^[A-Z][A-Z_]{0,39}$")
+#: HubSpot's error words for a refused refresh token (None: a refusal that names none),
+#: which another process rotating it first would cause; BAD_CLIENT_ID names another cause.
+_STALE_REFRESH = (None, "BAD_REFRESH_TOKEN")
 
 
 class Credential(Protocol):
@@ -100,6 +107,10 @@ class Credential(Protocol):
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+
+class RefreshRefused(GatewayError):
+    """The provider refused the refresh token sent: another process may have used it first."""
 
 
 class StaticToken:
@@ -188,24 +199,65 @@ class RenewingCredential(ABC):
         current = self._current
         if current is not None and current is not stale and self._clock() < current.renew_at:
             return current
+        # Each request waits for the shared renewal only as long as its own deadline lets it.
+        left = remaining(self.settings.timeout)
+        if left <= 0:
+            raise NotAsked(
+                ErrorCode.UPSTREAM_TIMEOUT,
+                f"{self.provider.label} was not asked: the deadline passed",
+                provider=self.provider,
+            )
         if self._minting is None:
             # The renewal is a task of its own, shared by every waiting request: one of
-            # them giving up (cancelled) never cancels the others' renewal.
+            # them giving up (cancelled, or out of time) never cancels the others' renewal.
             self._minting = asyncio.ensure_future(self._mint_and_keep(stale))
             self._minting.add_done_callback(self._settle)
-        return await asyncio.shield(self._minting)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._minting), left)
+        except TimeoutError:
+            raise NotAsked(
+                ErrorCode.UPSTREAM_TIMEOUT,
+                f"{self.provider.label} was not asked: its token renewal outlasts the deadline",
+                provider=self.provider,
+            ) from None
 
     async def _mint_and_keep(self, stale: Minted | None) -> Minted:
-        minted = await self._obtain(stale)
+        # The renewal serves every request waiting now and later: it runs on a deadline of
+        # its own (the provider's timeout), not on whatever the first caller had left.
+        with deadline_scope(self.settings.timeout):
+            minted = await self._obtain(stale)
         register(minted.value)
         self._current = minted
         self._minted.append(minted.value)
         return minted
 
     async def _obtain(self, stale: Minted | None) -> Minted:
-        """A new token: the one another process shared, or one minted (once across processes)."""
+        """A new token: the one another process shared, or one minted (once across processes).
+
+        A refresh refused because another process already used the refresh token sent
+        (HubSpot rotates them) is tried once more with the newer one Redis holds, waiting
+        for Redis within the request's time if this process is in fallback; never twice
+        with the same refresh token (``meetingmesh.shared.tokens``).
+        """
         store = self.store
-        if store is not None and store.available:
+        if store is None:
+            return await self._mint()
+        try:
+            return await self._shared_or_alone(store, stale, None)
+        except RefreshRefused as refusal:
+            sent = self.refresh()  # a refusal leaves the refresh token it was sent in place
+            if sent is None or not await store.reachable(remaining(self.settings.timeout)):
+                raise
+            try:
+                return await self._shared_or_alone(store, stale, sent)
+            except RefreshSpent:
+                raise refusal from None
+
+    async def _shared_or_alone(
+        self, store: SharedTokens, stale: Minted | None, refused: Refresh | None
+    ) -> Minted:
+        """Through Redis when it is usable, else minted here (and shared once it is back)."""
+        if store.available:
 
             async def mint() -> tuple[str, float]:
                 fresh = await self._mint()
@@ -219,6 +271,7 @@ class RenewingCredential(ABC):
                     mint,
                     self._clock,
                     remaining(self.settings.timeout),
+                    refused,
                 )
                 return Minted(value, renew_at)
             except MintTimeout:
@@ -228,9 +281,11 @@ class RenewingCredential(ABC):
                 ) from None
             except SharedUnavailable:
                 pass  # Redis went away: mint here
+        current = self.refresh()
+        if refused is not None and current is not None and current.token == refused.token:
+            raise RefreshSpent
         minted = await self._mint()
-        if store is not None:
-            store.unsynced = (minted.value, minted.renew_at)
+        store.unsynced = (minted.value, minted.renew_at)
         return minted
 
     async def resync(self) -> None:
@@ -238,10 +293,10 @@ class RenewingCredential(ABC):
         if self.store is not None:
             await self.store.resync(self)
 
-    def adopt_refresh_token(self, refresh_token: str | None) -> None:  # noqa: B027
+    def use_refresh(self, refresh: Refresh) -> None:  # noqa: B027
         """A newer refresh token another process stored (only HubSpot's rotate)."""
 
-    def refresh_token(self) -> str | None:
+    def refresh(self) -> Refresh | None:
         """The refresh token the next mint sends (only HubSpot's OAuth has one)."""
         return None
 
@@ -350,7 +405,7 @@ class HubSpotOAuth(RenewingCredential):
         self._client_id = settings.client_id
         self._client_secret = settings.client_secret
         #: The refresh token in use: HubSpot may answer a new one with each refresh.
-        self._refresh_token = settings.refresh_token
+        self._refresh = Refresh(settings.refresh_token, 0)
         self._refresh_tokens: deque[str] = deque([settings.refresh_token], maxlen=REMEMBERED)
         # The app and the install it was granted for; a rotated refresh token keeps the tenant.
         self.tenant = _digest("hubspot-oauth", settings.client_id, settings.refresh_token)
@@ -358,27 +413,31 @@ class HubSpotOAuth(RenewingCredential):
     async def _mint(self) -> Minted:
         """``POST /oauth/v3/token`` (form-encoded refresh-token grant): one call."""
         minted_at = self._clock()
+        sent = self._refresh
         status, body = await self._post(
             "/oauth/v3/token",
             data={
                 "grant_type": "refresh_token",
                 "client_id": self._client_id,
                 "client_secret": self._client_secret,
-                "refresh_token": self._refresh_token,
+                "refresh_token": sent.token,
             },
         )
         if status != 200:
             word = body.get("status") if isinstance(body, dict) else None
             shown = word if isinstance(word, str) and _ERROR_WORD.match(word) else None
-            raise self._refused(status, "OAuth refresh", shown)
+            refusal = self._refused(status, "OAuth refresh", shown)
+            if refusal.code is ErrorCode.UPSTREAM_UNAUTHORIZED and shown in _STALE_REFRESH:
+                raise RefreshRefused(refusal.code, refusal.message, provider=self.provider)
+            raise refusal
         answer = body if isinstance(body, dict) else {}
         token = _either(answer, "access_token", "accessToken")
         if not isinstance(token, str) or not token:
             raise self._error(ErrorCode.UPSTREAM_BAD_RESPONSE, "issued no access token")
         rotated = _either(answer, "refresh_token", "refreshToken")
-        if isinstance(rotated, str) and rotated and rotated != self._refresh_token:
+        if isinstance(rotated, str) and rotated and rotated != sent.token:
             register(rotated)
-            self._refresh_token = rotated
+            self._refresh = Refresh(rotated, sent.rotation + 1)
             self._refresh_tokens.append(rotated)
         lifetime = _seconds(_either(answer, "expires_in", "expiresIn"))
         expires = minted_at + (HUBSPOT_LIFETIME if lifetime is None else lifetime)
@@ -387,16 +446,16 @@ class HubSpotOAuth(RenewingCredential):
     def _configured_secrets(self) -> tuple[str, ...]:
         return (self._client_secret, *self._refresh_tokens)
 
-    def adopt_refresh_token(self, refresh_token: str | None) -> None:
-        """Send ``refresh_token`` next: another process rotated it in."""
-        if refresh_token and refresh_token != self._refresh_token:
-            register(refresh_token)
-            self._refresh_token = refresh_token
-            self._refresh_tokens.append(refresh_token)
+    def use_refresh(self, refresh: Refresh) -> None:
+        """Send ``refresh`` next: another process rotated it in (the store checked it is newer)."""
+        if refresh.token != self._refresh.token:
+            register(refresh.token)
+            self._refresh_tokens.append(refresh.token)
+        self._refresh = refresh
 
-    def refresh_token(self) -> str | None:
-        """The refresh token the next refresh sends."""
-        return self._refresh_token
+    def refresh(self) -> Refresh:
+        """The refresh token the next refresh sends, and its place in the rotation."""
+        return self._refresh
 
 
 def _either(body: dict[str, Any], snake: str, camel: str) -> Any:

@@ -23,7 +23,7 @@ from meetingmesh.config import Settings
 from meetingmesh.domain import Provider
 from meetingmesh.errors import GatewayError
 from meetingmesh.providers import hubspot
-from meetingmesh.providers.credentials import HubSpotOAuth, jwt_expiry
+from meetingmesh.providers.credentials import HeyPeersAccessKey, HubSpotOAuth, jwt_expiry
 from meetingmesh.providers.deadline import deadline_scope
 from meetingmesh.providers.http import UpstreamClient
 from meetingmesh.simulators import heypeers as heypeers_sim
@@ -446,3 +446,36 @@ def test_a_renewal_given_up_for_the_deadline_says_nothing_about_the_provider() -
     assert error.message == "HubSpot was not asked: the deadline passed"
     assert client.breaker.failures == 0
     assert client.status().healthy
+
+
+def test_a_renewal_outlives_the_deadline_of_the_request_that_started_it(
+    world: Callable[..., Stack],
+) -> None:
+    """A request about to time out starts the renewal; one with time left still gets the token."""
+    stack = world()
+    response = stack.http.put(
+        f"{stack.provider_url('heypeers')}/_sim/faults",
+        json={"latency_ms": 300, "endpoint": AUTHENTICATE},
+    )
+    assert response.status_code == 200, response.text
+    settings = renewing_settings(stack.sim_url).providers[Provider.HEYPEERS]
+
+    async def scenario() -> tuple[BaseException | str, BaseException | str]:
+        async with httpx.AsyncClient() as http:
+            credential = HeyPeersAccessKey(settings, http)
+
+            async def hurried() -> str:
+                with deadline_scope(0.1):
+                    return await credential.authorization()
+
+            async def patient() -> str:
+                await asyncio.sleep(0.02)  # joins the renewal the hurried request started
+                return await credential.authorization()
+
+            first, second = await asyncio.gather(hurried(), patient(), return_exceptions=True)
+            return first, second
+
+    first, second = asyncio.run(scenario())
+    assert isinstance(first, GatewayError) and first.code.value == "UPSTREAM_TIMEOUT"
+    assert isinstance(second, str) and second.startswith("Bearer ey")
+    assert stack.calls("heypeers", AUTHENTICATE) == 1
