@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("strawberry/http/", "Strawberry: HTTP view"),
     ("strawberry/asgi/", "Strawberry: HTTP view"),
     ("strawberry/", "Strawberry: field wrappers, arguments, info"),
+    ("meetingmesh/schema/fastpath.py", "meetingmesh: fast path (planned execution)"),
     ("meetingmesh/schema/", "meetingmesh: schema types and checks"),
     ("meetingmesh/resolvers/", "meetingmesh: resolvers (merge, cursors, loaders)"),
     ("meetingmesh/providers/", "meetingmesh: providers (pages, record building)"),

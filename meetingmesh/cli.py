@@ -15,7 +15,7 @@ import uvicorn
 
 from meetingmesh.config import ConfigError, Settings, load_settings
 from meetingmesh.logs import configure_logging
-from meetingmesh.serving import LOOPBACK, bind_socket, start_in_thread, uvicorn_config
+from meetingmesh.serving import LOOPBACK, bind_socket, start_in_thread, tune_gc, uvicorn_config
 from meetingmesh.simulators.behaviour import Behaviour, BehaviourSettingsError, parse_text
 from meetingmesh.simulators.behaviour import from_mapping as behaviour_from_mapping
 from meetingmesh.simulators.clock import Clock
@@ -237,11 +237,19 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.server.log_format, settings.server.log_level)
     sock = bind_socket(args.host, args.port)
+    workers = settings.server.workers
+    address = f"http://{args.host}:{sock.getsockname()[1]}/graphql"
+    if workers > 1:
+        from meetingmesh.workers import serve_workers
+
+        # The socket listens already: connections wait in its backlog for the workers.
+        print(f"meetingmesh gateway on {address} ({_describe(settings)}; {workers} workers)")
+        sys.stdout.flush()
+        serve_workers(args.config, settings, sock)
+        return 0
     app = create_app(settings)
-    print(
-        f"meetingmesh gateway on http://{args.host}:{sock.getsockname()[1]}/graphql "
-        f"({_describe(settings)})"
-    )
+    tune_gc()
+    print(f"meetingmesh gateway on {address} ({_describe(settings)})")
     metrics = None
     if settings.server.metrics_port is not None:
         # /metrics on its own port: a second server in a thread, stopped with the gateway.

@@ -84,6 +84,8 @@ class ServerSettings:
     webhook_tolerance: float = 300.0
     #: Verified webhook events waiting to be processed; past it, events are dropped.
     webhook_queue: int = 1000
+    #: Gateway processes serving the port (``"auto"`` in the file: one per core).
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,9 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Settin
         if not isinstance(section, dict):
             raise ConfigError(f"providers.{name} must be a table")
         providers[names[name]] = _parse_provider(names[name], section, environ)
-    return Settings(server=server, providers=providers, redis=redis)
+    settings = Settings(server=server, providers=providers, redis=redis)
+    _check_workers(settings)
+    return settings
 
 
 def _table(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -399,7 +403,10 @@ def _parse_redis(section: dict[str, Any], environ: Mapping[str, str]) -> RedisSe
 
 def _parse_server(section: dict[str, Any], environ: Mapping[str, str]) -> ServerSettings:
     defaults = ServerSettings()
-    values = _apply("server", section, defaults, {"api_keys", "metrics_api_keys", "cors_origins"})
+    skip = {"api_keys", "metrics_api_keys", "cors_origins", "workers"}
+    values = _apply("server", section, defaults, skip)
+    if "workers" in section:
+        values["workers"] = _workers(section["workers"])
     for key, allowed in _CHOICES.items():
         if key in values and values[key] not in allowed:
             raise ConfigError(f"server.{key} must be one of {', '.join(allowed)}")
@@ -419,6 +426,51 @@ def _parse_server(section: dict[str, Any], environ: Mapping[str, str]) -> Server
         metrics_api_keys=metrics_keys,
         cors_origins=tuple(origins),
     )
+
+
+#: The most worker processes ``[server] workers`` may ask for.
+MAX_WORKERS = 64
+
+
+def cores() -> int:
+    """The cores this process may run on (what ``workers = "auto"`` starts)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _workers(value: Any) -> int:
+    if value == "auto":
+        return min(cores(), MAX_WORKERS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS:
+        raise ConfigError(f'server.workers must be "auto" or an integer from 1 to {MAX_WORKERS}')
+    return value
+
+
+def _check_workers(settings: Settings) -> None:
+    """What several workers cannot share without Redis: refused with workers > 1."""
+    if settings.server.workers == 1:
+        return
+    if settings.server.metrics_port is not None:
+        raise ConfigError(
+            "server.metrics_port needs workers = 1: each worker counts its own metrics "
+            "(/metrics on the main port shows the worker that answers)"
+        )
+    if settings.redis.enabled:
+        return  # tokens and events go through Redis: every worker shares them
+    for provider, section in settings.providers.items():
+        if section.refresh_token:
+            raise ConfigError(
+                f"providers.{provider.value}.refresh_token needs server.workers = 1 or "
+                "[redis]: each worker would renew the token on its own, and HubSpot may rotate it"
+            )
+        if section.webhook_secret:
+            raise ConfigError(
+                f"providers.{provider.value}.webhook_secret needs server.workers = 1 or "
+                "[redis]: a webhook reaches one worker, and only its subscribers and cache "
+                "would see it"
+            )
 
 
 def _keys(section: dict[str, Any], key: str, environ: Mapping[str, str]) -> tuple[str, ...]:

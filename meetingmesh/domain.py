@@ -29,6 +29,10 @@ class Provider(enum.Enum):
     HUBSPOT = "hubspot"
     DAILY = "daily"
 
+    # Members are singletons compared by identity: hash them so, in C. Enum's own
+    # __hash__ is Python code, and providers key every merge, id and lookup.
+    __hash__ = object.__hash__
+
     @property
     def label(self) -> str:
         """The provider's display name, used in error messages."""

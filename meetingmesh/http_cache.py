@@ -15,7 +15,7 @@ from __future__ import annotations
 from graphql import DocumentNode, OperationDefinitionNode, OperationType
 
 from meetingmesh.schema.errors import Outcome
-from meetingmesh.schema.selection import fragments_of, measure
+from meetingmesh.schema.selection import shape_of
 
 #: Fields whose answer a booking changes at once: never reused.
 LIVE_FIELDS = frozenset({"availability", "bookingInfo"})
@@ -38,6 +38,6 @@ def cache_headers(
         and not result.errors
     )
     if reusable and document is not None and operation is not None:
-        reusable = not (LIVE_FIELDS & measure(operation, fragments_of(document)).names)
+        reusable = not (LIVE_FIELDS & shape_of(document, operation).names)
     control = f"private, max-age={max_age}" if reusable else "no-store"
     return {"cache-control": control, "vary": VARY}

@@ -12,6 +12,7 @@ size limit, which uvicorn lacks.
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
@@ -24,6 +25,10 @@ from meetingmesh.config import ServerSettings
 from meetingmesh.connection_guard import ConnectionLimits, guarded
 
 LOOPBACK = "127.0.0.1"
+#: The collector's thresholds while serving: young objects before a collection (700 by
+#: default; a request allocates thousands, and leaves no reference cycle behind), then
+#: collections of each generation before the next older one's (10 and 10, as by default).
+GC_THRESHOLDS = (10_000, 10, 10)
 
 
 def bind_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:
@@ -36,6 +41,18 @@ def bind_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:
     sock.listen(1024)
     sock.set_inheritable(True)
     return sock
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector off what start-up built, and run it less often.
+
+    The schema and its type maps, the modules and the settings live as long as the
+    process, yet every full collection walked them all again: about a tenth of the CPU
+    of a request answered from the cache. Call it once the app is built, before serving.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def uvicorn_config(

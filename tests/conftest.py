@@ -29,6 +29,7 @@ from meetingmesh.config import ServerSettings
 from meetingmesh.domain import Provider
 from meetingmesh.providers.base import Adapter
 from meetingmesh.redaction import SECRETS as REGISTERED
+from meetingmesh.schema import fastpath
 from meetingmesh.serving import ServerThread, start_in_thread
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.faults import Faults
@@ -85,6 +86,20 @@ def capture(text: str) -> None:
 class _Capture(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         capture(self.format(record))
+
+
+#: Every operation the fast path plans runs on graphql-core too, over the same resolver
+#: outcomes, and the two results are compared (``meetingmesh.schema.fastpath``).
+fastpath.MODE = "compare"
+
+
+@pytest.fixture(autouse=True)
+def fast_path_agrees() -> Iterator[None]:
+    """Each test: every query it sent answered the same through the fast path and graphql-core."""
+    seen = len(fastpath.MISMATCHES)
+    yield
+    found = fastpath.MISMATCHES[seen:]
+    assert not found, "the fast path and graphql-core differ:\n" + "\n\n".join(found)
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from meetingmesh.config import ConfigError, load_settings
+from meetingmesh.config import ConfigError, cores, load_settings
 from meetingmesh.domain import Provider
 
 FULL = """
@@ -393,3 +393,41 @@ def test_a_bad_redis_setting_names_itself_and_never_the_password(
     with pytest.raises(ConfigError, match=message) as raised:
         load_settings(_write(tmp_path, f"[redis]\n{line}\n"), {})
     assert "secret" not in str(raised.value)
+
+
+def test_workers_are_one_by_default_a_number_or_one_per_core(tmp_path: Path) -> None:
+    assert load_settings(_write(tmp_path, "[server]\n"), {}).server.workers == 1
+    assert load_settings(_write(tmp_path, "[server]\nworkers = 3\n"), {}).server.workers == 3
+    auto = load_settings(_write(tmp_path, '[server]\nworkers = "auto"\n'), {}).server.workers
+    assert auto == cores() >= 1
+    for bad in ("0", "65", '"many"', "true", "1.5"):
+        with pytest.raises(ConfigError, match=r"server\.workers must be \"auto\" or an integer"):
+            load_settings(_write(tmp_path, f"[server]\nworkers = {bad}\n"), {})
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ("[server]\nmetrics_port = 9464\n", r"server\.metrics_port needs workers = 1"),
+        (WEBHOOKS.replace("[server]\n", ""), r"webhook_secret needs server\.workers = 1"),
+        (
+            '[providers.hubspot]\nbase_url = "https://api.hubapi.com"\nclient_id = "app"\n'
+            'client_secret = "cs-1"\nrefresh_token = "rt-1"\n',
+            r"providers\.hubspot\.refresh_token needs server\.workers = 1",
+        ),
+    ],
+    ids=["metrics-port", "webhooks", "hubspot-oauth"],
+)
+def test_what_one_process_holds_alone_is_refused_with_several_workers(
+    tmp_path: Path, extra: str, named: str
+) -> None:
+    text = extra if extra.startswith("[server]") else "[server]\n" + extra
+    text = text.replace("[server]\n", "[server]\nworkers = 2\n", 1)
+    with pytest.raises(ConfigError, match=named):
+        load_settings(_write(tmp_path, text), WEBHOOK_ENV)
+
+
+def test_with_redis_several_workers_share_tokens_and_events(tmp_path: Path) -> None:
+    text = WEBHOOKS.replace("[server]\n", "[server]\nworkers = 2\n", 1)
+    text += '\n[redis]\nurl = "redis://cache.internal:6379/0"\n'
+    assert load_settings(_write(tmp_path, text), WEBHOOK_ENV).server.workers == 2

@@ -153,9 +153,12 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             if exc.code is ErrorCode.UPSTREAM_NOT_FOUND:
                 return None
             raise
-        read = read_rows(Provider.DAILY, "meeting session", [body], self._meeting)
-        report(read.problems)
+        # Parsed once per cached answer, like a page (the memo reports its problems).
+        read = self.memo.get(body, self._one_meeting)
         return read[0] if read else None
+
+    def _one_meeting(self, body: Any) -> Rows[Meeting]:
+        return read_rows(Provider.DAILY, "meeting session", [body], self._meeting)
 
     async def get_member(self, key: str) -> Member | None:
         """The member a Daily ``user_id`` names: Daily has no user endpoint to ask (no call)."""
@@ -336,18 +339,26 @@ def _release(
 ) -> tuple[list[Positioned], list[Positioned]]:
     """This page's sessions in walk order, less the trailing ones the next page may join.
 
-    Daily's order among sessions that share a ``start_time`` is undocumented (the
-    supplement says only "id secondary"; it may run either way), so a tie cut by a page
-    boundary can only be put in key order once the next page is read: the sessions of
-    the page's last start time are held back (``held``) and released with the next page.
+    ``meetings`` are the page's sessions in ascending key order. Daily's order among
+    sessions that share a ``start_time`` is undocumented (the supplement says only "id
+    secondary"; it may run either way), so a tie cut by a page boundary can only be put
+    in key order once the next page is read: the sessions of the page's last start time
+    are held back (``held``) and released with the next page.
     A tie read over several pages keeps the anchor of the page it began on, so resuming
     inside it re-reads all of it. The last page holds nothing back.
     """
-    group_start = start_of(held[0].meeting) if held else None
-    page = [
-        Positioned(m, held[0].anchor if start_of(m) == group_start else anchor) for m in meetings
-    ]
-    combined = sorted([*held, *page], key=lambda p: SortKey.of(p.meeting), reverse=not ascending)
+    if held:
+        group_start = start_of(held[0].meeting)
+        page = [
+            Positioned(m, held[0].anchor if start_of(m) == group_start else anchor)
+            for m in meetings
+        ]
+        combined = sorted(
+            [*held, *page], key=lambda p: SortKey.of(p.meeting), reverse=not ascending
+        )
+    else:
+        # ``meetings`` is in key order already (``_sorted_meetings``): nothing to sort.
+        combined = [Positioned(m, anchor) for m in (meetings if ascending else meetings[::-1])]
     if final or not combined:
         return combined, []
     boundary = start_of(combined[-1].meeting)

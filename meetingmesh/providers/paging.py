@@ -20,6 +20,7 @@ from itertools import pairwise
 
 from meetingmesh.domain import Anchor, Meeting, SortKey, start_of
 from meetingmesh.providers.base import Positioned
+from meetingmesh.providers.rows import Rows
 
 
 class OrderBroken(Exception):
@@ -32,38 +33,67 @@ async def in_key_order(
     """Meetings of ``pages`` (each in the provider's ascending order) in key order.
 
     ``pages`` come in walk order: first to last page when ascending, last to first
-    when descending.
+    when descending. Each page's own order (checked, then sorted by key) is worked out
+    once per parsed page (``Rows.derived``), so a page the upstream cache answers costs
+    a request no more than the meetings it takes from it.
     """
-    pending: list[tuple[Meeting, Anchor]] = []
+    held: list[Meeting] = []  # the page's last start-time group, until the next page
+    held_anchor: Anchor = {}
+    held_start: datetime | None = None
     previous_edge: datetime | None = None
     async for anchor, meetings in pages:
         if not meetings:
             continue
-        starts = [start_of(m) for m in meetings]
-        if any(a > b for a, b in pairwise(starts)):
+        order = _page_order(meetings, ascending)
+        if order is None:
             raise OrderBroken("a page is not in start-time order")
-        near, far = (starts[0], starts[-1]) if ascending else (starts[-1], starts[0])
+        walk, starts = order
+        near, far = starts[0], starts[-1]
         if previous_edge is not None and (
             near < previous_edge if ascending else near > previous_edge
         ):
             raise OrderBroken("pages are not in start-time order")
         previous_edge = far
-        walk = meetings if ascending else meetings[::-1]
-        pending.extend((m, anchor) for m in walk)
-        ready = [p for p in pending if start_of(p[0]) != far]
-        pending = [p for p in pending if start_of(p[0]) == far]
-        for positioned in _ordered(ready, ascending):
-            yield positioned
-    for positioned in _ordered(pending, ascending):
-        yield positioned
+        first = 0
+        if held and held_start == near:
+            # The held group goes on here: in key order with its part on this page, and
+            # with the anchor of the page it began on.
+            while first < len(walk) and starts[first] == near:
+                first += 1
+            held = sorted([*held, *walk[:first]], key=SortKey.of, reverse=not ascending)
+            if first == len(walk):
+                continue  # the whole page is that group: still held
+        for meeting in held:
+            yield Positioned(meeting, held_anchor)
+        last = len(walk)
+        while last > first and starts[last - 1] == far:
+            last -= 1
+        for index in range(first, last):
+            yield Positioned(walk[index], anchor)
+        held, held_anchor, held_start = list(walk[last:]), anchor, far
+    for meeting in held:
+        yield Positioned(meeting, held_anchor)
 
 
-def _ordered(items: list[tuple[Meeting, Anchor]], ascending: bool) -> list[Positioned]:
-    first_anchor: dict[datetime, Anchor] = {}
-    for meeting, anchor in items:
-        first_anchor.setdefault(start_of(meeting), anchor)
-    ordered = sorted(items, key=lambda item: SortKey.of(item[0]), reverse=not ascending)
-    return [Positioned(m, first_anchor[start_of(m)]) for m, _ in ordered]
+_PageOrder = tuple[tuple[Meeting, ...], tuple[datetime, ...]]
+
+
+def _page_order(meetings: Sequence[Meeting], ascending: bool) -> _PageOrder | None:
+    """A page's meetings in walk order by key, with their starts; None when the page is
+    not in start-time order. Kept with parsed rows (``Rows.derived``)."""
+    derived = meetings.derived if isinstance(meetings, Rows) else None
+    key = ("key order", ascending)
+    if derived is not None and key in derived:
+        return derived[key]  # type: ignore[return-value]  # what this function put there
+    starts = [start_of(m) for m in meetings]
+    order: _PageOrder | None = None
+    if all(a <= b for a, b in pairwise(starts)):
+        # In start order already: sorting by key only orders each start's ties.
+        walk = tuple(sorted(meetings, key=SortKey.of, reverse=not ascending))
+        order = (walk, tuple(start_of(m) for m in walk))
+    if derived is not None:
+        derived[key] = order
+    return order
 
 
 async def anchor_holds(

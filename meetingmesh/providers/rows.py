@@ -26,7 +26,7 @@ field reads ``UNKNOWN`` or null, and ``unknown_word`` logs the word once per pro
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -90,14 +90,21 @@ class RowProblem:
 
 
 class Rows(tuple[T, ...]):
-    """Records read from a provider's list, and the problems of the rows left out."""
+    """Records read from a provider's list, and the problems of the rows left out.
+
+    ``derived`` keeps what readers work out from the records (``paging``: their key
+    order), by the reader's key, as long as the rows live: a cached page's rows are
+    read by every request the cache answers.
+    """
 
     problems: tuple[RowProblem, ...]
+    derived: dict[Hashable, object]
 
     def __new__(cls, items: Iterable[T] = (), problems: Iterable[RowProblem] = ()) -> Rows[T]:
         """The records ``items`` with the ``problems`` met reading them."""
         rows = super().__new__(cls, items)
         rows.problems = tuple(problems)
+        rows.derived = {}
         return rows
 
 

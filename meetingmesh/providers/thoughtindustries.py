@@ -19,12 +19,15 @@ again (and checks it again). In order, a stream costs one call per page it reads
 - from the start of the list (ascending, no lower bound): page 1 onwards;
 - from the end (descending, no upper bound): page 1 to learn the page count, then the
   last page backwards (one extra call, cached);
-- from a time bound without a cursor anchor: a binary search over pages, about
-  log2(pages) calls, each cached;
+- from a time bound without a cursor anchor: an interpolation search over pages
+  (``page_search``), guided by the starts of the pages read lately (the list's
+  ``PageIndex``, kept for ``cache_ttl``): page 1, the last page, and a few probes
+  cold (5 calls at 1,000 pages, where a binary search reads 10); one call once the
+  pages around the bound are known (the next day's page);
 - from a cursor: the anchored page, re-checked to still hold the cursor position.
-Totals: Thought Industries' ``total`` when no time or ongoing filter applies; a binary
-search per time bound otherwise (every page, when a page it reads is out of order);
-reading every page for ``ongoing``.
+Totals: Thought Industries' ``total`` when no time or ongoing filter applies; the same
+search per time bound otherwise, usually over pages the stream's search just read
+(every page, when a page it reads is out of order); reading every page for ``ongoing``.
 Status comes from the meeting's times against the gateway's clock.
 """
 
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -62,8 +65,9 @@ from meetingmesh.providers.base import (
     MemberDirectory,
     Positioned,
 )
+from meetingmesh.providers.page_search import PageIndex, first_page
 from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
-from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows, report
+from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows
 from meetingmesh.providers.timefmt import minutes_between, parse_instant
 
 LIST_PATH = "/incoming/v2/meetings"
@@ -73,6 +77,8 @@ PER_PAGE = 100
 PAGE_CONCURRENCY = 4
 #: A bound on pages per list, so a provider that always says hasMore cannot loop us.
 MAX_PAGES = 10_000
+#: Lists (course filters) whose page index is kept at once.
+MAX_INDEXES = 256
 
 
 def read_message(body: Any) -> str | None:
@@ -92,6 +98,10 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
     """Thought Industries meetings and courses."""
 
     provider: Provider = field(default=Provider.THOUGHT_INDUSTRIES, init=False)
+    #: Each list's page index (``page_search``), by its request parameters.
+    _indexes: dict[tuple[tuple[str, str], ...], PageIndex] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def excludes(self, query: MeetingQuery) -> bool:
         """Thought Industries has no rooms."""
@@ -129,11 +139,13 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
     ) -> AsyncIterator[tuple[Anchor, Sequence[Meeting]]]:
         number, page = await self._first_page(query, params)
         low, high = query.lower_bound(), query.upper_bound()
+        index = self._index(params)
         for _ in range(MAX_PAGES):
             self._report(query, page, stream)
             meetings = self._meetings_of(page)
             yield {"page": number}, meetings
             starts = [start_of(m) for m in meetings]
+            index.observe(number, starts)
             if not starts:
                 return
             # Past the filter's far end: later pages cannot hold a match.
@@ -175,14 +187,14 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
             if bound is None:
                 return 1, first
             # The first page whose last meeting starts at or after the bound.
-            number = await self._search(params, first, 1, last, lambda s: s[-1] >= bound)
+            number = min(last, await self._search(params, first, bound))
             return number, await self._page(params, number)
         upper = query.upper_bound()
         if upper is None:
             return last, await self._page(params, last) if last > 1 else first
         # The last page whose first meeting starts at or before the bound: search for the
         # first page whose first meeting starts after it, and step back one.
-        after_it = await self._search(params, first, 1, last + 1, lambda s: s[0] > upper)
+        after_it = await self._search(params, first, upper, by_first=True)
         number = max(1, after_it - 1)
         return number, await self._page(params, number)
 
@@ -190,36 +202,58 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         self,
         params: dict[str, str],
         first: dict[str, Any],
-        low: int,
-        high: int,
-        reached: Callable[[list[datetime]], bool],
+        bound: datetime,
+        *,
+        by_first: bool = False,
     ) -> int:
-        """The first page in [low, high) whose start times satisfy ``reached`` (else ``high``).
+        """The first page whose last start is at or after ``bound`` (``by_first``: whose
+        first start is after it), else one past the last page.
 
-        Binary search over pages in start order: about log2(pages) calls, each cached.
-        Raises ``OrderBroken`` when a page it reads is not in start order.
+        An interpolation search over the pages, guided by the start times of the pages
+        read lately (``page_search``): a few calls, each cached, and usually one once the
+        list's index knows the pages around the bound. Raises ``OrderBroken`` when a
+        page it reads is not in start order.
         """
-        while low < high:
-            middle = (low + high) // 2
-            page = first if middle == 1 else await self._page(params, middle)
-            starts = self._starts(page)
+        index = self._index(params)
+
+        async def starts_of(number: int) -> list[datetime]:
+            starts = self._starts(first if number == 1 else await self._page(params, number))
             if starts != sorted(starts):
-                raise OrderBroken(f"page {middle} is not in start-time order")
-            if not starts or reached(starts):
-                high = middle
-            else:
-                low = middle + 1
-        return low
+                raise OrderBroken(f"page {number} is not in start-time order")
+            return starts
+
+        # Page 1 is read anyway: checked, and remembered, before anything else.
+        page_one = await starts_of(1)
+        index.observe(1, page_one)
+        return await first_page(
+            index,
+            _last_page(first),
+            _per_page(first),
+            starts_of,
+            bound,
+            by_first=by_first,
+            page_one=page_one,
+        )
+
+    def _index(self, params: dict[str, str]) -> PageIndex:
+        """The page index of one list (its filter: ``courseId`` and ``perPage``)."""
+        key = tuple(sorted(params.items()))
+        index = self._indexes.get(key)
+        if index is None:
+            if len(self._indexes) >= MAX_INDEXES:
+                self._indexes.clear()  # a client walking many courses: start again
+            index = self._indexes[key] = PageIndex(self.client.settings.cache_ttl)
+        return index
 
     async def count(self, query: MeetingQuery) -> MeetingTotals:
         """The list's total: Thought Industries' own, or counted for time and ongoing filters.
 
-        Time bounds cost a binary search over pages (about log2(pages) calls each); an
-        ``ongoing`` filter costs reading every page.
+        Time bounds cost the stream's page search (``page_search``), usually over pages
+        it has just read; an ``ongoing`` filter costs reading every page.
         """
         params = self._params(query)
         first = await self._page(params, 1)
-        aggregations = _aggregations(first.get("aggregations"))
+        aggregations = self._aggregations_of(first)
         total = int((first.get("pageInfo") or {}).get("total") or 0)
         now = self.clock()
         plain = query.plain()
@@ -249,20 +283,23 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         self, params: dict[str, str], first: dict[str, Any], instant: datetime
     ) -> int:
         """How many meetings of the list start before ``instant``."""
-        per_page = int((first.get("pageInfo") or {}).get("perPage") or 0) or len(
-            first.get("meetings") or []
-        )
         last = _last_page(first)
-        number = await self._search(params, first, 1, last + 1, lambda s: s[-1] >= instant)
+        number = await self._search(params, first, instant)
         if number > last:
             return int((first.get("pageInfo") or {}).get("total") or 0)
         page = first if number == 1 else await self._page(params, number)
-        return (number - 1) * per_page + sum(1 for s in self._starts(page) if s < instant)
+        return (number - 1) * _per_page(first) + sum(1 for s in self._starts(page) if s < instant)
 
     def _meetings_of(self, page: dict[str, Any]) -> Rows[Meeting]:
         """A page's readable meetings (parsed once per cached answer; problems reported)."""
         rows = page.get("meetings")
         return self.memo.get(rows if isinstance(rows, list) else [], self._page_meetings)
+
+    def _aggregations_of(self, page: dict[str, Any]) -> tuple[Aggregation, ...]:
+        """A page's facets, built once per cached answer: a bucket per course, so they
+        grow with the data, and a cache hit must not pay for them again."""
+        rows = page.get("aggregations")
+        return self.memo.get(rows, _aggregations) if isinstance(rows, list) else ()
 
     def _starts(self, page: dict[str, Any]) -> list[datetime]:
         """The start times of a page's readable meetings, in page order."""
@@ -284,7 +321,7 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         # Thought Industries' total is the list's only without time or ongoing filters.
         if not query.want_total or stream.total_count is not None:
             return
-        stream.aggregations = _aggregations(page.get("aggregations"))
+        stream.aggregations = self._aggregations_of(page)
         if query.starts_after is None and query.starts_before is None and query.ongoing is None:
             stream.total_count = int((page.get("pageInfo") or {}).get("total") or 0)
 
@@ -307,8 +344,8 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         row = self._data(body).get("MeetingById")
         if row is None:
             return None
-        read = self._page_meetings([row])
-        report(read.problems)
+        # Parsed once per cached answer, like a page (the memo reports its problems).
+        read = self.memo.get(row, lambda one: self._page_meetings([one]))
         return read[0] if read else None
 
     async def get_attendees(self, meeting: Meeting) -> tuple[Attendee, ...]:
@@ -429,6 +466,12 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
             avatar_url=user.get("asset"),
         )
         return Attendee(id=user_id, name=name or None, email=user.get("email"), member=member)
+
+
+def _per_page(first: dict[str, Any]) -> int:
+    """Meetings per page, as the list's first page reports it (or holds them)."""
+    per_page = int((first.get("pageInfo") or {}).get("perPage") or 0)
+    return per_page or len(first.get("meetings") or []) or PER_PAGE
 
 
 def _last_page(first: dict[str, Any]) -> int:

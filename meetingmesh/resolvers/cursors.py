@@ -29,6 +29,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import orjson
 
@@ -153,8 +154,10 @@ def _resume_point(value: object) -> ResumePoint | None:
     return ResumePoint(anchor=value[1], next_start=_instant(value[0]))
 
 
+@lru_cache(maxsize=4096)
 def encode_offset(offset: int) -> str:
-    """The cursor of the item at ``offset`` in a positional list."""
+    """The cursor of the item at ``offset`` in a positional list (memoised: every page of
+    every positional list hands out the same few)."""
     return _pack("o", offset)
 
 

@@ -93,7 +93,22 @@ def decode_id(value: str, *, field: str = "id") -> GlobalId:
 
 def attendance_key(attendance: Attendance) -> str:
     """The key inside an attendance's global id: its meeting's key and the attendee's id."""
-    return orjson.dumps([attendance.meeting_key, attendance.attendee.id]).decode()
+    return _pair(attendance.meeting_key, attendance.attendee.id)
+
+
+def _pair(meeting_key: str, attendee_id: str) -> str:
+    return orjson.dumps([meeting_key, attendee_id]).decode()
+
+
+def attendance_id(attendance: Attendance) -> str:
+    """An attendance's global id."""
+    return _attendance_id(attendance.provider, attendance.meeting_key, attendance.attendee.id)
+
+
+@lru_cache(maxsize=65_536)
+def _attendance_id(provider: Provider, meeting_key: str, attendee_id: str) -> str:
+    # Memoised like encode_id: a page of attendances is shown again and again.
+    return encode_id("Attendee", provider, _pair(meeting_key, attendee_id))
 
 
 def split_attendance_key(key: str, *, field: str = "id") -> tuple[str, str]:

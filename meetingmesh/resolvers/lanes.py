@@ -317,9 +317,15 @@ class Lanes:
         return answers
 
     async def close(self) -> None:
-        """Stop everything still running (on every way out, failures included)."""
+        """Stop everything still running (on every way out, failures included).
+
+        The lanes and their timers point back here: let go of them, so no reference
+        cycle outlives the page (the garbage collector need not find one per request).
+        """
         await self.stop_reading()
         if self._watchdog is not None:
             self._watchdog.cancel()
+            self._watchdog = None
         for lane in self.lanes.values():
             lane.drop_total()
+        self.lanes = {}

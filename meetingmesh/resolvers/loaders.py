@@ -13,7 +13,9 @@ it has no such node (or, for attendees, none beyond what the payload carried).
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import TypeVar
 
 from aiodataloader import DataLoader
@@ -36,11 +38,20 @@ async def _each(keys: Sequence[K], load: Callable[[K], Awaitable[V]]) -> list[V 
         except GatewayError as error:
             return error
 
+    if len(keys) == 1:
+        return [await one(keys[0])]  # no task for the common single lookup
     return list(await asyncio.gather(*(one(k) for k in keys)))
 
 
 class Loaders:
-    """The dataloaders of one request, keyed by (provider, provider key)."""
+    """The dataloaders of one request, keyed by (provider, provider key).
+
+    What a payload embeds is primed into plain dictionaries, looked at before the
+    dataloader (which would make a future of each primed value), and the dataloaders'
+    batch functions reach their ``Loaders`` through a weak reference: nothing here is
+    a reference cycle, so a request's loaders go with their last reference instead of
+    waiting for the garbage collector.
+    """
 
     def __init__(
         self,
@@ -52,18 +63,36 @@ class Loaders:
         self._catalogs = catalogs
         self._directories = directories
         self._meetings_by_key: dict[Key, Meeting] = {}
+        self._primed_meetings: dict[Key, Meeting] = {}
+        self._primed_courses: dict[Key, Course] = {}
+        self._primed_attendees: dict[Key, tuple[Attendee, ...]] = {}
+        me = weakref.ref(self)
         # A GatewayError in a batch result is raised by ``load`` for that key alone.
-        self._meetings = DataLoader[Key, Meeting | None | GatewayError](self._load_meetings)
-        self._courses = DataLoader[Key, Course | None | GatewayError](self._load_courses)
-        self._members = DataLoader[Key, Member | None | GatewayError](self._load_members)
-        self._attendees = DataLoader[Key, tuple[Attendee, ...] | GatewayError](self._load_attendees)
+        self._meetings = DataLoader[Key, Meeting | None | GatewayError](
+            partial(_batch, me, Loaders._load_meetings)
+        )
+        self._courses = DataLoader[Key, Course | None | GatewayError](
+            partial(_batch, me, Loaders._load_courses)
+        )
+        self._members = DataLoader[Key, Member | None | GatewayError](
+            partial(_batch, me, Loaders._load_members)
+        )
+        self._attendees = DataLoader[Key, tuple[Attendee, ...] | GatewayError](
+            partial(_batch, me, Loaders._load_attendees)
+        )
 
     async def meeting(self, provider: Provider, key: str) -> Meeting | None:
         """One meeting by provider key."""
+        primed = self._primed_meetings.get((provider, key))
+        if primed is not None:
+            return primed
         return _loaded(await self._meetings.load((provider, key)))
 
     async def course(self, provider: Provider, course_id: str) -> Course | None:
         """One course by id."""
+        primed = self._primed_courses.get((provider, course_id))
+        if primed is not None:
+            return primed
         return _loaded(await self._courses.load((provider, course_id)))
 
     async def member(self, provider: Provider, key: str) -> Member | None:
@@ -74,17 +103,21 @@ class Loaders:
         """Remember a meeting that arrived in a payload, with what it embeds."""
         key = (meeting.provider, meeting.key)
         self._meetings_by_key.setdefault(key, meeting)
-        self._meetings.prime(key, meeting)
+        self._primed_meetings.setdefault(key, meeting)
         if meeting.course is not None:
-            self._courses.prime((meeting.provider, meeting.course.provider_id), meeting.course)
+            course_key = (meeting.provider, meeting.course.provider_id)
+            self._primed_courses.setdefault(course_key, meeting.course)
         if meeting.attendees is not None:
-            self._attendees.prime(key, meeting.attendees)
+            self._primed_attendees.setdefault(key, meeting.attendees)
 
     async def attendees_of(self, meeting: Meeting) -> tuple[Attendee, ...]:
         """A meeting's attendees, fetched (batched) only when its payload had none."""
         if meeting.attendees is not None:
             return meeting.attendees
         key = (meeting.provider, meeting.key)
+        primed = self._primed_attendees.get(key)
+        if primed is not None:
+            return primed
         self._meetings_by_key.setdefault(key, meeting)
         return _loaded(await self._attendees.load(key))
 
@@ -122,6 +155,17 @@ class Loaders:
             )
 
         return await _each(keys, one)
+
+
+async def _batch(
+    loaders: weakref.ref[Loaders],
+    load: Callable[[Loaders, list[K]], Awaitable[list[V]]],
+    keys: list[K],
+) -> list[V]:
+    """A dataloader's batch function: ``load`` on the loaders, alive while they load."""
+    alive = loaders()
+    assert alive is not None  # a batch runs only while a request awaits its loads
+    return await load(alive, keys)
 
 
 def _loaded(value: V | GatewayError) -> V:

@@ -12,24 +12,19 @@ from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError, is_abstract_type
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from meetingmesh.config import ServerSettings
 from meetingmesh.errors import GatewayError
 from meetingmesh.request_id import current as current_request_id
-from meetingmesh.schema.errors import MaskUnexpected, Observe, ReportedErrors
-from meetingmesh.schema.limits import cost_limit, query_limits
+from meetingmesh.schema.errors import Outcomes
+from meetingmesh.schema.fastpath import FastExecutor
+from meetingmesh.schema.limits import document_checks
 from meetingmesh.schema.query import Mutation, Query
 from meetingmesh.schema.scalars import DATETIME
-from meetingmesh.schema.subscription import EventErrors, Subscription
+from meetingmesh.schema.subscription import Subscription
 from meetingmesh.schema.types import (
     Attendee,
     Course,
@@ -80,20 +75,12 @@ class GatewaySchema(strawberry.Schema):
 def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
     """The gateway's schema with its limits, error handling and parse/validation caches."""
     server = server or ServerSettings()
+    # Two extensions doing what nine did: Strawberry's cost per request grows with
+    # their number. The caches live at module level, shared by requests.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        Observe,
-        ReportedErrors,
-        EventErrors,
-        MaskUnexpected,
-        query_limits(server.max_depth, server.max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=server.max_tokens),
-        cost_limit(server.max_cost, server.max_upstream_calls),
-        # Factories: the caches themselves live at module level, shared by requests.
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        Outcomes,
+        document_checks(server),
     ]
-    if not server.introspection:
-        extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
@@ -109,6 +96,7 @@ def build_schema(server: ServerSettings | None = None) -> strawberry.Schema:
             DailyMeetingDetails,
         ],
         extensions=extensions,
+        execution_context_class=FastExecutor,
         scalar_overrides={datetime: DATETIME},
         config=StrawberryConfig(
             auto_camel_case=True,

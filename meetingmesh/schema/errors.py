@@ -7,42 +7,19 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import StreamExecutionResult
 
 from meetingmesh.errors import GatewayError
 from meetingmesh.providers.rows import problem_sink
 from meetingmesh.request_id import current as current_request_id
 from meetingmesh.resolvers.context import RequestContext
 from meetingmesh.schema.selection import select_operation
+from meetingmesh.schema.subscription import add_event_errors
 
 #: graphql-core's words when a document has more tokens than the limit allows.
 TOO_MANY_TOKENS = "Document contains more than"
-
-
-class ReportedErrors(SchemaExtension):
-    """Adds each provider failure a resolver reported (and survived) to the result."""
-
-    def on_operation(self) -> Iterator[None]:
-        """After execution, append the context's reported failures to ``errors``.
-
-        During it, rows a provider sent that could not be read are reported to the
-        context too (``providers/rows.py``).
-        """
-        context = self.execution_context.context
-        if isinstance(context, RequestContext):
-            with problem_sink(context.report_problem):
-                yield
-        else:
-            yield
-        result = self.execution_context.result
-        if result is None or not isinstance(context, RequestContext) or not context.reported:
-            return
-        reported = [
-            GraphQLError(error.message, path=path, extensions=error.extensions)
-            for error, path in context.reported
-        ]
-        result.errors = [*(result.errors or []), *reported]
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -102,27 +79,61 @@ def executed_operation(context: ExecutionContext) -> str | None:
     return name if select_operation(document, name) is not None else None
 
 
-class Observe(SchemaExtension):
-    """Counts and times every operation.
+class Outcomes(MaskUnexpected):
+    """What every operation's result goes through, in one extension (Strawberry's cost
+    per request grows with the number of extensions, not with their work):
 
-    Only an operation that the document holds and that ran is labelled by its name;
-    everything else is ``anonymous`` (see ``Metrics.operation``).
+    - rows a provider sent that could not be read are reported to the context while
+      the operation runs (``providers/rows.py``);
+    - unexpected exceptions are masked (``MaskUnexpected``);
+    - each provider failure a resolver reported (and survived) joins ``errors``, and
+      each streamed result (a subscription's event) gets its own
+      (``subscription.add_event_errors``);
+    - the operation is counted and timed: only one that the document holds and that
+      ran is labelled by its name; everything else is ``anonymous``
+      (``Metrics.operation``).
     """
 
     def on_operation(self) -> Iterator[None]:
-        """Record the operation's outcome and latency, however it ends."""
+        """Run the operation with the problem sink, then mask, report and count."""
         started = time.perf_counter()
+        context = self.execution_context.context
         try:
-            yield
+            if isinstance(context, RequestContext):
+                with problem_sink(context.report_problem):
+                    yield from super().on_operation()
+            else:
+                yield from super().on_operation()
+            _add_reported(self.execution_context.result, context)
         finally:
-            context = self.execution_context
-            result = context.result
-            outcome = "error"
-            if result is not None and result.data is not None:
-                outcome = "partial" if result.errors else "success"
-            request_context = context.context
-            if isinstance(request_context, RequestContext) and request_context.metrics:
-                metrics = request_context.metrics
-                operation = metrics.operation(executed_operation(context))
-                metrics.requests.labels(operation, outcome).inc()
-                metrics.latency.labels(operation).observe(time.perf_counter() - started)
+            _observe(self.execution_context, started)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """An event's own reported failures, then the masking of its errors."""
+        add_event_errors(self.execution_context.context, result)
+        yield from super().on_stream_result(result)
+
+
+def _add_reported(result: Any, context: object) -> None:
+    """Append the context's reported failures to the result's ``errors``."""
+    if result is None or not isinstance(context, RequestContext) or not context.reported:
+        return
+    reported = [
+        GraphQLError(error.message, path=path, extensions=error.extensions)
+        for error, path in context.reported
+    ]
+    result.errors = [*(result.errors or []), *reported]
+
+
+def _observe(context: ExecutionContext, started: float) -> None:
+    """Count the operation by outcome and record its latency."""
+    result = context.result
+    outcome = "error"
+    if result is not None and result.data is not None:
+        outcome = "partial" if result.errors else "success"
+    request_context = context.context
+    if isinstance(request_context, RequestContext) and request_context.metrics:
+        metrics = request_context.metrics
+        operation = metrics.operation(executed_operation(context))
+        metrics.requests.labels(operation, outcome).inc()
+        metrics.latency.labels(operation).observe(time.perf_counter() - started)

@@ -124,7 +124,7 @@ class Query:
             strawberry.argument(description="The list's order; ascending start time by default."),
         ] = domain.MeetingOrder.START_TIME_ASC,
     ) -> MeetingConnection | None:
-        fields, want_total = meetings_projection(info.selected_fields)
+        fields, want_total = meetings_projection(info)
         page = await meeting_resolvers.list_meetings(
             info.context,
             list(info.path.as_list()),

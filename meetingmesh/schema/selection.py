@@ -32,7 +32,7 @@ Strawberry's selection tree, so providers are asked only for what is shown.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +49,11 @@ from graphql import (
     VariableNode,
     value_from_ast_untyped,
 )
+from strawberry import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from meetingmesh.resolvers.pagination import DEFAULT_PAGE_SIZE
+from meetingmesh.schema.memo import NodeMemo
 
 #: Fields whose cost is their page size times the cost of one edge.
 CONNECTIONS = frozenset({"meetings", "upcomingMeetings", "attendees", "schedulingLinks"})
@@ -117,6 +119,49 @@ def measure(
 ) -> Shape:
     """The shape of one operation, each fragment walked once."""
     return _Walk(fragments, variables or {}).selection_set(operation.selection_set, root=True)
+
+
+#: Shapes by operation node and variables (documents are cached too, 256 of them).
+_SHAPES: NodeMemo[Shape] = NodeMemo(512)
+#: Projections of ``MeetingConnection`` fields, by their field nodes.
+_PROJECTIONS: NodeMemo[tuple[frozenset[str], bool]] = NodeMemo(512)
+
+
+def shape_of(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None = None,
+) -> Shape:
+    """``measure()`` of ``operation``, remembered per operation node and variables.
+
+    Parsed documents are cached, so the same query sends the same operation node; its
+    shape is measured once per distinct variables (and the variables only matter for
+    page sizes and id lists, but a key of all of them is cheaper than finding those).
+    """
+    frozen = _frozen(variables or {})
+    if frozen is None:
+        return measure(operation, fragments_of(document), variables)
+    return _SHAPES.get(
+        (operation,), frozen, lambda: measure(operation, fragments_of(document), variables)
+    )
+
+
+def _frozen(value: Any) -> Hashable | None:
+    """A hashable form of JSON variables (types kept apart: 1, 1.0 and true differ)."""
+    if isinstance(value, Mapping):
+        items = []
+        for k, v in value.items():
+            frozen = _frozen(v)
+            if frozen is None:
+                return None
+            items.append((k, frozen))
+        return (dict, tuple(sorted(items)))
+    if isinstance(value, list):
+        parts = [_frozen(v) for v in value]
+        return None if any(p is None for p in parts) else (list, tuple(parts))
+    if value is None or isinstance(value, str | int | float):
+        return (type(value), value)
+    return None
 
 
 class _Walk:
@@ -227,10 +272,16 @@ def connection_node_fields(selections: Iterable[Selection]) -> frozenset[str]:
     return names(children(children(selections, "edges"), "node"))
 
 
-def meetings_projection(selected: Iterable[Selection]) -> tuple[frozenset[str], bool]:
+def meetings_projection(info: Info[Any, Any]) -> tuple[frozenset[str], bool]:
     """For a ``MeetingConnection`` field: the node fields shown, and whether totals are.
 
-    ``selected`` is ``info.selected_fields`` of the connection field itself.
+    Read from Strawberry's ``selected_fields`` once per field of a cached document: the
+    selection keeps skipped fields too, so it does not depend on the variables.
     """
+    nodes = info._raw_info.field_nodes
+    return _PROJECTIONS.get(nodes, None, lambda: _projection(info.selected_fields))
+
+
+def _projection(selected: Iterable[Selection]) -> tuple[frozenset[str], bool]:
     top = [s for field in _fields(selected) for s in field.selections]
     return connection_node_fields(top), bool({"totalCount", "aggregations"} & names(top))

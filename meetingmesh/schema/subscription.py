@@ -3,19 +3,18 @@
 Each field hands its arguments to ``meetingmesh.resolvers.subscriptions`` (which opens
 the broker subscription at once, so refusals are errors of the operation) and
 translates the domain events it yields. Nested fields resolve like a query's, with the
-loaders renewed for every event. ``EventErrors`` adds the provider failures an event's
-fields reported (and survived) to that event's result.
+loaders renewed for every event. ``add_event_errors`` adds the provider failures an
+event's fields reported (and survived) to that event's result.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import StreamExecutionResult
 
 from meetingmesh import domain, events
@@ -210,23 +209,22 @@ class Subscription:
         return _Translated(stream, update)  # type: ignore[return-value]
 
 
-class EventErrors(SchemaExtension):
-    """Each event's reported provider failures go into that event's result."""
+def add_event_errors(context: object, result: StreamExecutionResult) -> None:
+    """Move the context's reported failures under this event's root field to its errors.
 
-    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
-        """Move the context's reported failures under this event's root field to its errors."""
-        context = self.execution_context.context
-        data = getattr(result, "data", None)
-        if isinstance(context, RequestContext) and context.reported and isinstance(data, dict):
-            # Take only this subscription's own failures (their paths start at its root
-            # field), and the row problems reported without a path while this event was
-            # resolved (each WebSocket operation has a context of its own: transports).
-            mine = [(e, p) for e, p in context.reported if p is None or (p[:1] and p[0] in data)]
-            if mine:
-                context.reported = [r for r in context.reported if r not in mine]
-                errors = [
-                    GraphQLError(error.message, path=path, extensions=error.extensions)
-                    for error, path in mine
-                ]
-                result.errors = [*(getattr(result, "errors", None) or []), *errors]  # type: ignore[union-attr]
-        yield
+    Each event's result gets the provider failures its fields reported (the schema's
+    ``Outcomes`` extension calls this for every streamed result).
+    """
+    data = getattr(result, "data", None)
+    if isinstance(context, RequestContext) and context.reported and isinstance(data, dict):
+        # Take only this subscription's own failures (their paths start at its root
+        # field), and the row problems reported without a path while this event was
+        # resolved (each WebSocket operation has a context of its own: transports).
+        mine = [(e, p) for e, p in context.reported if p is None or (p[:1] and p[0] in data)]
+        if mine:
+            context.reported = [r for r in context.reported if r not in mine]
+            errors = [
+                GraphQLError(error.message, path=path, extensions=error.extensions)
+                for error, path in mine
+            ]
+            result.errors = [*(getattr(result, "errors", None) or []), *errors]  # type: ignore[union-attr]

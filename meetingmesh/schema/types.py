@@ -18,7 +18,7 @@ import strawberry
 from meetingmesh import domain
 from meetingmesh.resolvers import members, pagination, scheduling
 from meetingmesh.resolvers.context import RequestContext
-from meetingmesh.resolvers.ids import attendance_key, encode_id
+from meetingmesh.resolvers.ids import attendance_id, encode_id
 from meetingmesh.resolvers.meetings import MeetingsPage, course_meetings
 from meetingmesh.resolvers.pagination import OffsetWindow, offset_window, slice_page
 from meetingmesh.schema.connection import Connection, Edge
@@ -138,7 +138,7 @@ class Course(Node):
     async def meetings(
         self, info: Info, first: PageSize = None, after: Cursor = None
     ) -> MeetingConnection | None:
-        fields, want_total = meetings_projection(info.selected_fields)
+        fields, want_total = meetings_projection(info)
         page = await course_meetings(
             info.context,
             _path(info),
@@ -180,7 +180,7 @@ class Attendee(Node):
         """The GraphQL view of an attendance."""
         attendee = record.attendee
         return cls(
-            id=strawberry.ID(encode_id("Attendee", record.provider, attendance_key(record))),
+            id=strawberry.ID(attendance_id(record)),
             provider_id=attendee.id,
             name=attendee.name,
             email=attendee.email,
@@ -431,26 +431,27 @@ class MeetingConnection(Connection[MeetingEdge]):
     total_count: int | None = strawberry.field(
         description="Meetings matching the filter, summed over the providers that answered."
     )
-    aggregations: list[Aggregation] = strawberry.field(description="Facets of the whole list.")
+    facets: strawberry.Private[tuple[domain.Aggregation, ...]]
+
+    @strawberry.field(description="Facets of the whole list.")
+    def aggregations(self) -> list[Aggregation]:
+        # Built only when selected: a facet of a large catalogue has a bucket per course.
+        return [
+            Aggregation(
+                key=a.key,
+                label=a.label,
+                buckets=[
+                    AggregationBucket(value=b.value, label=b.label, count=b.count)
+                    for b in a.buckets
+                ],
+            )
+            for a in self.facets
+        ]
 
     @classmethod
     def from_page(cls, page: MeetingsPage) -> MeetingConnection:
         """The GraphQL view of a merged page."""
-        return cls.of(
-            page,
-            MeetingEdge.from_edge,
-            aggregations=[
-                Aggregation(
-                    key=a.key,
-                    label=a.label,
-                    buckets=[
-                        AggregationBucket(value=b.value, label=b.label, count=b.count)
-                        for b in a.buckets
-                    ],
-                )
-                for a in page.aggregations
-            ],
-        )
+        return cls.of(page, MeetingEdge.from_edge, facets=page.aggregations)
 
 
 @strawberry.type(description="A meeting on a member's schedule, with the member's own state.")

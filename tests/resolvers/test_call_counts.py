@@ -149,3 +149,40 @@ def test_paging_a_thousand_merged_meetings_costs_the_provider_pages_they_span(
     spanned = sum(math.ceil(per_provider[p] / size) for p, size in page_sizes.items())
     calls = sum(large.calls(p) for p in LISTS)
     assert spanned <= calls <= math.floor(spanned * 1.1), (calls, spanned, per_provider)
+
+
+@pytest.fixture(scope="module")
+def long_list() -> Iterator[Stack]:
+    """5,000 Thought Industries meetings: 50 pages of 100, with no time filter upstream."""
+    clock = Clock()
+    sims = create_simulators(seed=0, size=5000, clock=clock)
+    sim_server = start_in_thread(sims.app)
+    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
+    gateway = start_in_thread(app)
+    with httpx.Client(timeout=60) as http:
+        yield Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
+    gateway.stop()
+    sim_server.stop()
+
+
+FROM_A_START = """query($after: DateTime!) {
+  meetings(first: 20, filter: {providers: [THOUGHT_INDUSTRIES], startsAfter: $after}) {
+    totalCount edges { node { startTime } }
+  }
+}"""
+
+
+def test_a_start_bound_costs_a_few_thought_industries_calls_and_the_next_day_one(
+    long_list: Stack,
+) -> None:
+    """No time filter upstream: the page is searched for, then found from what was read."""
+    harness = long_list.sims.harnesses["thoughtindustries"]
+    harness.stats.reset()
+    cold = long_list.data(FROM_A_START, {"after": "2026-04-22T12:00:00Z"})["meetings"]
+    # Page 1 and the last (the list's span), then a few probes: a binary search over 50
+    # pages alone reads 6, and the count's search read as many again before.
+    assert long_list.calls("thoughtindustries") <= 6
+    assert all(e["node"]["startTime"] >= "2026-04-22T12:00:00" for e in cold["edges"])
+    harness.stats.reset()
+    long_list.data(FROM_A_START, {"after": "2026-04-23T12:00:00Z"})
+    assert long_list.calls("thoughtindustries") == 1

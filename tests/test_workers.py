@@ -1,0 +1,140 @@
+"""``[server] workers``: ``meetingmesh serve`` as several processes on one port.
+
+Run as an operator would: the real command in its own process group, against the
+simulators, stopped by a signal. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from meetingmesh.serving import start_in_thread
+from meetingmesh.simulators.clock import Clock
+from meetingmesh.simulators.server import (
+    HEYPEERS_ORGANIZATION_ID,
+    MOUNTS,
+    TOKENS,
+    create_simulators,
+)
+from tests.conftest import capture_response
+
+ADDRESS = re.compile(r"meetingmesh gateway on (http://\S+/graphql)")
+QUERY = "{ meetings(first: 5) { totalCount edges { node { id title } } } }"
+
+
+@pytest.fixture(scope="module")
+def simulators() -> Iterator[str]:
+    sims = create_simulators(seed=0, size=60, clock=Clock())
+    server = start_in_thread(sims.app)
+    yield server.url
+    server.stop()
+
+
+def _config(tmp_path: Path, simulators: str, workers: int) -> Path:
+    lines = ["[server]", f"workers = {workers}", ""]
+    for name, mount in MOUNTS.items():
+        lines += [f"[providers.{name}]", f'base_url = "{simulators}{mount}"']
+        lines += [f'token = "{TOKENS[name]}"']
+        if name == "heypeers":
+            lines.append(f"organization_id = {HEYPEERS_ORGANIZATION_ID}")
+        lines.append("")
+    path = tmp_path / "gateway.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux ``/proc``)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _workers(pid: int) -> list[int]:
+    """The gateway's worker processes (the supervisor's children running uvicorn)."""
+    workers = []
+    for child in _children(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"multiprocessing.spawn" in command and b"resource_tracker" not in command:
+            workers.append(child)
+    return workers
+
+
+def _wait(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def serve(tmp_path: Path, simulators: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``meetingmesh serve`` with two workers; killed whole at teardown if still running."""
+    config = _config(tmp_path, simulators, 2)
+    command = [sys.executable, "-m", "meetingmesh.cli", "serve", "--config", str(config)]
+    process = subprocess.Popen(
+        [*command, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # printed once the socket listens
+        match = ADDRESS.search(line)
+        assert match, line
+        yield process, match[1]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def test_two_workers_answer_on_one_port_and_stop_on_sigterm(
+    serve: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, url = serve
+    with httpx.Client(timeout=30, event_hooks={"response": [capture_response]}) as client:
+        for _ in range(6):  # each on a new connection: the kernel hands them to either worker
+            answer = client.post(url, json={"query": QUERY}, headers={"connection": "close"})
+            assert answer.status_code == 200
+            assert len(answer.json()["data"]["meetings"]["edges"]) == 5
+    assert _wait(lambda: len(_workers(process.pid)) == 2, 30)
+    workers = _workers(process.pid)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_a_worker_that_dies_is_replaced(serve: tuple[subprocess.Popen[str], str]) -> None:
+    process, url = serve
+    assert _wait(lambda: len(_workers(process.pid)) == 2, 30)
+    gone = _workers(process.pid)[0]
+    os.kill(gone, signal.SIGKILL)
+    assert _wait(lambda: gone not in _workers(process.pid) and len(_workers(process.pid)) == 2, 30)
+    answer = httpx.post(url, json={"query": QUERY}, timeout=30)
+    capture_response(answer)
+    assert answer.json()["data"]["meetings"]["totalCount"] > 0
