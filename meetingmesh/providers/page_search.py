@@ -7,7 +7,9 @@ calls (10 at 1,000 pages) and forgets everything between requests. This search:
   estimated from the start times of the pages already seen (the nearest one's own
   density for a short step; for a long one a parabola through the three nearest
   points, or regula falsi), with a bisection after three probes that did not halve the
-  pages left, so the worst case stays logarithmic;
+  pages left, so the worst case stays logarithmic. With nothing read past the bound,
+  the last page is read for the list's span, unless the density of the last page read
+  below it puts the bound within ``FAR`` pages (a bound near the list's start);
 - remembers: each list's ``PageIndex`` keeps the first and last start of every page
   read, for as long as the upstream cache keeps the page itself (``cache_ttl``), so
   the next bound (the next day's page, the count beside a stream) starts from what
@@ -146,6 +148,8 @@ def _estimate(
     above = min((p for p in points if p[1] >= bound), default=None)
     if below is None:
         guess = low + 1
+    elif above is None and (near := _near_step(known, per_page, bound, below)) is not None:
+        guess = 1 + near // per_page  # close past the page read: no need of the list's span
     elif above is None:
         guess = high - 1 if high <= last else last  # the far end tells the list's span
     else:
@@ -173,18 +177,9 @@ def _position(
     """
     (p0, t0), (p1, t1) = below, above
     near_below = (bound - t0) <= (t1 - bound)
-    page = 1 + (p0 if near_below else p1) // per_page
-    if page in known:
-        first, last_start, count = known[page]
-        seconds = (last_start - first).total_seconds()
-        if count >= 2 and seconds > 0:
-            per_second = (count - 1) / seconds
-            if near_below:
-                step = p0 + (bound - t0).total_seconds() * per_second
-            else:
-                step = p1 - (t1 - bound).total_seconds() * per_second
-            if abs(step - (p0 if near_below else p1)) <= FAR * per_page:
-                return int(min(max(step, p0), p1))
+    step = _near_step(known, per_page, bound, below if near_below else above)
+    if step is not None:
+        return min(max(step, p0), p1)
     nearest = sorted(points, key=lambda p: abs((p[1] - bound).total_seconds()))[:3]
     if len({t for _, t in nearest}) == 3:
         (q0, s0), (q1, s1), (q2, s2) = ((q, (t - bound).total_seconds()) for q, t in nearest)
@@ -203,3 +198,23 @@ def _position(
         else:
             g1 /= 2 ** (times - 1)
     return int(p0 - g0 * (p1 - p0) / (g1 - g0)) if g1 != g0 else p0
+
+
+def _near_step(
+    known: dict[int, tuple[datetime, datetime, int]],
+    per_page: int,
+    bound: datetime,
+    point: tuple[int, datetime],
+) -> int | None:
+    """Where ``bound`` falls, stepped from ``point`` at its own page's density; None when
+    that page is unknown or flat, or the step is longer than ``FAR`` pages."""
+    position, instant = point
+    page = 1 + position // per_page
+    if page not in known:
+        return None
+    first, last_start, count = known[page]
+    seconds = (last_start - first).total_seconds()
+    if count < 2 or seconds <= 0:
+        return None
+    step = position + (bound - instant).total_seconds() * (count - 1) / seconds
+    return int(step) if abs(step - position) <= FAR * per_page else None

@@ -90,6 +90,15 @@ def test_a_thousand_pages_take_a_handful_of_reads_and_the_next_day_one_at_most()
     assert len(reads) <= 1
 
 
+def test_a_bound_a_few_pages_past_page_one_is_found_without_reading_the_last_page() -> None:
+    # Page 1's own density puts the bound on page 3: the list's far end is not needed.
+    pages = _pages([10 * i for i in range(100_000)], 100)
+    bound = T0 + timedelta(minutes=10 * 250 + 5)
+    found, reads = _search(pages, bound, PageIndex(ttl=60))
+    assert found == 3
+    assert reads == [3]
+
+
 def test_the_index_forgets_pages_older_than_its_ttl() -> None:
     now = [0.0]
     index = PageIndex(ttl=10, clock=lambda: now[0])
