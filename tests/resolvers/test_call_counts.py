@@ -209,11 +209,11 @@ GROWTH_CALLS = {
         "warm, same": {"heypeers": 0, "thoughtindustries": 0, "daily": 0},
         "warm, next day": {"heypeers": 1, "thoughtindustries": 0, "daily": 1},
     },
-    # 100 pages: page 1, the last (the span), three probes (25, 36, then 34, where the
-    # bound is, 9 meetings from its end) and page 35 for the rest of the 21 read ahead.
-    # The next day falls on page 35, read already.
+    # 100 pages: page 1, the last (the span), two probes (31, then 34, where the bound
+    # is, 9 meetings from its end) and page 35 for the rest of the 21 read ahead. The
+    # next day falls on page 35, read already.
     10000: {
-        "cold": {"heypeers": 1, "thoughtindustries": 6, "daily": 1},
+        "cold": {"heypeers": 1, "thoughtindustries": 5, "daily": 1},
         "warm, same": {"heypeers": 0, "thoughtindustries": 0, "daily": 0},
         "warm, next day": {"heypeers": 1, "thoughtindustries": 0, "daily": 1},
     },
