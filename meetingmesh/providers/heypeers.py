@@ -342,13 +342,13 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
         """
         window = _ExportWindow.fresh(query)
         ttl = self.client.settings.cache_ttl
+        if not query.ascending or query.lower_bound() is None or ttl <= 0:
+            return window, 1
         now = time.monotonic()
         key = (window.low, window.high)
         kept = self._plans.get(key)
         if kept is not None and now - kept[2] <= ttl:
             return replace(window, per_page=kept[0]), kept[1]
-        if not query.ascending or query.lower_bound() is None or ttl <= 0:
-            return window, 1
         size, number = window.per_page, 1
         margin = self._margin
         if margin is not None and now - margin[1] <= ttl:
