@@ -20,13 +20,21 @@ What it costs:
   ``first + 1``. A descending walk learns the page count from page 1 first (one more
   call). From a cursor, the anchored page (same window, so the upstream cache usually
   has it) is asked for again and re-checked to still hold the cursor's position.
+- The margin: a walk from a lower bound remembers, for ``cache_ttl``, how many rows of
+  its widened range came before the bound. The next such walk (the next day's page)
+  expects as many and starts on the page (of a size up to 100) that holds the rows
+  from there on, so a margin over a page costs one call instead of two. A page that
+  begins at or after its bound (a margin smaller than expected) makes the walk step
+  back a page at a time (one call each) until one begins before it, so nothing is
+  skipped whatever the zone. With the cache off nothing is remembered: page 1.
 - Totals: HeyPeers' ``total_count`` counts the widened range. Without time bounds that
   is the list's total (free, from the first page). With a lower bound, the rows of the
-  widened range before it are subtracted: counted on page 1 when page 1 reaches the
-  bound (the page a fresh walk read: cached), else with one request for the margin
-  (``range_start(bound)`` to ``range_end(bound)``, pages of 100). With an upper bound,
-  likewise from the last page or one margin request. An ``ongoing`` filter reads
-  every page. Rows the gateway cannot read (a null start time) stay in HeyPeers' count.
+  widened range before it are subtracted: the pages the walk started on and went
+  through to reach the bound (cached) hold them. With an upper bound, from the last
+  page, or one request for the margin (``range_start(bound)`` to the range's end,
+  pages of 100) when the last page does not reach back to it. An ``ongoing`` filter
+  reads every page. Rows the gateway cannot read (a null start time) stay in
+  HeyPeers' count.
 - ``get_meeting``: one request for the 26-hour range around the key's start (pages of
   100; more only when that range holds over 100 meetings before it).
 
@@ -44,6 +52,7 @@ knows no way to tell them apart.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -75,7 +84,12 @@ from meetingmesh.providers.base import (
     MemberDirectory,
     Positioned,
 )
-from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
+from meetingmesh.providers.paging import (
+    OrderBroken,
+    anchor_holds,
+    centred_page,
+    in_key_order,
+)
 from meetingmesh.providers.rows import (
     BadRow,
     Notes,
@@ -90,7 +104,6 @@ from meetingmesh.providers.timefmt import heypeers_minute, parse_instant
 ZONE_BEHIND = timedelta(hours=12)
 ZONE_AHEAD = timedelta(hours=14)
 _MINUTE = timedelta(minutes=1)
-_TICK = timedelta(microseconds=1)
 #: The widest custom range a walk asks for (``range_start(EARLIEST)`` to
 #: ``range_end(LATEST)``), as the naive UTC times its text reads: anchors lie within it.
 _WIDEST_LOW = (EARLIEST - ZONE_BEHIND).replace(tzinfo=None)
@@ -131,6 +144,8 @@ FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 PER_PAGE = 100
 MAX_PAGES = 10_000
+#: Windows whose planned first page (``_plan``) is kept at once.
+MAX_PLANS = 256
 ORG = "/api/v2/organizations/{org}"
 _STATUSES = {
     "scheduled": MeetingStatus.SCHEDULED,
@@ -186,6 +201,14 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
 
     organization_id: int = 0
     provider: Provider = field(default=Provider.HEYPEERS, init=False)
+    #: Rows the latest walk from a lower bound found before it in its widened range,
+    #: and when (monotonic seconds): how far the next one may jump (``_plan``).
+    _margin: tuple[int, float] | None = field(default=None, init=False, repr=False)
+    #: Each window's planned page size and first page, and when it was planned, so
+    #: the count and the walk of one query read the same (cached) pages.
+    _plans: dict[tuple[str, str], tuple[int, int, float]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def excludes(self, query: MeetingQuery) -> bool:
         """HeyPeers has neither courses nor rooms."""
@@ -198,9 +221,21 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
 
         async def pages() -> AsyncIterator[tuple[Anchor, Sequence[Meeting]]]:
             window, number, body = await self._first_page(query, columns)
+            bound = query.lower_bound() if query.ascending else None
+            # Rows of the widened range before its lower bound, counted until a page
+            # reaches the bound (only from a fresh window: it begins at ``range_start``).
+            margin = None
+            if bound is not None and window.low == range_start(bound):
+                margin = (number - 1) * window.per_page
             for _ in range(MAX_PAGES):
                 if query.want_total and stream.total_count is None and window.exact_for(query):
                     stream.total_count = int((body.get("metadata") or {}).get("total_count") or 0)
+                if margin is not None and bound is not None:
+                    starts = self._starts(body["meetings"])
+                    margin += sum(1 for start in starts if start < bound)
+                    if (starts and starts[-1] >= bound) or number >= _total_pages(body):
+                        self._remember_margin(margin)
+                        margin = None
                 yield window.anchor(number), self.memo.get(body["meetings"], self._meetings)
                 number += 1 if query.ascending else -1
                 if number < 1 or number > _total_pages(body):
@@ -240,10 +275,13 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
                 neighbour=starts_of,
             ):
                 return anchored, anchored.page, body
-        window = _ExportWindow.fresh(query)
-        body = await self._export_page(window, columns, 1)
+        window, number = self._plan(query)
+        body = await self._export_page(window, columns, number)
+        bound = query.lower_bound()
+        if query.ascending and bound is not None:
+            number, body = await self._land(window, columns, number, body, bound)
         if query.ascending or _total_pages(body) <= 1:
-            return window, 1, body
+            return window, number, body
         # HeyPeers pages run oldest first: the first answer says which page is the last.
         last = _total_pages(body)
         return window, last, await self._export_page(window, columns, last)
@@ -262,22 +300,28 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
             async for positioned in self.stream_meetings(replace(plain, want_total=False)).items:
                 count += plain.admits(positioned.meeting, now)
             return MeetingTotals(total_count=count)
-        window = _ExportWindow.fresh(plain)
-        # The request of a fresh walk's first page: usually cached from that page.
+        # The requests of a fresh walk's first page: usually cached from that walk.
+        window, number = self._plan(plain)
         columns = self._columns(query)
-        body = await self._export_page(window, columns, 1)
-        total = int((body.get("metadata") or {}).get("total_count") or 0)
-        pages = _total_pages(body)
+        body = await self._export_page(window, columns, number)
         after, before = plain.starts_after, plain.starts_before
         if after is not None:
+            number, body = await self._land(window, columns, number, body, after)
+        total = int((body.get("metadata") or {}).get("total_count") or 0)
+        pages = _total_pages(body)
+        if after is not None:
+            # Every row of the pages before ``number`` starts before ``after`` (``_land``);
+            # on to the page that reaches it, as the walk went (its pages: cached).
             starts = self._starts(body["meetings"])
-            if pages <= 1 or (starts and starts[-1] >= after):
-                total -= sum(1 for start in starts if start < after)
-            else:
-                margin = _ExportWindow(window.low, range_end(after - _TICK), PER_PAGE, None)
-                total -= await self._count_in(margin, lambda start: start < after)
+            for _ in range(MAX_PAGES):
+                if number >= pages or (starts and starts[-1] >= after):
+                    break
+                number += 1
+                body = await self._export_page(window, columns, number)
+                starts = self._starts(body["meetings"])
+            total -= (number - 1) * window.per_page + sum(1 for start in starts if start < after)
         if before is not None:
-            last = body if pages <= 1 else await self._export_page(window, columns, pages)
+            last = body if number >= pages else await self._export_page(window, columns, pages)
             starts = self._starts(last["meetings"])
             if pages <= 1 or (starts and starts[0] < before):
                 total -= sum(1 for start in starts if start >= before)
@@ -285,6 +329,59 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
                 margin = _ExportWindow(range_start(before), window.high, PER_PAGE, None)
                 total -= await self._count_in(margin, lambda start: start >= before)
         return MeetingTotals(total_count=max(0, total))
+
+    def _plan(self, query: MeetingQuery) -> tuple[_ExportWindow, int]:
+        """The window a fresh walk reads and the page it starts on (no call).
+
+        Page 1, unless the query runs from a lower bound and a walk lately (within
+        ``cache_ttl``) found how many rows of its widened range came before its bound
+        (a day later, about as many: the same zone, a similar density): then the page
+        size and page that hold the rows from that many on, with as many rows to spare
+        either way as a page of at most 100 allows. A window's plan is kept, so the
+        count and the walk of one query read the same pages.
+        """
+        window = _ExportWindow.fresh(query)
+        ttl = self.client.settings.cache_ttl
+        if not query.ascending or query.lower_bound() is None or ttl <= 0:
+            return window, 1
+        now = time.monotonic()
+        key = (window.low, window.high)
+        kept = self._plans.get(key)
+        if kept is not None and now - kept[2] <= ttl:
+            return replace(window, per_page=kept[0]), kept[1]
+        size, number = window.per_page, 1
+        margin = self._margin
+        if margin is not None and now - margin[1] <= ttl:
+            size, number = centred_page(margin[0], query.page_hint + 1, window.per_page)
+        if len(self._plans) >= MAX_PLANS:
+            self._plans.clear()
+        self._plans[key] = (size, number, now)
+        return replace(window, per_page=size), number
+
+    async def _land(
+        self,
+        window: _ExportWindow,
+        columns: tuple[str, ...],
+        number: int,
+        body: dict[str, Any],
+        bound: datetime,
+    ) -> tuple[int, dict[str, Any]]:
+        """The page to start from ``bound`` on: ``number`` unless it begins at or after the
+        bound (a plan that jumped too far), then the pages before it, one call each, back
+        to one that begins before the bound (or page 1), so no row at or after the bound
+        is skipped."""
+        for _ in range(MAX_PAGES):
+            starts = self._starts(body["meetings"])
+            if number <= 1 or (starts and starts[0] < bound):
+                break
+            number = max(1, min(number - 1, _total_pages(body)))
+            body = await self._export_page(window, columns, number)
+        return number, body
+
+    def _remember_margin(self, rows: int) -> None:
+        """Remember ``rows`` before the bound in a widened range (with the cache on)."""
+        if self.client.settings.cache_ttl > 0:
+            self._margin = (rows, time.monotonic())
 
     async def _count_in(self, window: _ExportWindow, counts: Callable[[datetime], bool]) -> int:
         """How many meetings of ``window`` start when ``counts`` says: every page of it."""

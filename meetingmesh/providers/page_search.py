@@ -5,9 +5,12 @@ a time bound is found by searching its pages. A binary search costs about log2(p
 calls (10 at 1,000 pages) and forgets everything between requests. This search:
 - interpolates: pages hold meetings in start order, so the position of a time is
   estimated from the start times of the pages already seen (the nearest one's own
-  density for a short step; for a long one a parabola through the three nearest
-  points, or regula falsi), with a bisection after three probes that did not halve the
-  pages left, so the worst case stays logarithmic;
+  density for a short step; for a long one the cubic through the list's two ends with
+  their densities as slopes, when nothing else is known, else a parabola through the
+  three nearest points, or regula falsi), with a bisection after three probes that did not halve the
+  pages left, so the worst case stays logarithmic. With nothing read past the bound,
+  the last page is read for the list's span, unless the density of the last page read
+  below it puts the bound within ``FAR`` pages (a bound near the list's start);
 - remembers: each list's ``PageIndex`` keeps the first and last start of every page
   read, for as long as the upstream cache keeps the page itself (``cache_ttl``), so
   the next bound (the next day's page, the count beside a stream) starts from what
@@ -146,6 +149,8 @@ def _estimate(
     above = min((p for p in points if p[1] >= bound), default=None)
     if below is None:
         guess = low + 1
+    elif above is None and (near := _near_step(known, per_page, bound, below)) is not None:
+        guess = 1 + near // per_page  # close past the page read: no need of the list's span
     elif above is None:
         guess = high - 1 if high <= last else last  # the far end tells the list's span
     else:
@@ -166,25 +171,22 @@ def _position(
 ) -> int:
     """Where in the list ``bound`` falls, between the nearest points below and above it.
 
-    Close to a page read, that page's own density takes the step; further away, a
-    parabola through the three points nearest in time (inverse quadratic
-    interpolation), else the straight line between the two around the bound, bent
-    towards the side the probes keep missing (the Illinois variant of regula falsi).
+    Close to a page read, that page's own density takes the step; further away, with
+    only the list's two ends read (the first step of a cold search), the cubic through
+    them with their densities as slopes; else a parabola through the three points
+    nearest in time (inverse quadratic interpolation), else the straight line between
+    the two around the bound, bent towards the side the probes keep missing (the
+    Illinois variant of regula falsi).
     """
     (p0, t0), (p1, t1) = below, above
     near_below = (bound - t0) <= (t1 - bound)
-    page = 1 + (p0 if near_below else p1) // per_page
-    if page in known:
-        first, last_start, count = known[page]
-        seconds = (last_start - first).total_seconds()
-        if count >= 2 and seconds > 0:
-            per_second = (count - 1) / seconds
-            if near_below:
-                step = p0 + (bound - t0).total_seconds() * per_second
-            else:
-                step = p1 - (t1 - bound).total_seconds() * per_second
-            if abs(step - (p0 if near_below else p1)) <= FAR * per_page:
-                return int(min(max(step, p0), p1))
+    step = _near_step(known, per_page, bound, below if near_below else above)
+    if step is not None:
+        return min(max(step, p0), p1)
+    if len(known) == 2:  # only the two ends: their densities shape the whole span
+        cubic = _hermite(known, per_page, bound, below, above)
+        if cubic is not None:
+            return cubic
     nearest = sorted(points, key=lambda p: abs((p[1] - bound).total_seconds()))[:3]
     if len({t for _, t in nearest}) == 3:
         (q0, s0), (q1, s1), (q2, s2) = ((q, (t - bound).total_seconds()) for q, t in nearest)
@@ -203,3 +205,62 @@ def _position(
         else:
             g1 /= 2 ** (times - 1)
     return int(p0 - g0 * (p1 - p0) / (g1 - g0)) if g1 != g0 else p0
+
+
+def _density(
+    known: dict[int, tuple[datetime, datetime, int]], per_page: int, position: int
+) -> float | None:
+    """Meetings per second on the page read that holds ``position``; None if unknown."""
+    entry = known.get(1 + position // per_page)
+    if entry is None:
+        return None
+    first, last_start, count = entry
+    seconds = (last_start - first).total_seconds()
+    return (count - 1) / seconds if count >= 2 and seconds > 0 else None
+
+
+def _hermite(
+    known: dict[int, tuple[datetime, datetime, int]],
+    per_page: int,
+    bound: datetime,
+    below: tuple[int, datetime],
+    above: tuple[int, datetime],
+) -> int | None:
+    """Where ``bound`` falls on the cubic through the two points with their pages'
+    densities as slopes (kept monotone, as Fritsch and Carlson do); None when either
+    density is unknown. Meetings are rarely spread evenly over a list: a sparse start
+    and a dense middle bend the curve that a straight line between the ends misses."""
+    (p0, t0), (p1, t1) = below, above
+    d0, d1 = _density(known, per_page, p0), _density(known, per_page, p1)
+    span = (t1 - t0).total_seconds()
+    if d0 is None or d1 is None or span <= 0 or p1 <= p0:
+        return None
+    mean = (p1 - p0) / span
+    a, b = d0 / mean, d1 / mean
+    if a * a + b * b > 9:  # slopes that steep would overshoot: scale them down
+        scale = 3 / (a * a + b * b) ** 0.5
+        d0, d1 = scale * d0, scale * d1
+    x = (bound - t0).total_seconds() / span
+    position = (
+        (2 * x**3 - 3 * x**2 + 1) * p0
+        + (x**3 - 2 * x**2 + x) * span * d0
+        + (-2 * x**3 + 3 * x**2) * p1
+        + (x**3 - x**2) * span * d1
+    )
+    return int(min(max(position, p0), p1))
+
+
+def _near_step(
+    known: dict[int, tuple[datetime, datetime, int]],
+    per_page: int,
+    bound: datetime,
+    point: tuple[int, datetime],
+) -> int | None:
+    """Where ``bound`` falls, stepped from ``point`` at its own page's density; None when
+    that page is unknown or flat, or the step is longer than ``FAR`` pages."""
+    position, instant = point
+    density = _density(known, per_page, position)
+    if density is None:
+        return None
+    step = position + (bound - instant).total_seconds() * density
+    return int(step) if abs(step - position) <= FAR * per_page else None

@@ -126,3 +126,19 @@ async def anchor_holds(
         return False
     after = await neighbour(page + 1)
     return bool(after) and after[0] > next_start
+
+
+def centred_page(position: int, wanted: int, largest: int) -> tuple[int, int]:
+    """The page size (at most ``largest``) and page number of a list paged by number whose
+    page best holds its rows ``position`` to ``position + wanted - 1`` (0-based): the one
+    with the most rows to spare on its closer side, the larger size on a tie, so a
+    ``position`` guessed a little wrong still falls on it."""
+    position = max(0, position)
+    best = (largest, position // largest + 1)
+    score = None
+    for size in range(largest, 0, -1):
+        offset = position % size
+        spare = min(offset, size - offset - wanted)
+        if score is None or spare > score:
+            best, score = (size, position // size + 1), spare
+    return best

@@ -21,8 +21,9 @@ again (and checks it again). In order, a stream costs one call per page it reads
   last page backwards (one extra call, cached);
 - from a time bound without a cursor anchor: an interpolation search over pages
   (``page_search``), guided by the starts of the pages read lately (the list's
-  ``PageIndex``, kept for ``cache_ttl``): page 1, the last page, and a few probes
-  cold (5 calls at 1,000 pages, where a binary search reads 10); one call once the
+  ``PageIndex``, kept for ``cache_ttl``): page 1, the last page (unless page 1's
+  density puts the bound within a few pages of it), and a few probes cold (4 calls at
+  the simulators' 1,000 pages, where a binary search reads 10); one call once the
   pages around the bound are known (the next day's page);
 - from a cursor: the anchored page, re-checked to still hold the cursor position.
 Totals: Thought Industries' ``total`` when no time or ongoing filter applies; the same

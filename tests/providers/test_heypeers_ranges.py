@@ -182,3 +182,58 @@ def test_export_rows_are_found_again_by_id(world: World, zone: str, end: str) ->
         {"ids": [node["id"] for node in wanted]},
     )["nodes"]
     assert found == wanted
+
+
+FROM_A_START = """query($low: DateTime!) {
+  meetings(first: 20, filter: {startsAfter: $low}) {
+    totalCount edges { node { title startTime } }
+  }
+}"""
+EXPORT = "GET /api/v2/organizations/{org_id}/export_meetings"
+#: Far enough for "every meeting from a start on".
+LATEST_TRUTH = CLOCK.now() + timedelta(days=3650)
+
+
+def _from(world: World, low: datetime) -> tuple[dict[str, Any], int]:
+    """The 20 meetings from ``low`` on, and the export calls they cost."""
+    world.http.delete(f"{world.sim_url}/_sim/stats")
+    page = world.data_of(FROM_A_START, {"low": low.isoformat()})["meetings"]
+    stats = world.http.get(f"{world.sim_url}/_sim/stats").json()
+    return page, int(stats["endpoints"].get(EXPORT, {}).get("count", 0))
+
+
+def _exact(world: World, page: dict[str, Any], low: datetime) -> None:
+    expected = world.truth(low, LATEST_TRUTH)
+    assert page["totalCount"] == len(expected)
+    rows = _rows(page["edges"])
+    # The 20 earliest (meetings sharing the last start time may be any of them).
+    assert [start for start, _ in rows] == [start for start, _ in expected[:20]]
+    assert not Counter(rows) - Counter(expected)
+
+
+def test_the_next_days_page_from_a_start_jumps_the_margin_a_walk_found_in_one_call(
+    world: World,
+) -> None:
+    # Read in UTC+14, the widened range holds 26 hours (some 150 meetings) before the
+    # bound: page 1 of 100 cannot reach it, so the first day costs two calls ...
+    world.read("Pacific/Kiritimati", "inclusive")
+    low = LOW + timedelta(days=20)
+    page, calls = _from(world, low)
+    _exact(world, page, low)
+    assert calls == 2
+    # ... and the next day's page, planned from the margin that walk found, one.
+    page, calls = _from(world, low + timedelta(days=1))
+    _exact(world, page, low + timedelta(days=1))
+    assert calls == 1
+
+
+def test_a_margin_learnt_in_another_zone_still_gives_the_exact_page(world: World) -> None:
+    world.read("Pacific/Kiritimati", "exclusive")
+    low = LOW + timedelta(days=30)
+    _from(world, low)  # a margin of some 150 meetings: the next plan skips page 1
+    # Read in UTC-12 the widened range starts at the bound itself: the planned page
+    # begins after it, so the walk steps back to page 1 and loses nothing.
+    world.read("Etc/GMT+12", "exclusive")
+    page, calls = _from(world, low + timedelta(days=1))
+    _exact(world, page, low + timedelta(days=1))
+    assert calls == 2

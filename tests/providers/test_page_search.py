@@ -84,10 +84,21 @@ def test_a_thousand_pages_take_a_handful_of_reads_and_the_next_day_one_at_most()
     bound = T0 + timedelta(days=150)
     found, reads = _search(pages, bound, index)
     assert found == _scan(pages, bound, False)
-    assert len(reads) <= 7  # a binary search reads 10
+    # A binary search reads 10; the straight line between the ends then 6: the cubic
+    # with their densities as slopes follows the dense middle.
+    assert len(reads) <= 5
     found, reads = _search(pages, bound + timedelta(days=1), index)
     assert found == _scan(pages, bound + timedelta(days=1), False)
     assert len(reads) <= 1
+
+
+def test_a_bound_a_few_pages_past_page_one_is_found_without_reading_the_last_page() -> None:
+    # Page 1's own density puts the bound on page 3: the list's far end is not needed.
+    pages = _pages([10 * i for i in range(100_000)], 100)
+    bound = T0 + timedelta(minutes=10 * 250 + 5)
+    found, reads = _search(pages, bound, PageIndex(ttl=60))
+    assert found == 3
+    assert reads == [3]
 
 
 def test_the_index_forgets_pages_older_than_its_ttl() -> None:

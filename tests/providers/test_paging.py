@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from meetingmesh.domain import Anchor, Meeting, Provider, SortKey, start_of
 from meetingmesh.providers.base import Positioned
-from meetingmesh.providers.paging import OrderBroken, in_key_order
+from meetingmesh.providers.paging import OrderBroken, centred_page, in_key_order
 from meetingmesh.providers.rows import Rows
 
 T0 = datetime(2026, 5, 22, tzinfo=UTC)
@@ -95,3 +95,18 @@ def test_pages_out_of_order_with_each_other_break_the_walk() -> None:
     pages = [Rows([_meeting(5, "a")]), Rows([_meeting(1, "b")])]
     with pytest.raises(OrderBroken):
         asyncio.run(_read(pages, True))
+
+
+@given(position=st.integers(0, 20_000), wanted=st.integers(1, 100))
+def test_the_centred_page_holds_its_position(position: int, wanted: int) -> None:
+    size, number = centred_page(position, wanted, 100)
+    assert 1 <= size <= 100
+    assert (number - 1) * size <= position < number * size
+
+
+def test_the_centred_page_leaves_rows_to_spare_on_both_sides() -> None:
+    # 95 rows before the wanted 21: pages of 71, the second (rows 71 to 141), with 24
+    # rows to spare before and 26 after; page 1 of 100 would end 16 rows short.
+    assert centred_page(95, 21, 100) == (71, 2)
+    # Near the start, page 1 of the largest size already holds them.
+    assert centred_page(16, 21, 100) == (100, 1)

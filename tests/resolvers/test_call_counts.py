@@ -186,3 +186,57 @@ def test_a_start_bound_costs_a_few_thought_industries_calls_and_the_next_day_one
     harness.stats.reset()
     long_list.data(FROM_A_START, {"after": "2026-04-23T12:00:00Z"})
     assert long_list.calls("thoughtindustries") == 1
+
+
+GROWTH_PAGE = """query($from: DateTime!) {
+  meetings(first: 20, filter: {startsAfter: $from}) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id title startTime course { title } hosts { name } } }
+  }
+}"""
+#: Issue 15's cost-growth cases (``benchmarks/growth.py``): 30 days before the
+#: simulators' now, the same again, then the next day; upstream calls per list provider.
+GROWTH_CASES = (
+    ("cold", "2026-04-22T12:00:00Z"),
+    ("warm, same", "2026-04-22T12:00:00Z"),
+    ("warm, next day", "2026-04-23T12:00:00Z"),
+)
+GROWTH_CALLS = {
+    # Thought Industries, 10 pages: page 1, whose density puts the bound within a few
+    # pages, then the page it falls on; HeyPeers and Daily filter by time themselves.
+    1000: {
+        "cold": {"heypeers": 1, "thoughtindustries": 3, "daily": 1},
+        "warm, same": {"heypeers": 0, "thoughtindustries": 0, "daily": 0},
+        "warm, next day": {"heypeers": 1, "thoughtindustries": 0, "daily": 1},
+    },
+    # 100 pages: page 1, the last (the span), two probes (31, then 34, where the bound
+    # is, 9 meetings from its end) and page 35 for the rest of the 21 read ahead. The
+    # next day falls on page 35, read already.
+    10000: {
+        "cold": {"heypeers": 1, "thoughtindustries": 5, "daily": 1},
+        "warm, same": {"heypeers": 0, "thoughtindustries": 0, "daily": 0},
+        "warm, next day": {"heypeers": 1, "thoughtindustries": 0, "daily": 1},
+    },
+}
+
+
+@pytest.mark.parametrize("size", sorted(GROWTH_CALLS))
+def test_the_merged_page_from_a_start_costs_what_the_growth_benchmark_prints(size: int) -> None:
+    clock = Clock()  # the benchmark's simulated now
+    sims = create_simulators(seed=0, size=size, clock=clock)
+    sim_server = start_in_thread(sims.app)
+    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
+    gateway = start_in_thread(app)
+    try:
+        with httpx.Client(timeout=60) as http:
+            stack = Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
+            for case, start in GROWTH_CASES:
+                for harness in sims.harnesses.values():
+                    harness.stats.reset()
+                page = stack.data(GROWTH_PAGE, {"from": start})["meetings"]
+                assert len(page["edges"]) == 20
+                assert all(e["node"]["startTime"] >= start[:19] for e in page["edges"])
+                assert {p: stack.calls(p) for p in LISTS} == GROWTH_CALLS[size][case], case
+    finally:
+        gateway.stop()
+        sim_server.stop()
