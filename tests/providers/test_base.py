@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 from meetingmesh.domain import Meeting, MeetingOrder, Provider, ResumePoint, SortKey
+from meetingmesh.providers import daily
 from meetingmesh.providers.base import MeetingQuery, ParseMemo
+from meetingmesh.providers.daily import DailyAdapter
+from meetingmesh.providers.http import UpstreamClient
+from meetingmesh.simulators.server import gateway_settings
 
 NOON = datetime(2026, 5, 22, 12, 0, tzinfo=UTC)
 
@@ -78,3 +85,14 @@ def test_a_query_resumes_where_its_resume_point_says_else_at_its_key() -> None:
     assert MeetingQuery(after=key, resume=ResumePoint({"p": 1}, later)).resume_start() == later
     assert MeetingQuery().resume_start() is None
     assert MeetingQuery(after=key, resume=ResumePoint({"p": 1}, later)).plain().anchor is None
+
+
+def test_without_an_upstream_cache_an_answer_shared_by_coalesced_requests_is_parsed_once() -> None:
+    settings = replace(
+        gateway_settings("http://127.0.0.1:9").providers[Provider.DAILY], cache_ttl=0
+    )
+    adapter = DailyAdapter(UpstreamClient(settings, httpx.AsyncClient(), daily.read_message))
+    parse, answer = _Parser(), [1, 2]
+    for _ in range(3):  # three requests handed the one answer of their shared call
+        adapter.memo.get(answer, parse)
+    assert parse.calls == 1
