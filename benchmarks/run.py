@@ -21,7 +21,9 @@ second and the row would time the limiter). Phases, in order:
    OpenAPI description of Daily (``benchmarks.peer``), which calls the simulator on
    every request. Without Node.js the phase is absent and the report says why;
 4. every provider at ``--latency-ms``, one client: each provider's own list call, the
-   merged page through both gateways, and the N+1 baseline script;
+   three of them asked at once (``benchmarks.together``: how long the one simulator
+   process takes to answer all three), the merged page through both gateways, and the
+   N+1 baseline script;
 5. ``[server] workers`` (issue 15) when the gateway accepts that setting: the merged
    page and ``meeting(id)`` at ``--workers`` workers; otherwise a "not available" line;
 6. cost growth: for each ``--growth-sizes`` a fresh simulator and gateway, then the
@@ -80,6 +82,7 @@ from benchmarks.report import (
     format_report,
     write_json,
 )
+from benchmarks.together import TogetherResult, TogetherSpec
 
 DEFAULT_OUTPUT = processes.PROJECT_ROOT / "benchmarks" / "results" / "latest.json"
 #: The cache off: no upstream cache, and no client-side rate limit (see the docstring).
@@ -273,6 +276,29 @@ class Bench:
             for name in LIST_PROVIDERS
         }
 
+    def together(self) -> Row:
+        """The three list providers' first pages asked at once (``benchmarks.together``)."""
+        spec = TogetherSpec(self._upstreams(), processes.HEYPEERS_ORGANIZATION_ID)
+        timeout = 60 + spec.rounds * (1 + self.args.latency_ms / 100)
+        result = TogetherResult(
+            **processes.run_worker(
+                "benchmarks.together", asdict(spec), self.log_dir, timeout=timeout
+            )
+        )
+        return Row(
+            key="together_direct",
+            label="the three direct calls at once",
+            concurrency=1,
+            requests=result.rounds,
+            errors=0,
+            requests_per_s=1000 / result.mean_ms,
+            p50_ms=result.p50_ms,
+            p95_ms=result.p95_ms,
+            p99_ms=result.p99_ms,
+            upstream_per_request=len(LIST_PROVIDERS),
+            gateway_peak_rss_mb=None,
+        )
+
     def direct_calls(self) -> list[Row]:
         """Each list provider's first page, called directly (the overhead denominator)."""
         calls = direct_list_calls(self._upstreams(), processes.HEYPEERS_ORGANIZATION_ID)
@@ -456,6 +482,7 @@ def _latency(
     merged = queries.merged_20()
     with bench.latency():
         rows = bench.direct_calls()
+        rows.append(bench.together())
         rows.append(bench.graphql(off, "cache off", _cached(merged, "off"), 1))
         rows.append(bench.graphql(on, "cache on", _cached(merged, "on"), 1))
         baseline_row, baseline = bench.baseline(prepared.merged_page)

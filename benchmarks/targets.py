@@ -72,15 +72,22 @@ def peer_cpu(ours: Row, peer: Row, cache: str) -> Target:
     )
 
 
-def overhead(gateway_p50: float, direct_p50: float, cache: str) -> Target:
-    """The merged page's p50 within 1.15x of the slowest provider's own list call."""
+def overhead(gateway_p50: float, direct_p50: float, together_p50: float, cache: str) -> Target:
+    """The merged page's p50 within 1.15x of the slowest provider's own list call.
+
+    ``together_p50``: the three list calls asked at once, which the reason splits the
+    time over: the simulators answering in turn, then the gateway's own work.
+    """
     ratio = gateway_p50 / direct_p50
     met = ratio <= OVERHEAD_LIMIT
     reason = None
     if not met:
         reason = (
-            f"the gateway adds {gateway_p50 - direct_p50:.1f} ms to the slowest upstream call: "
-            "its own work per request, done after the last upstream answer arrives"
+            f"{gateway_p50 - direct_p50:.1f} ms over the slowest call alone: "
+            f"{max(0.0, together_p50 - direct_p50):.1f} ms until the one simulator process has "
+            f"answered all three calls, {gateway_p50 - together_p50:.1f} ms the gateway's "
+            "own work, mostly reading the 100-meeting Thought Industries page that arrives "
+            "last (see benchmarks/profiles/README.md)"
         )
     return Target(
         f"every provider at 50 ms: merged meetings(first:20) p50 <= {OVERHEAD_LIMIT}x the "
@@ -182,6 +189,7 @@ def compare(report: Report, conc: int, peer_phase: Phase | None) -> None:
     slowest = max(directs, key=lambda r: r.p50_ms)
     merged_off = latency.row("merged_20_cache_off", 1)
     baseline = latency.row("baseline_n_plus_1", 1)
+    together = latency.row("together_direct", 1)
     on = report.phase("cache_on").row("merged_20", conc)
     off = report.phase("cache_off").row("merged_20", conc)
     report.comparisons += [
@@ -193,6 +201,14 @@ def compare(report: Report, conc: int, peer_phase: Phase | None) -> None:
             f"calls vs {merged_off.p50_ms:.1f} ms with "
             f"{merged_off.upstream_per_request or 0:.1f} concurrent calls; slowest direct "
             f"call {slowest.p50_ms:.1f} ms ({slowest.label})",
+        ),
+        Comparison(
+            "overhead_together",
+            f"gateway merged(20) p50 at {lat}, cache off / the three direct calls at once "
+            "(one simulator process answers them in turn)",
+            merged_off.p50_ms / together.p50_ms,
+            f"{merged_off.p50_ms:.1f} vs {together.p50_ms:.1f} ms; the slowest call alone "
+            f"{slowest.p50_ms:.1f} ms",
         ),
         Comparison(
             "cache_cpu",
@@ -231,6 +247,7 @@ def judge(
     off = report.phase("cache_off")
     latency = report.phase("latency")
     slowest = max((r for r in latency.rows if r.key.startswith("direct_")), key=lambda r: r.p50_ms)
+    together = latency.row("together_direct", 1)
     judged: list[Target] = []
     for cache in ("on", "off"):
         label = "Daily 20 sessions + participants, gateway CPU/request <= Hive Gateway's "
@@ -254,7 +271,7 @@ def judge(
         ]
     for cache in ("off", "on"):
         merged = latency.row(f"merged_20_cache_{cache}", 1)
-        judged.append(overhead(merged.p50_ms, slowest.p50_ms, f"cache {cache}"))
+        judged.append(overhead(merged.p50_ms, slowest.p50_ms, together.p50_ms, f"cache {cache}"))
     for phase, cache in ((on, "cache on"), (off, "cache off")):
         row = phase.row("meeting_by_id", conc)
         judged.append(throughput(row, MEETING_BY_ID_RPS, f"meeting(id) ({cache})"))

@@ -83,3 +83,13 @@ def test_a_verdict_prints_its_ratio_and_which_side_meets_the_goal() -> None:
 def test_an_unmeasured_target_says_so_instead_of_met_or_missed() -> None:
     lines = format_target(Target("Daily vs Hive", "not measured: no Node.js", None))
     assert lines == ["  [n/a   ] Daily vs Hive: not measured: no Node.js"]
+
+
+def test_a_missed_overhead_splits_the_time_between_the_simulators_and_the_gateway() -> None:
+    # 65 ms through the gateway; 52 ms for the slowest call alone, 57 for all three at once.
+    judged = targets.overhead(65.0, 52.0, 57.0, "cache off")
+    assert judged.met is False
+    assert judged.ratio == pytest.approx(65 / 52 / targets.OVERHEAD_LIMIT)
+    assert judged.reason is not None
+    assert "5.0 ms until the one simulator process" in judged.reason
+    assert "8.0 ms the gateway's own work" in judged.reason
