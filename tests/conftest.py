@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,19 +233,34 @@ class Stack:
         return response.json()
 
 
+@contextmanager
+def running_stack(seed: int, size: int, timeout: float = 30) -> Iterator[Stack]:
+    """Simulators (``size`` meetings per provider, the default simulated now) and a
+    gateway with the default settings on loopback, stopped on leaving; every answer
+    the client reads is checked for leaked secrets."""
+    clock = Clock()
+    sims = create_simulators(seed=seed, size=size, clock=clock)
+    sim_server = start_in_thread(sims.app)
+    try:
+        app = create_app(gateway_settings(sim_server.url), clock=clock.now)
+        gateway = start_in_thread(app)
+        STARTED.append(gateway.url)
+        try:
+            with httpx.Client(
+                timeout=timeout, event_hooks={"response": [capture_response]}
+            ) as http:
+                yield Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
+        finally:
+            gateway.stop()
+    finally:
+        sim_server.stop()
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """The simulators and a gateway on loopback for the whole session."""
-    clock = Clock()
-    sims = create_simulators(seed=0, size=STACK_SIZE, clock=clock)
-    sim_server = start_in_thread(sims.app)
-    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
-    gateway = start_in_thread(app)
-    STARTED.append(gateway.url)
-    with httpx.Client(timeout=30, event_hooks={"response": [capture_response]}) as http:
-        yield Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
-    gateway.stop()
-    sim_server.stop()
+    with running_stack(seed=0, size=STACK_SIZE) as running:
+        yield running
 
 
 @pytest.fixture

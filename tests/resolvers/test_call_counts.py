@@ -11,14 +11,9 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from meetingmesh.app import create_app
-from meetingmesh.serving import start_in_thread
-from meetingmesh.simulators.clock import Clock
-from meetingmesh.simulators.server import create_simulators, gateway_settings
-from tests.conftest import Stack
+from tests.conftest import Stack, running_stack
 
 LISTS = ("heypeers", "thoughtindustries", "daily")
 HEYPEERS_EXPORT = "GET /api/v2/organizations/{org_id}/export_meetings"
@@ -114,15 +109,8 @@ def test_course_lookups_are_deduplicated(gateway: Stack) -> None:
 @pytest.fixture(scope="module")
 def large() -> Iterator[Stack]:
     """A world with 400 meetings per provider, enough for a 1,000-meeting walk."""
-    clock = Clock()
-    sims = create_simulators(seed=3, size=400, clock=clock)
-    sim_server = start_in_thread(sims.app)
-    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
-    gateway = start_in_thread(app)
-    with httpx.Client(timeout=60) as http:
-        yield Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
-    gateway.stop()
-    sim_server.stop()
+    with running_stack(seed=3, size=400, timeout=60) as running:
+        yield running
 
 
 PAGE_QUERY = """query($after: String) {
@@ -154,15 +142,8 @@ def test_paging_a_thousand_merged_meetings_costs_the_provider_pages_they_span(
 @pytest.fixture(scope="module")
 def long_list() -> Iterator[Stack]:
     """5,000 Thought Industries meetings: 50 pages of 100, with no time filter upstream."""
-    clock = Clock()
-    sims = create_simulators(seed=0, size=5000, clock=clock)
-    sim_server = start_in_thread(sims.app)
-    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
-    gateway = start_in_thread(app)
-    with httpx.Client(timeout=60) as http:
-        yield Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
-    gateway.stop()
-    sim_server.stop()
+    with running_stack(seed=0, size=5000, timeout=60) as running:
+        yield running
 
 
 FROM_A_START = """query($after: DateTime!) {
@@ -222,21 +203,12 @@ GROWTH_CALLS = {
 
 @pytest.mark.parametrize("size", sorted(GROWTH_CALLS))
 def test_the_merged_page_from_a_start_costs_what_the_growth_benchmark_prints(size: int) -> None:
-    clock = Clock()  # the benchmark's simulated now
-    sims = create_simulators(seed=0, size=size, clock=clock)
-    sim_server = start_in_thread(sims.app)
-    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
-    gateway = start_in_thread(app)
-    try:
-        with httpx.Client(timeout=60) as http:
-            stack = Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
-            for case, start in GROWTH_CASES:
-                for harness in sims.harnesses.values():
-                    harness.stats.reset()
-                page = stack.data(GROWTH_PAGE, {"from": start})["meetings"]
-                assert len(page["edges"]) == 20
-                assert all(e["node"]["startTime"] >= start[:19] for e in page["edges"])
-                assert {p: stack.calls(p) for p in LISTS} == GROWTH_CALLS[size][case], case
-    finally:
-        gateway.stop()
-        sim_server.stop()
+    # The simulators' default now is the benchmark's.
+    with running_stack(seed=0, size=size, timeout=60) as stack:
+        for case, start in GROWTH_CASES:
+            for harness in stack.sims.harnesses.values():
+                harness.stats.reset()
+            page = stack.data(GROWTH_PAGE, {"from": start})["meetings"]
+            assert len(page["edges"]) == 20
+            assert all(e["node"]["startTime"] >= start[:19] for e in page["edges"])
+            assert {p: stack.calls(p) for p in LISTS} == GROWTH_CALLS[size][case], case
