@@ -255,18 +255,8 @@ class Bench:
             "benchmarks.baseline", asdict(spec), self.log_dir, timeout=timeout
         )
         result = BaselineResult(**data)
-        row = Row(
-            key="baseline_n_plus_1",
-            label="N+1 script, sequential",
-            concurrency=1,
-            requests=result.runs,
-            errors=0,
-            requests_per_s=1000 / result.mean_ms,
-            p50_ms=result.p50_ms,
-            p95_ms=result.p95_ms,
-            p99_ms=result.p99_ms,
-            upstream_per_request=result.upstream_calls_per_run,
-            gateway_peak_rss_mb=None,
+        row = _timed_row(
+            "baseline_n_plus_1", "N+1 script, sequential", result, result.upstream_calls_per_run
         )
         return row, result
 
@@ -285,18 +275,8 @@ class Bench:
                 "benchmarks.together", asdict(spec), self.log_dir, timeout=timeout
             )
         )
-        return Row(
-            key="together_direct",
-            label="the three direct calls at once",
-            concurrency=1,
-            requests=result.rounds,
-            errors=0,
-            requests_per_s=1000 / result.mean_ms,
-            p50_ms=result.p50_ms,
-            p95_ms=result.p95_ms,
-            p99_ms=result.p99_ms,
-            upstream_per_request=len(LIST_PROVIDERS),
-            gateway_peak_rss_mb=None,
+        return _timed_row(
+            "together_direct", "the three direct calls at once", result, len(LIST_PROVIDERS)
         )
 
     def direct_calls(self) -> list[Row]:
@@ -317,6 +297,38 @@ class Bench:
                 # next anyway, and a failure here must not hide the original error.
                 with contextlib.suppress(httpx.HTTPError):
                     simctl.set_latency(client, base_urls, 0)
+
+
+class Timed(Protocol):
+    """What a worker that times runs one after another reports (N+1, the calls at once)."""
+
+    @property
+    def runs(self) -> int: ...
+    @property
+    def mean_ms(self) -> float: ...
+    @property
+    def p50_ms(self) -> float: ...
+    @property
+    def p95_ms(self) -> float: ...
+    @property
+    def p99_ms(self) -> float: ...
+
+
+def _timed_row(key: str, label: str, timed: Timed, upstream_per_run: float) -> Row:
+    """The row of one client's sequential runs, timed by a worker."""
+    return Row(
+        key=key,
+        label=label,
+        concurrency=1,
+        requests=timed.runs,
+        errors=0,
+        requests_per_s=1000 / timed.mean_ms,
+        p50_ms=timed.p50_ms,
+        p95_ms=timed.p95_ms,
+        p99_ms=timed.p99_ms,
+        upstream_per_request=upstream_per_run,
+        gateway_peak_rss_mb=None,
+    )
 
 
 def _row(key: str, label: str, concurrency: int, result: LoadResult, rss: float | None) -> Row:

@@ -40,7 +40,7 @@ class TogetherSpec:
 class TogetherResult:
     """Milliseconds from sending the three requests to reading the last answer."""
 
-    rounds: int
+    runs: int
     p50_ms: float
     p95_ms: float
     p99_ms: float
@@ -63,7 +63,7 @@ async def measure(spec: TogetherSpec) -> TogetherResult:
             await _round(client, calls)
         timings = sorted([await _round(client, calls) for _ in range(spec.rounds)])
     return TogetherResult(
-        rounds=len(timings),
+        runs=len(timings),
         p50_ms=percentile(timings, 50),
         p95_ms=percentile(timings, 95),
         p99_ms=percentile(timings, 99),
