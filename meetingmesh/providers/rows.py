@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from meetingmesh.domain import Provider
 from meetingmesh.errors import ErrorCode, GatewayError
+from meetingmesh.redaction import redact
 
 T = TypeVar("T")
 logger = logging.getLogger("meetingmesh.providers")
@@ -230,4 +231,5 @@ def _article(noun: str) -> str:
 
 
 def _name(what: str, row_id: str | None) -> str:
-    return f"{what} {row_id}" if row_id else _article(what)
+    # A row id is provider text, quoted in errors and logs: cleaned like every other.
+    return f"{what} {redact(row_id)}" if row_id else _article(what)

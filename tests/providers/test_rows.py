@@ -17,6 +17,7 @@ import pytest
 from meetingmesh.domain import Provider
 from meetingmesh.providers.rows import RowProblem, read_rows, unknown_word
 from meetingmesh.providers.timefmt import from_unix_seconds
+from meetingmesh.redaction import REDACTED, register
 from meetingmesh.resolvers.ids import encode_id
 from tests.conftest import Stack
 
@@ -333,6 +334,18 @@ def test_read_rows_keeps_the_readable_rows_in_order_with_one_problem_per_bad_row
             Provider.DAILY, "3", "Daily sent meeting session 3 that cannot be read; it was left out"
         ),
     )
+
+
+def test_a_row_id_that_holds_a_secret_is_quoted_redacted() -> None:
+    register("row-id-secret-5f2c")
+    read = read_rows(Provider.DAILY, "meeting session", [{"id": "row-id-secret-5f2c"}], _unread)
+    (problem,) = read.problems
+    assert "row-id-secret-5f2c" not in problem.message
+    assert REDACTED in problem.message
+
+
+def _unread(row: Any, notes: Any) -> str:
+    raise KeyError("name")
 
 
 def test_a_time_past_any_calendar_is_an_unreadable_row_not_a_crash() -> None:
