@@ -129,11 +129,6 @@ class Documents:
         #: The documents every process registered (Redis), or None for this process alone.
         self.shared: SharedDocuments | None = None
 
-    @property
-    def trusted_only(self) -> bool:
-        """Whether only manifest documents may run."""
-        return self._trusted is not None
-
     def resolve(self, request: GraphQLRequest) -> Resolved:
         """The request with its document filled in; ``RequestRefused`` says why not.
 
