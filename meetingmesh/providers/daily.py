@@ -270,44 +270,81 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
             if participants is None
             else notes.each(participants, self._attendee, part="participant")
         )
-        room = str(row["room"])
-        return Meeting(
-            provider=Provider.DAILY,
-            key=session_id,
-            provider_id=session_id,
-            title=room,
-            start_time=start,
-            end_time=start + timedelta(seconds=duration),
-            duration_minutes=round(duration / 60),
-            status=MeetingStatus.ONGOING if ongoing else MeetingStatus.COMPLETED,
-            capacity=_int_or_none(row.get("max_participants")),
+        max_participants = _int_or_none(row.get("max_participants"))
+        return session(
+            session_id,
+            str(row["room"]),
+            start,
+            duration,
+            ongoing=ongoing,
+            max_participants=max_participants,
             attendees=attendees,
-            details=DailyDetails(
-                room=room,
-                ongoing=ongoing,
-                max_participants=_int_or_none(row.get("max_participants")),
-                duration_seconds=duration,
-            ),
         )
 
     def _attendee(self, row: Any) -> Attendee:
         if row.get("participant_id") is None:
             raise BadRow("has no participant_id")
-        user_id = row.get("user_id")
-        name = row.get("user_name")
-        member = (
-            Member(Provider.DAILY, key=str(user_id), provider_id=str(user_id), name=name)
-            if user_id
-            else None
-        )
         joined = row.get("join_time")
-        return Attendee(
-            id=str(row["participant_id"]),
-            name=name,
-            member=member,
-            joined_at=None if joined is None else from_unix_seconds(joined),
-            duration_seconds=_int_or_none(row.get("duration")),
+        return participant(
+            str(row["participant_id"]),
+            row.get("user_id"),
+            row.get("user_name"),
+            None if joined is None else from_unix_seconds(joined),
+            _int_or_none(row.get("duration")),
         )
+
+
+def session(
+    session_id: str,
+    room: str,
+    start: datetime,
+    duration_seconds: int,
+    *,
+    ongoing: bool,
+    max_participants: int | None = None,
+    attendees: tuple[Attendee, ...] | None = None,
+) -> Meeting:
+    """A Daily session as the gateway shows it, from a list row or a webhook event."""
+    return Meeting(
+        provider=Provider.DAILY,
+        key=session_id,
+        provider_id=session_id,
+        title=room,
+        start_time=start,
+        end_time=start + timedelta(seconds=duration_seconds),
+        duration_minutes=round(duration_seconds / 60),
+        status=MeetingStatus.ONGOING if ongoing else MeetingStatus.COMPLETED,
+        capacity=max_participants,
+        attendees=attendees,
+        details=DailyDetails(
+            room=room,
+            ongoing=ongoing,
+            max_participants=max_participants,
+            duration_seconds=duration_seconds,
+        ),
+    )
+
+
+def participant(
+    participant_id: str,
+    user_id: Any,
+    name: str | None,
+    joined_at: datetime | None,
+    duration_seconds: int | None,
+) -> Attendee:
+    """A Daily participant as the gateway shows it (a member only with a ``user_id``)."""
+    member = (
+        Member(Provider.DAILY, key=str(user_id), provider_id=str(user_id), name=name)
+        if user_id
+        else None
+    )
+    return Attendee(
+        id=participant_id,
+        name=name,
+        member=member,
+        joined_at=joined_at,
+        duration_seconds=duration_seconds,
+    )
 
 
 def _rows(error: Any, body: Any) -> list[Any]:

@@ -60,12 +60,10 @@ import orjson
 
 from meetingmesh.config import ProviderSettings, ServerSettings
 from meetingmesh.domain import (
-    Attendee,
     DailyDetails,
     Meeting,
     MeetingOrder,
     MeetingStatus,
-    Member,
     Provider,
 )
 from meetingmesh.events import (
@@ -76,6 +74,7 @@ from meetingmesh.events import (
     MeetingUpdated,
 )
 from meetingmesh.providers.base import Adapter, MeetingQuery, MeetingSource
+from meetingmesh.providers.daily import participant, session
 from meetingmesh.providers.timefmt import from_unix_seconds
 from meetingmesh.webhooks import SignedReceiver, SignedRequest, Verdict, logger
 
@@ -222,14 +221,12 @@ class DailyReceiver(SignedReceiver):
         user_id, name = payload.get("user_id"), payload.get("user_name")
         joined_at = from_unix_seconds(payload["joined_at"])
         duration = payload.get("duration")
-        attendee = Attendee(
-            id=str(payload["session_id"]),
-            name=name,
-            member=Member(Provider.DAILY, key=str(user_id), provider_id=str(user_id), name=name)
-            if user_id
-            else None,
-            joined_at=joined_at,
-            duration_seconds=None if joined or duration is None else int(duration),
+        attendee = participant(
+            str(payload["session_id"]),
+            user_id,
+            name,
+            joined_at,
+            None if joined or duration is None else int(duration),
         )
         occurred = joined_at if joined else joined_at + timedelta(seconds=int(duration or 0))
         change = AttendeeChange.JOINED if joined else AttendeeChange.LEFT
@@ -292,17 +289,6 @@ async def _ongoing_in(source: MeetingSource, room: str) -> Meeting | None:
 
 def _session(meeting_id: str, room: str, start_ts: Any, end_ts: Any = None) -> Meeting:
     """A session as ``DailyAdapter`` reads one: ongoing until it has an end."""
-    start = from_unix_seconds(start_ts)
     ongoing = end_ts is None
     duration = 0 if ongoing else max(0, round(float(end_ts) - float(start_ts)))
-    return Meeting(
-        provider=Provider.DAILY,
-        key=meeting_id,
-        provider_id=meeting_id,
-        title=room,
-        start_time=start,
-        end_time=start + timedelta(seconds=duration),
-        duration_minutes=round(duration / 60),
-        status=MeetingStatus.ONGOING if ongoing else MeetingStatus.COMPLETED,
-        details=DailyDetails(room=room, ongoing=ongoing, duration_seconds=duration),
-    )
+    return session(meeting_id, room, from_unix_seconds(start_ts), duration, ongoing=ongoing)
