@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from meetingmesh.app import create_app
 from meetingmesh.config import ServerSettings, Settings, provider_settings
 from meetingmesh.domain import Provider
+from meetingmesh.providers.heypeers import range_start
 from meetingmesh.serving import start_in_thread
 from meetingmesh.simulators import heypeers
 from meetingmesh.simulators.clock import Clock
@@ -237,3 +239,61 @@ def test_a_margin_learnt_in_another_zone_still_gives_the_exact_page(world: World
     page, calls = _from(world, low + timedelta(days=1))
     _exact(world, page, low + timedelta(days=1))
     assert calls == 2
+
+
+COUNT_FROM = """query($low: DateTime!) {
+  meetings(first: 20, filter: {startsAfter: $low}) { totalCount }
+}"""
+
+
+def _total_from(world: World, low: datetime, *, learnt_from: datetime | None = None) -> int:
+    """``totalCount`` from ``low`` on, asked of a gateway of its own (nothing remembered),
+    after it walked from ``learnt_from`` when given (the day before: a margin learnt)."""
+    section = provider_settings(
+        Provider.HEYPEERS, world.sim_url, heypeers.TOKEN, organization_id=5, rate_limit=None
+    )
+    app = create_app(
+        Settings(server=ServerSettings(), providers={Provider.HEYPEERS: section}), clock=CLOCK.now
+    )
+    gateway = start_in_thread(app)
+    try:
+        for bound in (learnt_from, low):
+            if bound is None:
+                continue
+            answer = world.http.post(
+                f"{gateway.url}/graphql",
+                json={"query": COUNT_FROM, "variables": {"low": bound.isoformat()}},
+            ).json()
+            # The row left out is reported (and nothing else goes wrong).
+            codes = {e["extensions"]["code"] for e in answer.get("errors", [])}
+            assert codes <= {"UPSTREAM_BAD_RESPONSE"}, answer["errors"]
+        return int(answer["data"]["meetings"]["totalCount"])
+    finally:
+        gateway.stop()
+
+
+def test_a_row_without_a_start_time_counts_the_same_whether_or_not_a_margin_was_learnt(
+    world: World,
+) -> None:
+    # Read in UTC+3, the widened range holds some 70 meetings before the bound: page 1 of
+    # 100 reaches it cold, while a margin learnt the day before plans page 2 of a smaller
+    # size. The widened range's first row (in the margin) comes back without a start time.
+    zone, low = "Etc/GMT-3", LOW + timedelta(days=10)
+    widened_low = datetime.strptime(range_start(low), "%m/%d/%Y %I:%M %p").replace(
+        tzinfo=ZoneInfo(zone)
+    )
+    first = min(
+        (m for m in world.data.meetings if datetime.fromisoformat(m.start_time) >= widened_low),
+        key=lambda m: (datetime.fromisoformat(m.start_time), m.id),
+    )
+    world.read(zone, "inclusive")
+    switches = {"organization_time_zone": zone, "bad_row": "null_time", "bad_row_id": str(first.id)}
+    try:
+        response = world.http.put(f"{world.sim_url}/_sim/behaviour", json=switches)
+        assert response.status_code == 200, response.text
+        cold = _total_from(world, low)
+        warm = _total_from(world, low, learnt_from=low - timedelta(days=1))
+    finally:
+        world.read("America/New_York", "inclusive")
+    # The same filter over the same data: one total, whatever the adapter remembered.
+    assert warm == cold
