@@ -34,7 +34,9 @@ What it costs:
   page, or one request for the margin (``range_start(bound)`` to the range's end,
   pages of 100) when the last page does not reach back to it. An ``ongoing`` filter
   reads every page. Rows the gateway cannot read (a null start time) stay in
-  HeyPeers' count.
+  HeyPeers' count, unless they come before the first readable row at or after a lower
+  bound: the pages skipped to reach it are subtracted whole, so such rows are
+  subtracted wherever they lie in that margin, whatever page a walk started on.
 - ``get_meeting``: one request for the 26-hour range around the key's start (pages of
   100; more only when that range holds over 100 meetings before it).
 
@@ -319,7 +321,9 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
                 number += 1
                 body = await self._export_page(window, columns, number)
                 starts = self._starts(body["meetings"])
-            total -= (number - 1) * window.per_page + sum(1 for start in starts if start < after)
+            # Every row placed before the first readable start at or after the bound, read
+            # or not: the same rows whichever page the plan started on.
+            total -= (number - 1) * window.per_page + _rows_before(body["meetings"], after)
         if before is not None:
             last = body if number >= pages else await self._export_page(window, columns, pages)
             starts = self._starts(last["meetings"])
@@ -709,6 +713,19 @@ class _ExportWindow:
         unbounded = query.starts_after is None and query.starts_before is None
         same_range = (self.low, self.high) == (plain.low, plain.high)
         return same_range and unbounded and query.ongoing is None
+
+
+def _rows_before(rows: list[Any], bound: datetime) -> int:
+    """How many rows of a page come before its first row that starts at or after ``bound``
+    (rows without a readable start among them)."""
+    for index, row in enumerate(rows):
+        try:
+            start = parse_instant(row.get("start_time")) if isinstance(row, dict) else None
+        except ValueError:
+            start = None
+        if start is not None and start >= bound:
+            return index
+    return len(rows)
 
 
 def _total_pages(body: dict[str, Any]) -> int:
