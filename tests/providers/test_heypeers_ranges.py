@@ -241,14 +241,19 @@ def test_a_margin_learnt_in_another_zone_still_gives_the_exact_page(world: World
     assert calls == 2
 
 
-COUNT_FROM = """query($low: DateTime!) {
-  meetings(first: 20, filter: {startsAfter: $low}) { totalCount }
+FROM_A_START_OF = """query($low: DateTime!, $first: Int!) {
+  meetings(first: $first, filter: {startsAfter: $low}) {
+    totalCount edges { node { title startTime } }
+  }
 }"""
 
 
-def _total_from(world: World, low: datetime, *, learnt_from: datetime | None = None) -> int:
-    """``totalCount`` from ``low`` on, asked of a gateway of its own (nothing remembered),
-    after it walked from ``learnt_from`` when given (the day before: a margin learnt)."""
+def _fresh_from(
+    world: World, low: datetime, first: int = 20, *, learnt_from: datetime | None = None
+) -> tuple[dict[str, Any], int]:
+    """The ``first`` meetings from ``low`` on and the export calls they cost, asked of a
+    gateway of its own (nothing remembered), after it walked from ``learnt_from`` when
+    given (the day before: a margin learnt)."""
     section = provider_settings(
         Provider.HEYPEERS, world.sim_url, heypeers.TOKEN, organization_id=5, rate_limit=None
     )
@@ -260,14 +265,19 @@ def _total_from(world: World, low: datetime, *, learnt_from: datetime | None = N
         for bound in (learnt_from, low):
             if bound is None:
                 continue
+            world.http.delete(f"{world.sim_url}/_sim/stats")
             answer = world.http.post(
                 f"{gateway.url}/graphql",
-                json={"query": COUNT_FROM, "variables": {"low": bound.isoformat()}},
+                json={
+                    "query": FROM_A_START_OF,
+                    "variables": {"low": bound.isoformat(), "first": first},
+                },
             ).json()
-            # The row left out is reported (and nothing else goes wrong).
+            # A row left out is reported (and nothing else goes wrong).
             codes = {e["extensions"]["code"] for e in answer.get("errors", [])}
             assert codes <= {"UPSTREAM_BAD_RESPONSE"}, answer["errors"]
-        return int(answer["data"]["meetings"]["totalCount"])
+        stats = world.http.get(f"{world.sim_url}/_sim/stats").json()
+        return answer["data"]["meetings"], int(stats["endpoints"].get(EXPORT, {}).get("count", 0))
     finally:
         gateway.stop()
 
@@ -291,9 +301,26 @@ def test_a_row_without_a_start_time_counts_the_same_whether_or_not_a_margin_was_
     try:
         response = world.http.put(f"{world.sim_url}/_sim/behaviour", json=switches)
         assert response.status_code == 200, response.text
-        cold = _total_from(world, low)
-        warm = _total_from(world, low, learnt_from=low - timedelta(days=1))
+        cold = _fresh_from(world, low)[0]["totalCount"]
+        warm = _fresh_from(world, low, learnt_from=low - timedelta(days=1))[0]["totalCount"]
     finally:
         world.read("America/New_York", "inclusive")
     # The same filter over the same data: one total, whatever the adapter remembered.
     assert warm == cold
+
+
+def test_the_next_days_page_of_100_costs_no_more_calls_than_with_nothing_remembered(
+    world: World,
+) -> None:
+    # Read in New York, the widened range holds 56 meetings before the bound one day
+    # and 46 the next. Nothing remembered, pages 1 and 2 of 100 hold the 46 and the 100
+    # wanted after them. Planned from 56, the walk starts on the page of 56 that begins
+    # at the 57th row, with no row to spare before it: it begins after the bound, so the
+    # walk steps back to page 1 and then needs page 3 as well.
+    world.read("America/New_York", "inclusive")
+    low = LOW + timedelta(days=13)
+    _, cold = _fresh_from(world, low, 100)
+    page, warm = _fresh_from(world, low, 100, learnt_from=low - timedelta(days=1))
+    expected = world.truth(low, LATEST_TRUTH)
+    assert [e["node"]["startTime"] for e in page["edges"]] == [s for s, _ in expected[:100]]
+    assert warm <= cold
