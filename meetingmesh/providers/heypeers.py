@@ -148,6 +148,9 @@ PER_PAGE = 100
 MAX_PAGES = 10_000
 #: Windows whose planned first page (``_plan``) is kept at once.
 MAX_PLANS = 256
+#: Rows a planned page keeps to spare on each side of the expected margin: the margin
+#: moves from one day to the next (by about ten rows in the simulators' New York data).
+PLAN_SLACK = 10
 ORG = "/api/v2/organizations/{org}"
 _STATUSES = {
     "scheduled": MeetingStatus.SCHEDULED,
@@ -356,7 +359,7 @@ class HeyPeersAdapter(MeetingAdapter, MemberDirectory, MemberCalendar):
         size, number = window.per_page, 1
         margin = self._margin
         if margin is not None and now - margin[1] <= ttl:
-            size, number = centred_page(margin[0], query.page_hint + 1, window.per_page)
+            size, number = planned_page(margin[0], query.page_hint + 1, window.per_page)
         if len(self._plans) >= MAX_PLANS:
             self._plans.clear()
         self._plans[key] = (size, number, now)
@@ -713,6 +716,24 @@ class _ExportWindow:
         unbounded = query.starts_after is None and query.starts_before is None
         same_range = (self.low, self.high) == (plain.low, plain.high)
         return same_range and unbounded and query.ongoing is None
+
+
+def planned_page(margin: int, wanted: int, largest: int) -> tuple[int, int]:
+    """The page size and number a walk from a lower bound starts on, ``margin`` rows
+    expected before the bound and ``wanted`` from it on.
+
+    Page 1 of ``largest`` when it holds them all with ``PLAN_SLACK`` to spare (a plan
+    cannot do better than one call), or when no page keeps ``PLAN_SLACK`` rows to spare
+    on both sides (``first`` near 100: the plan would risk more calls than it saves);
+    else the page ``centred_page`` places around them.
+    """
+    if margin + wanted + PLAN_SLACK <= largest:
+        return largest, 1
+    size, number = centred_page(margin, wanted, largest)
+    offset = margin - (number - 1) * size
+    if min(offset, size - offset - wanted) < PLAN_SLACK:
+        return largest, 1
+    return size, number
 
 
 def _rows_before(rows: list[Any], bound: datetime) -> int:

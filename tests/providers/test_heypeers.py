@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from meetingmesh.app import create_app
 from meetingmesh.domain import Provider
+from meetingmesh.providers.heypeers import PLAN_SLACK, planned_page
 from meetingmesh.simulators.server import gateway_settings
 from tests.conftest import Stack
 
@@ -204,3 +205,19 @@ def test_a_member_meeting_in_progress_is_ongoing_and_a_later_one_scheduled(
     assert ongoing["totalCount"] == 1
     # The same meeting from the export says the same.
     assert ongoing["edges"][0]["node"] == {"title": "Midday Peer Check-in", "status": "ONGOING"}
+
+
+def test_a_margin_page_1_holds_with_slack_to_spare_plans_page_1() -> None:
+    assert planned_page(margin=60, wanted=21, largest=100) == (100, 1)
+
+
+def test_a_margin_past_page_1_plans_a_page_with_slack_on_both_sides() -> None:
+    size, number = planned_page(margin=95, wanted=21, largest=100)
+    offset = 95 - (number - 1) * size
+    assert number > 1
+    assert offset >= PLAN_SLACK and size - offset - 21 >= PLAN_SLACK
+
+
+def test_a_page_too_large_to_centre_plans_page_1() -> None:
+    # 101 rows wanted: no page of at most 100 keeps any row to spare.
+    assert planned_page(margin=56, wanted=101, largest=100) == (100, 1)
