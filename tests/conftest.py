@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from meetingmesh.app import create_app
@@ -176,6 +177,8 @@ class Stack:
     sim_url: str
     gateway_url: str
     http: httpx.Client
+    #: The gateway's app, where the stack started it in this process.
+    app: Starlette | None = None
 
     def post(
         self, query: str, variables: dict[str, Any] | None = None, **kw: Any
@@ -249,7 +252,7 @@ def running_stack(seed: int, size: int, timeout: float = 30) -> Iterator[Stack]:
             with httpx.Client(
                 timeout=timeout, event_hooks={"response": [capture_response]}
             ) as http:
-                yield Stack(sims, app.state.adapters, sim_server.url, gateway.url, http)
+                yield Stack(sims, app.state.adapters, sim_server.url, gateway.url, http, app)
         finally:
             gateway.stop()
     finally:
@@ -289,7 +292,6 @@ class LiveStack(Stack):
     """
 
     daily_webhook: str = ""
-    app: Any = None
 
     def control(self, provider: str, action: str, **body: Any) -> dict[str, Any]:
         """Make a simulator change its state (``/_sim/webhooks/<action>``).
@@ -307,6 +309,7 @@ class LiveStack(Stack):
 
     def settle(self) -> None:
         """Wait (bounded) until the gateway's inbox of webhook events is empty."""
+        assert self.app is not None
         loop: asyncio.AbstractEventLoop = self.app.state.loop
         asyncio.run_coroutine_threadsafe(self.app.state.inbox.drained(), loop).result(30)
 
@@ -331,25 +334,16 @@ class LiveStack(Stack):
 @pytest.fixture(scope="session")
 def live_stack() -> Iterator[LiveStack]:
     """Simulators and a gateway of their own, with the webhooks registered."""
-    clock = Clock()
-    sims = create_simulators(seed=1, size=100, clock=clock)
-    sim_server = start_in_thread(sims.app)
-    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
-    gateway = start_in_thread(app)
-    STARTED.append(gateway.url)
-    webhook = register_webhooks(sim_server.url, gateway.url)
-    with httpx.Client(timeout=30, event_hooks={"response": [capture_response]}) as http:
+    with running_stack(seed=1, size=100) as base:
         yield LiveStack(
-            sims,
-            app.state.adapters,
-            sim_server.url,
-            gateway.url,
-            http,
-            daily_webhook=webhook,
-            app=app,
+            base.sims,
+            base.adapters,
+            base.sim_url,
+            base.gateway_url,
+            base.http,
+            app=base.app,
+            daily_webhook=register_webhooks(base.sim_url, base.gateway_url),
         )
-    gateway.stop()
-    sim_server.stop()
 
 
 @pytest.fixture

@@ -19,13 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from meetingmesh.app import create_app
 from meetingmesh.domain import Provider
 from meetingmesh.providers.heypeers import meeting_key
 from meetingmesh.resolvers.ids import decode_id
-from meetingmesh.serving import start_in_thread
 from meetingmesh.simulators.clock import Clock
-from meetingmesh.simulators.server import TOKENS, Simulators, create_simulators, gateway_settings
+from meetingmesh.simulators.server import TOKENS, Simulators
+from tests.conftest import running_stack
 
 NOW = Clock().now()
 PROVIDERS = (Provider.HEYPEERS, Provider.THOUGHT_INDUSTRIES, Provider.DAILY)
@@ -59,15 +58,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    clock = Clock()
-    sims = create_simulators(seed=0, size=12, clock=clock)
-    sim_server = start_in_thread(sims.app)
-    app = create_app(gateway_settings(sim_server.url), clock=clock.now)
-    gateway = start_in_thread(app)
-    with httpx.Client(timeout=30) as http:
-        yield World(sims, sim_server.url, gateway.url, app, http)
-    gateway.stop()
-    sim_server.stop()
+    with running_stack(seed=0, size=12) as base:
+        yield World(base.sims, base.sim_url, base.gateway_url, base.app, base.http)
 
 
 def _utc(text: str) -> datetime:
