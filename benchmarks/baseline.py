@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from benchmarks import simctl
-from benchmarks.load import percentile
+from benchmarks.load import summarise
 
 #: The export columns the merged query's fields need (title, start, duration, status, host).
 HEYPEERS_COLUMNS = ("name", "start_time", "duration", "status", "group_leader_id")
@@ -219,10 +219,7 @@ def measure(spec: BaselineSpec) -> BaselineResult:
     timings.sort()
     return BaselineResult(
         runs=len(timings),
-        p50_ms=percentile(timings, 50),
-        p95_ms=percentile(timings, 95),
-        p99_ms=percentile(timings, 99),
-        mean_ms=sum(timings) / len(timings),
+        **summarise(timings),
         upstream_calls_per_run=calls / len(timings),
         matches_gateway=mine == expected,
     )

@@ -28,7 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 
@@ -91,6 +91,25 @@ def percentile(sorted_values: Sequence[float], pct: float) -> float:
         return 0.0
     rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
     return sorted_values[rank - 1]
+
+
+class LatencySummary(TypedDict):
+    """The percentiles and mean every timed result reports (milliseconds)."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+
+
+def summarise(sorted_values: Sequence[float]) -> LatencySummary:
+    """Nearest-rank p50, p95 and p99 and the mean of already sorted values (0.0 for none)."""
+    return LatencySummary(
+        p50_ms=percentile(sorted_values, 50),
+        p95_ms=percentile(sorted_values, 95),
+        p99_ms=percentile(sorted_values, 99),
+        mean_ms=sum(sorted_values) / len(sorted_values) if sorted_values else 0.0,
+    )
 
 
 def _failure(response: http1.Response, graphql: bool) -> str | None:
@@ -200,10 +219,7 @@ async def drive(spec: LoadSpec) -> LoadResult:
         error_sample=recorder.error_sample,
         elapsed_s=elapsed,
         requests_per_s=len(latencies) / elapsed,
-        p50_ms=percentile(latencies, 50),
-        p95_ms=percentile(latencies, 95),
-        p99_ms=percentile(latencies, 99),
-        mean_ms=sum(latencies) / len(latencies) if latencies else 0.0,
+        **summarise(latencies),
         upstream_calls=calls,
         cpu_percent=_cpu_percent(cpu_before, cpu_after, elapsed),
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.baseline import DirectCall, direct_list_calls
-from benchmarks.load import percentile
+from benchmarks.load import summarise
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,7 @@ async def measure(spec: TogetherSpec) -> TogetherResult:
         timings = sorted([await _round(client, calls) for _ in range(spec.rounds)])
     return TogetherResult(
         runs=len(timings),
-        p50_ms=percentile(timings, 50),
-        p95_ms=percentile(timings, 95),
-        p99_ms=percentile(timings, 99),
-        mean_ms=sum(timings) / len(timings),
+        **summarise(timings),
     )
 
 
