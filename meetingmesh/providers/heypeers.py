@@ -91,6 +91,7 @@ from meetingmesh.providers.paging import (
     anchor_holds,
     centred_page,
     in_key_order,
+    rows_to_spare,
 )
 from meetingmesh.providers.rows import (
     BadRow,
@@ -730,8 +731,7 @@ def planned_page(margin: int, wanted: int, largest: int) -> tuple[int, int]:
     if margin + wanted + PLAN_SLACK <= largest:
         return largest, 1
     size, number = centred_page(margin, wanted, largest)
-    offset = margin - (number - 1) * size
-    if min(offset, size - offset - wanted) < PLAN_SLACK:
+    if rows_to_spare(margin, wanted, size) < PLAN_SLACK:
         return largest, 1
     return size, number
 

@@ -137,8 +137,14 @@ def centred_page(position: int, wanted: int, largest: int) -> tuple[int, int]:
     best = (largest, position // largest + 1)
     score = None
     for size in range(largest, 0, -1):
-        offset = position % size
-        spare = min(offset, size - offset - wanted)
+        spare = rows_to_spare(position, wanted, size)
         if score is None or spare > score:
             best, score = (size, position // size + 1), spare
     return best
+
+
+def rows_to_spare(position: int, wanted: int, size: int) -> int:
+    """On the page of ``size`` holding row ``position`` (0-based), the rows before it or
+    after its ``wanted`` rows, whichever are fewer (negative: the page cannot hold them)."""
+    offset = position % size
+    return min(offset, size - offset - wanted)
