@@ -94,3 +94,8 @@ class NotSent(GatewayError):
 
 class NotAsked(NotSent):
     """A call the gateway gave up before sending it: no verdict on the provider's health."""
+
+    @classmethod
+    def of(cls, provider: Provider, code: ErrorCode, reason: str) -> NotAsked:
+        """ "<provider> was not asked: <reason>", naming ``provider``."""
+        return cls(code, f"{provider.label} was not asked: {reason}", provider=provider)

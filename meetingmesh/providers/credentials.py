@@ -202,11 +202,7 @@ class RenewingCredential(ABC):
         # Each request waits for the shared renewal only as long as its own deadline lets it.
         left = remaining(self.settings.timeout)
         if left <= 0:
-            raise NotAsked(
-                ErrorCode.UPSTREAM_TIMEOUT,
-                f"{self.provider.label} was not asked: the deadline passed",
-                provider=self.provider,
-            )
+            raise NotAsked.of(self.provider, ErrorCode.UPSTREAM_TIMEOUT, "the deadline passed")
         if self._minting is None:
             # The renewal is a task of its own, shared by every waiting request: one of
             # them giving up (cancelled, or out of time) never cancels the others' renewal.
@@ -215,10 +211,8 @@ class RenewingCredential(ABC):
         try:
             return await asyncio.wait_for(asyncio.shield(self._minting), left)
         except TimeoutError:
-            raise NotAsked(
-                ErrorCode.UPSTREAM_TIMEOUT,
-                f"{self.provider.label} was not asked: its token renewal outlasts the deadline",
-                provider=self.provider,
+            raise NotAsked.of(
+                self.provider, ErrorCode.UPSTREAM_TIMEOUT, "its token renewal outlasts the deadline"
             ) from None
 
     async def _mint_and_keep(self, stale: Minted | None) -> Minted:
@@ -310,11 +304,7 @@ class RenewingCredential(ABC):
         """POST to the provider's token endpoint: (status, parsed JSON body or None)."""
         left = remaining(self.settings.timeout)
         if left <= 0:
-            raise NotAsked(
-                ErrorCode.UPSTREAM_TIMEOUT,
-                f"{self.provider.label} was not asked: the deadline passed",
-                provider=self.provider,
-            )
+            raise NotAsked.of(self.provider, ErrorCode.UPSTREAM_TIMEOUT, "the deadline passed")
         timeout = httpx.Timeout(left, connect=min(self.settings.connect_timeout, left))
         endpoint = f"POST {path}"
         status = "unreachable"

@@ -770,9 +770,7 @@ class UpstreamClient:
 
     def not_asked(self, code: ErrorCode, reason: str) -> NotAsked:
         """A ``NotAsked`` for this provider: "<provider> was not asked: <reason>"."""
-        return NotAsked(
-            code, f"{self.provider.label} was not asked: {reason}", provider=self.provider
-        )
+        return NotAsked.of(self.provider, code, reason)
 
     def _status_error(self, response: httpx.Response) -> GatewayError:
         status = response.status_code
