@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -148,6 +149,18 @@ class SignedReceiver:
         self.broker = broker
         self.replays = Replays(server.webhook_tolerance)
         self._events: TTLCache[str, bool] = TTLCache(maxsize=MEMORY, ttl=86_400)
+
+    def judge(self, expected: str, signature: str, sent: float, now: float) -> Verdict:
+        """The verdict on ``signature``, given the one the provider's rule computes
+        (``expected``): equal (compared in constant time), sent (seconds) within
+        ``tolerance`` of ``now``, and not seen before."""
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            return Verdict.BAD_SIGNATURE
+        if abs(now - sent) > self.tolerance:
+            return Verdict.STALE
+        if not self.replays.first_time(signature):
+            return Verdict.REPLAYED
+        return Verdict.ACCEPTED
 
     def first_delivery(self, event_id: str) -> bool:
         """Remember an event id; False for a redelivery (seen within a day)."""

@@ -145,13 +145,7 @@ class DailyReceiver(SignedReceiver):
             expected = sign(self.secret, timestamp, request.body)
         except binascii.Error:  # pragma: no cover - the configuration checks the secret
             return Verdict.BAD_SIGNATURE
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
-            return Verdict.BAD_SIGNATURE
-        if abs(now - sent) > self.tolerance:
-            return Verdict.STALE
-        if not self.replays.first_time(signature):
-            return Verdict.REPLAYED
-        return Verdict.ACCEPTED
+        return self.judge(expected, signature, sent, now)
 
     async def process(self, body: bytes) -> str:
         """Apply one verified event (see the module docstring)."""

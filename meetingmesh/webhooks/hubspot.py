@@ -108,13 +108,7 @@ class HubSpotReceiver(SignedReceiver):
             return Verdict.MISSING
         url = self.url or request.url
         expected = sign(self.secret, request.method, url, request.body, timestamp)
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
-            return Verdict.BAD_SIGNATURE
-        if abs(now - int(timestamp) / 1000) > self.tolerance:
-            return Verdict.STALE
-        if not self.replays.first_time(signature):
-            return Verdict.REPLAYED
-        return Verdict.ACCEPTED
+        return self.judge(expected, signature, int(timestamp) / 1000, now)
 
     async def process(self, body: bytes) -> str:
         """Clear the cache and tell every page's subscribers, if the batch has a meeting."""
