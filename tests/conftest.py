@@ -236,6 +236,21 @@ class Stack:
         return response.json()
 
 
+def booking_input(slot: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """``BookMeetingInput`` for ``slot`` (an ``availability`` entry) of the HubSpot
+    simulator's link ``menelson``, booked by Ada Lovelace in New York time."""
+    booking = {
+        "slug": "menelson",
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "email": "ada@example.com",
+        "startTime": slot["start"],
+        "durationMinutes": slot["durationMinutes"],
+        "timezone": "America/New_York",
+    }
+    return {**booking, **overrides}
+
+
 @contextmanager
 def running_stack(seed: int, size: int, timeout: float = 30) -> Iterator[Stack]:
     """Simulators (``size`` meetings per provider, the default simulated now) and a

@@ -30,7 +30,7 @@ from meetingmesh.simulators import heypeers as heypeers_sim
 from meetingmesh.simulators import hubspot_oauth
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.server import create_simulators, gateway_settings
-from tests.conftest import SECRETS, Stack, capture_response
+from tests.conftest import SECRETS, Stack, booking_input, capture_response
 
 AUTHENTICATE = "POST /api/v2/authenticate"
 OAUTH = "POST /oauth/v3/token"
@@ -388,16 +388,7 @@ def test_a_booking_refused_with_a_401_is_sent_once_more_after_the_refresh(
         json={"error_rate": 0.5, "error_status": 401, "seed": 1, "endpoint": BOOK},
     )
     assert response.status_code == 200, response.text
-    booking = {
-        "slug": "menelson",
-        "firstName": "Ada",
-        "lastName": "Lovelace",
-        "email": "ada@example.com",
-        "startTime": slot["start"],
-        "durationMinutes": slot["durationMinutes"],
-        "timezone": "America/New_York",
-    }
-    data = stack.data(BOOK_MUTATION, {"input": booking})
+    data = stack.data(BOOK_MUTATION, {"input": booking_input(slot)})
     assert data["bookMeeting"]["booking"]["start"] == slot["start"]
     assert stack.calls("hubspot", BOOK) == 2
     assert stack.calls("hubspot", OAUTH) == 2
@@ -413,15 +404,7 @@ def test_a_booking_whose_token_cannot_be_had_is_known_not_made(
         json={"error_rate": 1, "error_status": 500, "endpoint": OAUTH},
     )
     assert response.status_code == 200, response.text
-    booking = {
-        "slug": "menelson",
-        "firstName": "Ada",
-        "lastName": "Lovelace",
-        "email": "ada@example.com",
-        "startTime": "2026-05-25T18:00:00Z",
-        "durationMinutes": 30,
-        "timezone": "America/New_York",
-    }
+    booking = booking_input({"start": "2026-05-25T18:00:00Z", "durationMinutes": 30})
     answer = stack.query(BOOK_MUTATION, {"input": booking})
     assert answer["data"] is None
     error = answer["errors"][0]

@@ -31,7 +31,7 @@ from meetingmesh.providers.hubspot import (
 )
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.server import gateway_settings
-from tests.conftest import Stack
+from tests.conftest import Stack, booking_input
 
 LINKS = "GET /scheduler/v3/meetings/meeting-links"
 BOOK = "POST /scheduler/v3/meetings/meeting-links/book"
@@ -53,19 +53,6 @@ def _slots(gateway: Stack, slug: str = "menelson") -> list[dict[str, Any]]:
         "availability"
     ]
     return slots
-
-
-def _booking(slot: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    booking = {
-        "slug": "menelson",
-        "firstName": "Ada",
-        "lastName": "Lovelace",
-        "email": "ada@example.com",
-        "startTime": slot["start"],
-        "durationMinutes": slot["durationMinutes"],
-        "timezone": ZONE,
-    }
-    return {**booking, **overrides}
 
 
 def test_documented_link_query_returns_the_example_link(gateway: Stack) -> None:
@@ -139,7 +126,7 @@ def test_availability_slots_are_utc_and_keyed_durations_become_minutes(gateway: 
 
 def test_booking_a_slot_confirms_it_and_takes_it_off_the_page(gateway: Stack) -> None:
     slot = _slots(gateway)[-1]
-    data = gateway.data(BOOK_MUTATION, {"input": _booking(slot)})
+    data = gateway.data(BOOK_MUTATION, {"input": booking_input(slot)})
     booking = data["bookMeeting"]["booking"]
     assert booking["start"] == slot["start"]
     assert booking["end"] == slot["end"]
@@ -152,8 +139,8 @@ def test_booking_a_slot_confirms_it_and_takes_it_off_the_page(gateway: Stack) ->
 
 def test_booking_a_taken_slot_is_refused_naming_start_time(gateway: Stack) -> None:
     slot = _slots(gateway)[-2]
-    gateway.data(BOOK_MUTATION, {"input": _booking(slot)})
-    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot)})
+    gateway.data(BOOK_MUTATION, {"input": booking_input(slot)})
+    answer = gateway.query(BOOK_MUTATION, {"input": booking_input(slot)})
     assert answer["data"] is None
     error = answer["errors"][0]
     assert error["extensions"] == {
@@ -166,7 +153,7 @@ def test_booking_a_taken_slot_is_refused_naming_start_time(gateway: Stack) -> No
 
 def test_booking_an_unoffered_duration_names_duration_minutes(gateway: Stack) -> None:
     slot = _slots(gateway)[0]
-    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot, durationMinutes=7)})
+    answer = gateway.query(BOOK_MUTATION, {"input": booking_input(slot, durationMinutes=7)})
     fields = {e["extensions"].get("field") for e in answer["errors"]}
     assert "durationMinutes" in fields
     assert {e["extensions"]["code"] for e in answer["errors"]} == {"BAD_USER_INPUT"}
@@ -174,7 +161,7 @@ def test_booking_an_unoffered_duration_names_duration_minutes(gateway: Stack) ->
 
 def test_malformed_email_is_refused_before_any_upstream_call(gateway: Stack) -> None:
     slot = _slots(gateway)[0]
-    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot, email="not-an-email")})
+    answer = gateway.query(BOOK_MUTATION, {"input": booking_input(slot, email="not-an-email")})
     assert answer["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "email"}
     assert gateway.calls("hubspot", BOOK) == 0
 
@@ -239,7 +226,7 @@ def test_a_booking_is_confirmed_with_its_end_whether_or_not_the_answer_has_one(
 ) -> None:
     _behave(gateway, odd_booking_answer=odd)
     slot = _slots(gateway)[-3]
-    data = gateway.data(BOOK_MUTATION, {"input": _booking(slot)})
+    data = gateway.data(BOOK_MUTATION, {"input": booking_input(slot)})
     booking = data["bookMeeting"]["booking"]
     assert (booking["start"], booking["end"]) == (slot["start"], slot["end"])
     assert booking["timezone"] == ZONE
@@ -309,7 +296,9 @@ def test_a_page_without_consent_has_no_legal_consent(gateway: Stack) -> None:
 
 def test_answers_and_consent_are_sent_and_book_the_round_robin(gateway: Stack) -> None:
     slot = _slots(gateway, ROUND_ROBIN)[-1]
-    data = gateway.data(BOOK_MUTATION, {"input": _booking(slot, slug=ROUND_ROBIN, **_answers())})
+    data = gateway.data(
+        BOOK_MUTATION, {"input": booking_input(slot, slug=ROUND_ROBIN, **_answers())}
+    )
     assert data["bookMeeting"]["booking"]["start"] == slot["start"]
     stats = gateway.http.get(f"{gateway.provider_url('hubspot')}/_sim/stats").json()
     sent = stats["endpoints"][BOOK]["last_body"]
@@ -330,7 +319,9 @@ def test_a_missing_answer_or_consent_is_refused_naming_each_input_field(
     answers["formFields"] = answers["formFields"][1:]  # no company
     answers["legalConsentResponses"] = [{"communicationTypeId": CONSENT, "consented": False}]
     before = gateway.calls("hubspot", BOOKING_INFO)
-    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot, slug=ROUND_ROBIN, **answers)})
+    answer = gateway.query(
+        BOOK_MUTATION, {"input": booking_input(slot, slug=ROUND_ROBIN, **answers)}
+    )
     assert answer["data"] is None
     assert sorted(e["extensions"]["field"] for e in answer["errors"]) == [
         "formFields.company",
@@ -346,9 +337,9 @@ def test_without_field_names_a_taken_slot_is_still_refused_naming_start_time(
     gateway: Stack,
 ) -> None:
     slot = _slots(gateway)[-4]
-    gateway.data(BOOK_MUTATION, {"input": _booking(slot)})
+    gateway.data(BOOK_MUTATION, {"input": booking_input(slot)})
     _behave(gateway, validation_errors="sub_category")
-    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot)})
+    answer = gateway.query(BOOK_MUTATION, {"input": booking_input(slot)})
     assert [e["extensions"] for e in answer["errors"]] == [
         {"code": "BAD_USER_INPUT", "provider": "HUBSPOT", "field": "startTime"}
     ]
@@ -358,14 +349,14 @@ def test_without_field_names_a_taken_slot_is_still_refused_naming_start_time(
 def test_without_field_names_an_unoffered_duration_is_refused_naming_it(gateway: Stack) -> None:
     _behave(gateway, validation_errors="sub_category")
     slot = _slots(gateway)[0]
-    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot, durationMinutes=7)})
+    answer = gateway.query(BOOK_MUTATION, {"input": booking_input(slot, durationMinutes=7)})
     fields = {e["extensions"].get("field") for e in answer["errors"]}
     assert "durationMinutes" in fields
 
 
 def test_booking_an_unknown_slug_is_bad_user_input_on_slug(gateway: Stack) -> None:
     slot = _slots(gateway)[0]
-    answer = gateway.query(BOOK_MUTATION, {"input": _booking(slot, slug="no-such-page")})
+    answer = gateway.query(BOOK_MUTATION, {"input": booking_input(slot, slug="no-such-page")})
     assert answer["data"] is None
     assert [e["extensions"] for e in answer["errors"]] == [
         {"code": "BAD_USER_INPUT", "provider": "HUBSPOT", "field": "slug"}
@@ -376,7 +367,7 @@ def test_booking_an_unknown_slug_is_bad_user_input_on_slug(gateway: Stack) -> No
 AVAILABILITY_PAGE = "GET /scheduler/v3/meetings/meeting-links/book/availability-page/{slug}"
 
 
-def _break_booking(url: str, **faults: object) -> None:
+def _breakbooking_input(url: str, **faults: object) -> None:
     """Fault the simulator's ``POST book`` alone; the reads around it still answer."""
     response = httpx.put(f"{url}/_sim/faults", json={"endpoint": BOOK, **faults})
     assert response.status_code == 200, response.text
@@ -402,8 +393,8 @@ def test_a_booking_without_a_readable_answer_is_an_unknown_outcome_settled_by_av
 ) -> None:
     slot = _slots(gateway)[-5]
     gateway.http.delete(f"{gateway.provider_url('hubspot')}/_sim/stats")
-    _break_booking(gateway.provider_url("hubspot"), **faults)
-    _unknown(gateway.query(BOOK_MUTATION, {"input": _booking(slot)}), taken)
+    _breakbooking_input(gateway.provider_url("hubspot"), **faults)
+    _unknown(gateway.query(BOOK_MUTATION, {"input": booking_input(slot)}), taken)
     assert gateway.calls("hubspot", BOOK) == 1  # never sent again
     assert gateway.calls("hubspot", AVAILABILITY_PAGE) == 1
     still_offered = slot in _slots(gateway)
@@ -417,9 +408,9 @@ def test_a_booking_that_times_out_is_an_unknown_outcome_settled_by_availability(
     providers = {p: replace(s, timeout=0.5) for p, s in base.providers.items()}
     url = serve(create_app(Settings(server=base.server, providers=providers), clock=Clock().now))
     slot = _slots(gateway)[-6]
-    _break_booking(gateway.provider_url("hubspot"), hang_rate=1, hang_seconds=10)
+    _breakbooking_input(gateway.provider_url("hubspot"), hang_rate=1, hang_seconds=10)
     answer = httpx.post(
-        f"{url}/graphql", json={"query": BOOK_MUTATION, "variables": {"input": _booking(slot)}}
+        f"{url}/graphql", json={"query": BOOK_MUTATION, "variables": {"input": booking_input(slot)}}
     ).json()
     _unknown(answer, False)
     assert gateway.calls("hubspot", BOOK) == 1
@@ -482,7 +473,7 @@ def test_booking_info_finds_every_answer_the_page_does_not_accept() -> None:
     ]
 
 
-def test_booking_info_finds_nothing_wrong_with_a_complete_booking() -> None:
+def test_booking_info_finds_nothing_wrong_with_a_completebooking_input() -> None:
     complete = replace(
         REQUEST,
         form_answers=(FormAnswer("company", "Engines"), FormAnswer("meeting_topic", "Pricing")),

@@ -15,6 +15,7 @@ from meetingmesh.domain import Provider
 from meetingmesh.persisted import sha256
 from meetingmesh.resolvers.ids import encode_id
 from meetingmesh.simulators.server import TOKENS, register_webhooks
+from tests.conftest import booking_input
 from tests.shared.conftest import Cluster, gateway_processes
 from tests.subscriber import SSESubscriber
 
@@ -126,15 +127,7 @@ def test_a_slot_booked_through_one_process_is_gone_from_the_others_at_once(
     offered = slots[0]["schedulingLink"]["availability"]
     assert slots[1] == slots[2] == slots[0] and offered
     slot = offered[-1]
-    booking = {
-        "slug": "menelson",
-        "firstName": "Ada",
-        "lastName": "Lovelace",
-        "email": "ada@example.com",
-        "startTime": slot["start"],
-        "durationMinutes": slot["durationMinutes"],
-        "timezone": "America/New_York",
-    }
+    booking = booking_input(slot)
     assert (
         gateways.data(0, BOOK, {"input": booking})["bookMeeting"]["booking"]["start"]
         == slot["start"]
