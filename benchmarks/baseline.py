@@ -91,8 +91,10 @@ def direct_list_calls(
     """Each list provider's first page, with the parameters the gateway uses for ``first``.
 
     The gateway asks for ``first + 1`` rows (to know whether a next page exists) and,
-    with ``attendees`` selected, lets Daily embed participants; Thought Industries'
-    request asks for pages of 100 (``perPage=100``), as the gateway does.
+    with ``attendees`` selected, lets Daily embed participants. Thought Industries is
+    asked for ``perPage=first + 2``, as the gateway asks with its upstream cache off (one
+    more row for the group of ties held back at a page's end; with the cache on it reads
+    pages of 100 once and answers from them).
     """
     hp_url, hp_token = upstreams["heypeers"]
     ti_url, ti_token = upstreams["thoughtindustries"]
@@ -116,8 +118,8 @@ def direct_list_calls(
         ),
         DirectCall(
             "thoughtindustries",
-            "direct Thought Ind. page (100)",
-            f"{ti_url}/incoming/v2/meetings?page=1&perPage=100",
+            f"direct Thought Ind. page ({first + 2})",
+            f"{ti_url}/incoming/v2/meetings?page=1&perPage={first + 2}",
             {"authorization": f"Bearer {ti_token}"},
         ),
         DirectCall(

@@ -86,8 +86,8 @@ def overhead(gateway_p50: float, direct_p50: float, together_p50: float, cache: 
             f"{gateway_p50 - direct_p50:.1f} ms over the slowest call alone: "
             f"{max(0.0, together_p50 - direct_p50):.1f} ms until the one simulator process has "
             f"answered all three calls, {gateway_p50 - together_p50:.1f} ms the gateway's "
-            "own work, mostly reading the 100-meeting Thought Industries page that arrives "
-            "last (see benchmarks/profiles/README.md)"
+            "own work: three httpx calls, then decoding the three pages and building their "
+            "records, the merge and the execution (see benchmarks/profiles/README.md)"
         )
     return Target(
         f"every provider at 50 ms: merged meetings(first:20) p50 <= {OVERHEAD_LIMIT}x the "

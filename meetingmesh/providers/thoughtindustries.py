@@ -5,10 +5,17 @@ Contract (provider-docs/thoughtindustries-meetings.txt, SUPPLEMENT.md): ``GET
 meetings}``; ``GET /incoming/v2/meetings/:id`` answers ``data.MeetingById``. Errors may
 arrive as GraphQL-style ``data.errors`` inside a 200; a 401 has an empty body.
 
-Pages: every list request sends ``perPage=100``, Thought Industries' general pagination
+Pages: every list request sends ``perPage``, Thought Industries' general pagination
 parameter (default 25, at most 100; the meetings document lists only ``page``), and the
 adapter pages by the ``pageInfo.perPage`` each answer reports, so it pages correctly
-whether the instance honours the parameter or serves pages of its own size.
+whether the instance honours the parameter or serves pages of its own size. It asks
+for 100 (the most, a fifth of the calls against the 120-a-minute limit) whenever later
+requests can reuse the pages from the upstream cache or the walk may read far (a time
+bound, a cursor, an ``ongoing`` filter); with the cache off, a walk from the list's
+start asks for the rows the request can show plus two (22 for ``first: 20``), since
+every request calls anyway and a page of 100 meetings is about 440 KB to decode. A
+cursor's anchor names the page and the ``perPage`` it was read at, so the next request
+resumes on the same rows.
 
 Streams and what they cost: the API pages by number only, with no time filter and no
 documented order. The adapter assumes pages in start-time order (what the instance it
@@ -110,12 +117,11 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
 
     async def walk(self, query: MeetingQuery, stream: MeetingStream) -> AsyncIterator[Positioned]:
         """Pages in walk order, or the whole list sorted (see the module docstring)."""
-        params = self._params(query)
         now = self.clock()
         yielded: SortKey | None = None
         try:
             async for positioned in in_key_order(
-                self._pages(query, params, stream), ascending=query.ascending
+                self._pages(query, stream), ascending=query.ascending
             ):
                 if query.admits(positioned.meeting, now):
                     yielded = SortKey.of(positioned.meeting)
@@ -123,7 +129,7 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         except OrderBroken:
             # Not in start order this time: read everything, sort, go on after the last
             # meeting already yielded. Only this request pays; the next one trusts again.
-            everything = await self._everything(params)
+            everything = await self._everything(self._params(query, PER_PAGE))
             if query.want_total and stream.total_count is None:
                 plain = query.plain()
                 stream.total_count = sum(1 for m in everything if plain.admits(m, now))
@@ -136,15 +142,15 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
                 yield Positioned(meeting, {})
 
     async def _pages(
-        self, query: MeetingQuery, params: dict[str, str], stream: MeetingStream
+        self, query: MeetingQuery, stream: MeetingStream
     ) -> AsyncIterator[tuple[Anchor, Sequence[Meeting]]]:
-        number, page = await self._first_page(query, params)
+        params, number, page = await self._first_page(query)
         low, high = query.lower_bound(), query.upper_bound()
         index = self._index(params)
         for _ in range(MAX_PAGES):
             self._report(query, page, stream)
             meetings = self._meetings_of(page)
-            yield {"page": number}, meetings
+            yield _anchor(number, params), meetings
             starts = [start_of(m) for m in meetings]
             index.observe(number, starts)
             if not starts:
@@ -159,45 +165,63 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
                 return
             page = await self._page(params, number)
 
-    async def _first_page(
-        self, query: MeetingQuery, params: dict[str, str]
-    ) -> tuple[int, dict[str, Any]]:
-        """The page a walk starts on: the cursor's anchor if it still fits, else a search."""
+    async def _first_page(self, query: MeetingQuery) -> tuple[dict[str, str], int, dict[str, Any]]:
+        """The request parameters and page a walk starts on: the cursor's anchor if it
+        still fits, else page 1 or a search."""
         resume = query.resume
         anchored = None if resume is None else _anchor_page(resume.anchor)
         if anchored is not None and resume is not None:
-            page = await self._page(params, anchored)
+            params = self._params(query, anchored[1])
+            page = await self._page(params, anchored[0])
 
             async def starts_of(number: int) -> list[datetime]:
                 return self._starts(await self._page(params, number))
 
             # The data may have moved since the cursor was made: check the page still fits.
             if await anchor_holds(
-                anchored,
+                anchored[0],
                 self._starts(page),
                 ascending=query.ascending,
                 next_start=resume.next_start,
                 is_last=not _has_more(page),
                 neighbour=starts_of,
             ):
-                return anchored, page
+                return params, anchored[0], page
+        params = self._params(query, self._page_size(query))
         first = await self._page(params, 1)
         last = _last_page(first)
         if query.ascending:
             bound = query.lower_bound()
             if bound is None:
-                return 1, first
+                return params, 1, first
             # The first page whose last meeting starts at or after the bound.
             number = min(last, await self._search(params, first, bound))
-            return number, await self._page(params, number)
+            return params, number, await self._page(params, number)
         upper = query.upper_bound()
         if upper is None:
-            return last, await self._page(params, last) if last > 1 else first
+            return params, last, await self._page(params, last) if last > 1 else first
         # The last page whose first meeting starts at or before the bound: search for the
         # first page whose first meeting starts after it, and step back one.
         after_it = await self._search(params, first, upper, by_first=True)
         number = max(1, after_it - 1)
-        return number, await self._page(params, number)
+        return params, number, await self._page(params, number)
+
+    def _page_size(self, query: MeetingQuery) -> int:
+        """The ``perPage`` a walk (or count) of ``query`` asks for, from page 1 on.
+
+        100, Thought Industries' largest, when later requests can reuse the pages (the
+        upstream cache is on) or the walk may read far (a time bound to search for, a
+        cursor, an ``ongoing`` filter that drops most rows); else the rows the request
+        can show plus two (one tells whether a next page exists; the page's last start
+        is held back until the next page shows where its group of ties ends), so a
+        request that calls anyway reads little more than it shows.
+        """
+        unbounded = query.starts_after is None and query.starts_before is None
+        if self.client.settings.cache_ttl > 0 or not unbounded:
+            return PER_PAGE
+        if query.after is not None or query.ongoing is not None:
+            return PER_PAGE
+        return max(1, min(PER_PAGE, query.page_hint + 2))
 
     async def _search(
         self,
@@ -252,7 +276,7 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         Time bounds cost the stream's page search (``page_search``), usually over pages
         it has just read; an ``ongoing`` filter costs reading every page.
         """
-        params = self._params(query)
+        params = self._params(query, self._page_size(query.plain()))
         first = await self._page(params, 1)
         aggregations = self._aggregations_of(first)
         total = int((first.get("pageInfo") or {}).get("total") or 0)
@@ -326,8 +350,8 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         if query.starts_after is None and query.starts_before is None and query.ongoing is None:
             stream.total_count = int((page.get("pageInfo") or {}).get("total") or 0)
 
-    def _params(self, query: MeetingQuery) -> dict[str, str]:
-        params = {"perPage": str(PER_PAGE)}
+    def _params(self, query: MeetingQuery, per_page: int) -> dict[str, str]:
+        params = {"perPage": str(per_page)}
         if query.course_id is not None:
             params["courseId"] = _course_id(query.course_id)
         return params
@@ -369,7 +393,8 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
     async def get_course(self, course_id: str) -> Course | None:
         """A course, read from the first of its meetings (there is no course endpoint here)."""
         # The request of the course's meetings list, so either one caches the other.
-        page = await self._page(self._params(MeetingQuery(course_id=course_id)), 1)
+        listing = MeetingQuery(course_id=course_id)
+        page = await self._page(self._params(listing, self._page_size(listing)), 1)
         for row in page.get("meetings") or []:
             if not isinstance(row, dict):
                 continue
@@ -494,11 +519,20 @@ def _has_more(page: dict[str, Any]) -> bool:
     return bool((page.get("pageInfo") or {}).get("hasMore"))
 
 
-def _anchor_page(anchor: Anchor) -> int | None:
-    page = anchor.get("page")
-    if isinstance(page, int) and not isinstance(page, bool) and 1 <= page <= MAX_PAGES:
-        return page
-    return None  # not ours (forged: page 2**40): a fresh search, nothing absurd sent on
+def _anchor(number: int, params: dict[str, str]) -> Anchor:
+    """The anchor of page ``number`` of the list ``params`` asks for."""
+    return {"page": number, "pp": int(params["perPage"])}
+
+
+def _anchor_page(anchor: Anchor) -> tuple[int, int] | None:
+    """The page number and ``perPage`` an anchor names (cursors made before ``pp`` was
+    written read pages of 100); None when it is not ours."""
+    page, size = anchor.get("page"), anchor.get("pp", PER_PAGE)
+    if not (isinstance(page, int) and not isinstance(page, bool) and 1 <= page <= MAX_PAGES):
+        return None  # not ours (forged: page 2**40): a fresh search, nothing absurd sent on
+    if not (isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= PER_PAGE):
+        return None
+    return page, size
 
 
 def _status(start: Any, end: Any, now: Any) -> MeetingStatus:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from meetingmesh.providers.http import rate_limiter
 from meetingmesh.providers.thoughtindustries import LIST_PATH
 from meetingmesh.resolvers.ids import encode_id
 from meetingmesh.simulators.clock import Clock
-from meetingmesh.simulators.server import MOUNTS, TOKENS, create_simulators
+from meetingmesh.simulators.server import MOUNTS, TOKENS, create_simulators, gateway_settings
 from tests.conftest import Stack
 
 LIST = "GET /incoming/v2/meetings"
@@ -175,8 +176,74 @@ def _walk(gateway: Stack, low: str | None = None) -> tuple[list[str], set[int]]:
     raise AssertionError("the walk did not end")
 
 
-def test_every_list_request_asks_for_pages_of_one_hundred(gateway: Stack) -> None:
+def test_with_the_upstream_cache_on_list_requests_ask_for_pages_of_one_hundred(
+    gateway: Stack,
+) -> None:
     gateway.data(WALK)
+    assert gateway.last_params("thoughtindustries", LIST)["perPage"] == ["100"]
+
+
+def _uncached(gateway: Stack, serve: Callable[[ASGIApp], str]) -> Callable[..., dict[str, Any]]:
+    """A gateway over the same simulators with the upstream cache off: a query runner."""
+    base = gateway_settings(gateway.sim_url)
+    providers = {p: replace(s, cache_ttl=0) for p, s in base.providers.items()}
+    url = serve(create_app(Settings(providers=providers), clock=Clock().now))
+
+    def data(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        answer = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables})
+        body: dict[str, Any] = answer.json()
+        assert "errors" not in body, body["errors"]
+        found: dict[str, Any] = body["data"]
+        return found
+
+    return data
+
+
+def test_with_the_cache_off_a_walk_from_the_start_asks_for_the_rows_it_shows_plus_two(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    """Nothing is reused without the cache: page 1 of 22 rows for 20, not 100."""
+    data = _uncached(gateway, serve)
+    raw = sorted(_raw_meetings(gateway), key=lambda r: (r["startDate"], r["id"]))
+    gateway.http.delete(f"{gateway.provider_url('thoughtindustries')}/_sim/stats")
+    page = data(WALK)["meetings"]
+    assert [e["node"]["providerId"] for e in page["edges"]] == [r["id"] for r in raw[:20]]
+    assert page["totalCount"] == len(raw)
+    assert gateway.calls("thoughtindustries", LIST) == 1
+    assert gateway.last_params("thoughtindustries", LIST)["perPage"] == ["22"]
+
+
+@pytest.mark.parametrize("per_page", ["honoured", "ignored"])
+def test_with_the_cache_off_cursors_walk_the_whole_list_in_sized_pages(
+    gateway: Stack, serve: Callable[[ASGIApp], str], per_page: str
+) -> None:
+    """Cursors name the page size they were read at, so a walk resumes on the same rows
+    whether Thought Industries serves the size asked for or its own (50 here)."""
+    _switch(gateway, per_page=per_page)
+    data = _uncached(gateway, serve)
+    raw = sorted(_raw_meetings(gateway), key=lambda r: (r["startDate"], r["id"]))
+    seen: list[str] = []
+    after = None
+    for _ in range(20):
+        page = data(WALK, {"after": after, "low": None})["meetings"]
+        seen += [e["node"]["providerId"] for e in page["edges"]]
+        assert page["totalCount"] == len(raw)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == [r["id"] for r in raw]
+
+
+def test_with_the_cache_off_a_searched_walk_still_reads_pages_of_one_hundred(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    data = _uncached(gateway, serve)
+    raw = sorted(_raw_meetings(gateway), key=lambda r: (r["startDate"], r["id"]))
+    middle = raw[len(raw) // 2]["startDate"]
+    page = data(WALK, {"after": None, "low": middle})["meetings"]
+    later = [r["id"] for r in raw if r["startDate"] >= middle]
+    assert [e["node"]["providerId"] for e in page["edges"]] == later[:20]
+    assert page["totalCount"] == len(later)
     assert gateway.last_params("thoughtindustries", LIST)["perPage"] == ["100"]
 
 
