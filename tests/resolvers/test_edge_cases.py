@@ -259,6 +259,10 @@ def test_an_offset_past_any_schedule_never_reaches_heypeers(gateway: Stack) -> N
     ("provider", "anchor"),
     [
         ("thoughtindustries", {"page": 2**40}),
+        ("thoughtindustries", {"page": 1, "pp": 0}),
+        ("thoughtindustries", {"page": 1, "pp": 101}),
+        ("thoughtindustries", {"page": 1, "pp": True}),
+        ("thoughtindustries", {"page": 1, "pp": "100"}),
         (
             "heypeers",
             {"lo": "01/01/1000 12:00 AM", "hi": "12/31/9999 11:59 PM", "pp": 11, "page": 1},
@@ -266,7 +270,16 @@ def test_an_offset_past_any_schedule_never_reaches_heypeers(gateway: Stack) -> N
         ("daily", {"l": 11, "a": "x", "timeframe_start": -(2**40)}),
         ("daily", {"l": 11, "b": "line\nbreak"}),
     ],
-    ids=["ti-page-2^40", "heypeers-year-1000", "daily-timeframe", "daily-session"],
+    ids=[
+        "ti-page-2^40",
+        "ti-per-page-0",
+        "ti-per-page-101",
+        "ti-per-page-true",
+        "ti-per-page-text",
+        "heypeers-year-1000",
+        "daily-timeframe",
+        "daily-session",
+    ],
 )
 def test_a_forged_anchor_is_never_sent_on_and_costs_what_no_anchor_costs(
     gateway: Stack, provider: str, anchor: dict[str, Any]
