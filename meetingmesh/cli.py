@@ -236,17 +236,29 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     configure_logging(settings.server.log_format, settings.server.log_level)
-    sock = bind_socket(args.host, args.port)
     workers = settings.server.workers
-    address = f"http://{args.host}:{sock.getsockname()[1]}/graphql"
     if workers > 1:
-        from meetingmesh.workers import serve_workers
+        from meetingmesh.workers import WorkerFailed, serve_workers
 
-        # The socket listens already: connections wait in its backlog for the workers.
-        print(f"meetingmesh gateway on {address} ({_describe(settings)}; {workers} workers)")
-        sys.stdout.flush()
-        serve_workers(args.config, settings, sock)
+        def announce(port: int) -> None:
+            # Printed once every worker listens: connections wait in their backlogs.
+            address = f"http://{args.host}:{port}/graphql"
+            print(f"meetingmesh gateway on {address} ({_describe(settings)}; {workers} workers)")
+            sys.stdout.flush()
+
+        try:
+            serve_workers(args.config, settings, args.host, args.port, announce)
+        except WorkerFailed as exc:
+            print(f"meetingmesh serve: {exc}", file=sys.stderr)
+            return 1
+        except OSError as exc:
+            return _cannot_listen(args, exc)
         return 0
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        return _cannot_listen(args, exc)
+    address = f"http://{args.host}:{sock.getsockname()[1]}/graphql"
     app = create_app(settings)
     tune_gc()
     print(f"meetingmesh gateway on {address} ({_describe(settings)})")
@@ -264,6 +276,13 @@ def _serve(args: argparse.Namespace) -> int:
         if metrics is not None:
             metrics.stop()
     return 0
+
+
+def _cannot_listen(args: argparse.Namespace, exc: OSError) -> int:
+    """A port taken (or an address not this machine's): one line, no traceback."""
+    reason = exc.strerror or str(exc)
+    print(f"meetingmesh serve: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+    return 1
 
 
 def _export_schema(args: argparse.Namespace) -> int:

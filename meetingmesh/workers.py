@@ -1,14 +1,23 @@
 """Several gateway processes on one port: ``[server] workers`` (``meetingmesh serve``).
 
 The gateway is CPU-bound and Python runs one thread of it at a time, so a second core
-serves only through a second process. ``serve_workers`` binds nothing itself: it takes
-the socket ``meetingmesh serve`` bound and hands it to uvicorn's own supervisor
-(``uvicorn.supervisors.Multiprocess``), which starts the workers as fresh interpreters,
-each accepting on the shared socket, restarts one that dies, and on SIGINT or SIGTERM
-stops them all (each finishes its requests within uvicorn's graceful timeout).
+serves only through a second process. Each worker is a fresh interpreter with a
+listening socket of its own on the same port (``SO_REUSEPORT``), so the kernel hands
+each new connection to one of the workers evenly. With one socket shared by the
+workers, whichever worker woke first accepted every connection waiting: a client that
+opens its keep-alive connections at once (a proxy's pool, a load generator) could land
+them all on one worker and leave the other idle for as long as they lived (measured in
+one benchmark row of two: one worker at 100%, half the throughput).
+
+``serve_workers`` is the supervisor: it holds the port (bound, never listening, so the
+kernel hands it nothing), starts the workers and waits until each listens before it
+announces the address, restarts one that dies after it started, and on SIGINT or
+SIGTERM stops them all (each finishes its requests within uvicorn's graceful timeout).
+A worker that dies before it listens (a configuration it cannot load, a port it cannot
+bind) stops the gateway rather than being restarted in a loop.
 
 A worker builds its app from the configuration file (``app()``, the import-string
-factory uvicorn asks for: the parent names the file in ``MEETINGMESH_CONFIG``), so it
+factory uvicorn asks for: the supervisor names the file in ``MEETINGMESH_CONFIG``), so it
 holds everything a single process holds, for itself: the upstream cache, the Thought
 Industries page index and parse memos, coalescing of identical calls, the client-side
 rate limits (each worker allows a provider the whole ``rate_limit``), circuit breakers
@@ -18,21 +27,34 @@ configuration refuses what cannot work split that way (``config._check_workers``
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import socket
+import threading
+from collections.abc import Callable
+from multiprocessing.context import SpawnProcess
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
-from uvicorn.supervisors import Multiprocess
 
-from meetingmesh.config import ConfigError, Settings, load_settings
+from meetingmesh.config import ConfigError, ServerSettings, Settings, load_settings
 from meetingmesh.connection_guard import ConnectionLimits, GuardedHttpToolsProtocol
 from meetingmesh.logs import configure_logging
 from meetingmesh.serving import tune_gc
 
 #: The environment variable naming the configuration file, for the workers.
 CONFIG_VARIABLE = "MEETINGMESH_CONFIG"
+#: Seconds a worker may take to bind and listen before the gateway gives up on it.
+START_TIMEOUT = 60.0
+#: Seconds the workers get to finish their requests once told to stop, then killed.
+STOP_TIMEOUT = 10.0
+#: How often the supervisor looks for a worker that died (seconds).
+WATCH_INTERVAL = 0.5
+#: A worker's listen backlog (as ``serving.bind_socket``'s).
+BACKLOG = 1024
 
 
 class WorkerProtocol(GuardedHttpToolsProtocol):
@@ -44,8 +66,12 @@ class WorkerProtocol(GuardedHttpToolsProtocol):
     """
 
 
+class WorkerFailed(RuntimeError):
+    """A worker died before it listened: the gateway stops instead of restarting it."""
+
+
 def app() -> Starlette:
-    """The gateway of one worker, from the configuration file the parent named."""
+    """The gateway of one worker, from the configuration file the supervisor named."""
     from meetingmesh.app import create_app
 
     path = os.environ.get(CONFIG_VARIABLE)
@@ -64,14 +90,122 @@ def app() -> Starlette:
     return gateway
 
 
-def serve_workers(config_path: str, settings: Settings, sock: socket.socket) -> None:
-    """Serve ``settings.server.workers`` workers on ``sock`` until SIGINT or SIGTERM."""
-    server = settings.server
-    os.environ[CONFIG_VARIABLE] = str(Path(config_path).resolve())
+def reuse_port_socket(host: str, port: int, *, listen: bool) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEPORT``, listening if asked."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    if listen:
+        sock.listen(BACKLOG)
+    return sock
+
+
+def serve_workers(
+    config_path: str,
+    settings: Settings,
+    host: str,
+    port: int,
+    announce: Callable[[int], None],
+) -> None:
+    """Serve ``settings.server.workers`` workers on ``host:port`` until SIGINT or SIGTERM.
+
+    ``announce`` gets the port (the one the kernel chose for port 0) once every worker
+    listens. Raises ``WorkerFailed`` when a worker dies before it listens.
+    """
+    held = _claim(host, port)
+    port = held.getsockname()[1]
+    stopping = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda _sig, _frame: stopping.set())
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    supervisor = _Supervisor(str(Path(config_path).resolve()), host, port, settings.server)
+    try:
+        for index in range(settings.server.workers):
+            supervisor.start(index)
+        announce(port)
+        while not stopping.wait(WATCH_INTERVAL):
+            supervisor.replace_the_dead()
+    finally:
+        supervisor.stop_all()
+        held.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+
+
+def _claim(host: str, port: int) -> socket.socket:
+    """The port for the workers, held by a socket that never listens.
+
+    Bound first without ``SO_REUSEPORT``, so a port that anything already listens on
+    (another gateway's workers included) fails here with "address in use" instead of
+    being shared with it; then held with ``SO_REUSEPORT``, as the workers bind it.
+    """
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        probe.bind((host, port))
+        port = probe.getsockname()[1]
+    finally:
+        probe.close()
+    return reuse_port_socket(host, port, listen=False)
+
+
+class _Supervisor:
+    """The worker processes of one gateway, by index."""
+
+    def __init__(self, config_path: str, host: str, port: int, server: ServerSettings) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._arguments = (config_path, host, port)
+        self._server = server
+        self._workers: dict[int, SpawnProcess] = {}
+
+    def start(self, index: int) -> None:
+        """Start worker ``index`` and wait until it listens (``WorkerFailed`` if it dies first)."""
+        listening = self._context.Event()
+        process = self._context.Process(
+            target=_worker,
+            args=(*self._arguments, listening),
+            name=f"meetingmesh-worker-{index}",
+        )
+        process.start()
+        self._workers[index] = process
+        waited = 0.0
+        while not listening.wait(WATCH_INTERVAL):
+            waited += WATCH_INTERVAL
+            if not process.is_alive() or waited >= START_TIMEOUT:
+                raise WorkerFailed(
+                    f"worker {index} did not start (exit code {process.exitcode}); "
+                    "its log above says why"
+                )
+
+    def replace_the_dead(self) -> None:
+        """Start a new worker in place of each one that died."""
+        for index, process in list(self._workers.items()):
+            if not process.is_alive():
+                process.join()
+                self.start(index)
+
+    def stop_all(self) -> None:
+        """SIGTERM every worker (uvicorn's graceful shutdown), then kill what is left."""
+        for process in self._workers.values():
+            if process.is_alive():
+                process.terminate()
+        for process in self._workers.values():
+            process.join(STOP_TIMEOUT)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def _worker(config_path: str, host: str, port: int, listening: Event) -> None:
+    """One worker: its own socket on the shared port, then uvicorn with the gateway app."""
+    os.environ[CONFIG_VARIABLE] = config_path
+    server = load_settings(config_path).server
+    sock = reuse_port_socket(host, port, listen=True)
+    listening.set()  # connections from now on wait in this socket's backlog
     config = uvicorn.Config(
         f"{__name__}:app",
         factory=True,
-        workers=server.workers,
         http=f"{__name__}:WorkerProtocol",
         log_level="warning",  # uvicorn's own lines, as a single process logs them
         access_log=False,
@@ -81,4 +215,4 @@ def serve_workers(config_path: str, settings: Settings, sock: socket.socket) -> 
         # Per worker: the configured limit holds for each process.
         limit_concurrency=server.max_connections,
     )
-    Multiprocess(config, sockets=[sock]).run()
+    uvicorn.Server(config).run(sockets=[sock])

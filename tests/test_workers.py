@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -138,3 +140,81 @@ def test_a_worker_that_dies_is_replaced(serve: tuple[subprocess.Popen[str], str]
     answer = httpx.post(url, json={"query": QUERY}, timeout=30)
     capture_response(answer)
     assert answer.json()["data"]["meetings"]["totalCount"] > 0
+
+
+def _accepted(pid: int, port: int) -> int:
+    """Connections to ``port`` that process ``pid`` has accepted (Linux ``/proc``)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        established = fields[3] == "01"
+        if local_port == port and established and fields[9] in inodes:
+            count += 1
+    return count
+
+
+def test_connections_opened_at_once_are_spread_over_the_workers(
+    serve: tuple[subprocess.Popen[str], str],
+) -> None:
+    """Each worker listens on a socket of its own (``SO_REUSEPORT``): the kernel hands
+    each new connection to one of them, even while the other is busy (stopped here),
+    so keep-alive connections a client opens at once cannot all land on one worker."""
+    process, url = serve
+    address = urlsplit(url)
+    assert address.hostname is not None and address.port is not None
+    assert _wait(lambda: len(_workers(process.pid)) == 2, 30)
+    busy, free = _workers(process.pid)
+    os.kill(busy, signal.SIGSTOP)
+    try:
+        connections = [
+            socket.create_connection((address.hostname, address.port), timeout=5) for _ in range(24)
+        ]
+    finally:
+        os.kill(busy, signal.SIGCONT)
+    port = address.port
+
+    def shares() -> list[int]:
+        return [_accepted(pid, port) for pid in (busy, free)]
+
+    try:
+        assert _wait(lambda: sum(shares()) == 24, 10), shares()
+        # Each gets its share: all 24 on one worker happens once in 8 million runs.
+        assert min(shares()) > 0, shares()
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_port_already_taken_is_one_line_and_exit_code_one(
+    tmp_path: Path, simulators: str, workers: int
+) -> None:
+    """Another server's port is refused, never shared: the workers' ``SO_REUSEPORT``
+    sockets must not join a listener that is already there."""
+    taken = socket.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    try:
+        config = _config(tmp_path, simulators, workers)
+        command = [sys.executable, "-m", "meetingmesh.cli", "serve", "--config", str(config)]
+        done = subprocess.run(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        taken.close()
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"meetingmesh serve: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
