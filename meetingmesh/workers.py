@@ -31,7 +31,9 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event
@@ -40,7 +42,7 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from meetingmesh.config import ConfigError, ServerSettings, Settings, load_settings
+from meetingmesh.config import ConfigError, Settings, load_settings
 from meetingmesh.connection_guard import ConnectionLimits, GuardedHttpToolsProtocol
 from meetingmesh.logs import configure_logging
 from meetingmesh.serving import tune_gc
@@ -120,10 +122,9 @@ def serve_workers(
         sig: signal.signal(sig, lambda _sig, _frame: stopping.set())
         for sig in (signal.SIGINT, signal.SIGTERM)
     }
-    supervisor = _Supervisor(str(Path(config_path).resolve()), host, port, settings.server)
+    supervisor = _Supervisor(str(Path(config_path).resolve()), host, port)
     try:
-        for index in range(settings.server.workers):
-            supervisor.start(index)
+        supervisor.start(range(settings.server.workers))
         announce(port)
         while not stopping.wait(WATCH_INTERVAL):
             supervisor.replace_the_dead()
@@ -142,6 +143,9 @@ def _claim(host: str, port: int) -> socket.socket:
     being shared with it; then held with ``SO_REUSEPORT``, as the workers bind it.
     """
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    # SO_REUSEADDR as every server socket here: a restart on a fixed port is not refused
+    # for the last run's connections in TIME_WAIT, while a listener still is (Linux).
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         probe.bind((host, port))
         port = probe.getsockname()[1]
@@ -153,37 +157,41 @@ def _claim(host: str, port: int) -> socket.socket:
 class _Supervisor:
     """The worker processes of one gateway, by index."""
 
-    def __init__(self, config_path: str, host: str, port: int, server: ServerSettings) -> None:
+    def __init__(self, config_path: str, host: str, port: int) -> None:
         self._context = multiprocessing.get_context("spawn")
         self._arguments = (config_path, host, port)
-        self._server = server
         self._workers: dict[int, SpawnProcess] = {}
 
-    def start(self, index: int) -> None:
-        """Start worker ``index`` and wait until it listens (``WorkerFailed`` if it dies first)."""
-        listening = self._context.Event()
-        process = self._context.Process(
-            target=_worker,
-            args=(*self._arguments, listening),
-            name=f"meetingmesh-worker-{index}",
-        )
-        process.start()
-        self._workers[index] = process
-        waited = 0.0
-        while not listening.wait(WATCH_INTERVAL):
-            waited += WATCH_INTERVAL
-            if not process.is_alive() or waited >= START_TIMEOUT:
-                raise WorkerFailed(
-                    f"worker {index} did not start (exit code {process.exitcode}); "
-                    "its log above says why"
-                )
+    def start(self, indexes: range | list[int]) -> None:
+        """Start the workers ``indexes`` at once, then wait until each listens
+        (``WorkerFailed`` for the first that dies or takes ``START_TIMEOUT`` first)."""
+        started = []
+        for index in indexes:
+            listening = self._context.Event()
+            process = self._context.Process(
+                target=_worker,
+                args=(*self._arguments, listening),
+                name=f"meetingmesh-worker-{index}",
+            )
+            process.start()
+            self._workers[index] = process
+            started.append((index, process, listening))
+        deadline = time.monotonic() + START_TIMEOUT
+        for index, process, listening in started:
+            while not listening.wait(WATCH_INTERVAL):
+                if not process.is_alive() or time.monotonic() >= deadline:
+                    raise WorkerFailed(
+                        f"worker {index} did not start (exit code {process.exitcode}); "
+                        "its line above says why"
+                    )
 
     def replace_the_dead(self) -> None:
         """Start a new worker in place of each one that died."""
-        for index, process in list(self._workers.items()):
-            if not process.is_alive():
-                process.join()
-                self.start(index)
+        dead = [index for index, process in self._workers.items() if not process.is_alive()]
+        for index in dead:
+            self._workers[index].join()
+        if dead:
+            self.start(dead)
 
     def stop_all(self) -> None:
         """SIGTERM every worker (uvicorn's graceful shutdown), then kill what is left."""
@@ -200,8 +208,13 @@ class _Supervisor:
 def _worker(config_path: str, host: str, port: int, listening: Event) -> None:
     """One worker: its own socket on the shared port, then uvicorn with the gateway app."""
     os.environ[CONFIG_VARIABLE] = config_path
-    server = load_settings(config_path).server
-    sock = reuse_port_socket(host, port, listen=True)
+    try:
+        server = load_settings(config_path).server
+        sock = reuse_port_socket(host, port, listen=True)
+    except (ConfigError, OSError) as exc:
+        # One line, as the supervisor's own errors: no traceback for a missing file.
+        print(f"meetingmesh worker: {exc}", file=sys.stderr)
+        sys.exit(1)
     listening.set()  # connections from now on wait in this socket's backlog
     config = uvicorn.Config(
         f"{__name__}:app",

@@ -218,3 +218,34 @@ def test_a_port_already_taken_is_one_line_and_exit_code_one(
     assert done.stderr.strip().splitlines() == [
         f"meetingmesh serve: cannot listen on 127.0.0.1:{port}: Address already in use"
     ]
+
+
+def test_a_worker_that_dies_before_it_listens_stops_the_gateway(
+    tmp_path: Path, simulators: str
+) -> None:
+    """No restart loop: the configuration is gone by the time the workers read it."""
+    config = _config(tmp_path, simulators, 2)
+    command = [sys.executable, "-m", "meetingmesh.cli", "serve", "--config", str(config)]
+    process = subprocess.Popen(
+        [*command, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        # The supervisor has read the file once it starts a worker, which takes a
+        # fresh interpreter's imports (hundreds of ms) to read it again.
+        assert _wait(lambda: len(_workers(process.pid)) >= 1, 30)
+        config.unlink()
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    assert process.returncode == 1
+    assert out == ""  # never announced
+    lines = err.strip().splitlines()
+    assert lines[0].startswith(f"meetingmesh worker: cannot read {config}")
+    assert lines[-1].startswith("meetingmesh serve: worker 0 did not start (exit code 1)")
+    assert "Traceback" not in err
