@@ -82,6 +82,21 @@ def _workers(pid: int) -> list[int]:
     return workers
 
 
+def _command(config: Path, *options: str) -> list[str]:
+    return [sys.executable, "-m", "meetingmesh.cli", "serve", "--config", str(config), *options]
+
+
+def _start(config: Path, stderr: int) -> subprocess.Popen[str]:
+    """``meetingmesh serve`` on a free port, in a process group of its own."""
+    return subprocess.Popen(
+        _command(config, "--port", "0"),
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def _wait(condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -94,15 +109,7 @@ def _wait(condition: Callable[[], bool], seconds: float) -> bool:
 @pytest.fixture
 def serve(tmp_path: Path, simulators: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``meetingmesh serve`` with two workers; killed whole at teardown if still running."""
-    config = _config(tmp_path, simulators, 2)
-    command = [sys.executable, "-m", "meetingmesh.cli", "serve", "--config", str(config)]
-    process = subprocess.Popen(
-        [*command, "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = _start(_config(tmp_path, simulators, 2), stderr=subprocess.STDOUT)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()  # printed once the socket listens
@@ -204,9 +211,8 @@ def test_a_port_already_taken_is_one_line_and_exit_code_one(
     port = taken.getsockname()[1]
     try:
         config = _config(tmp_path, simulators, workers)
-        command = [sys.executable, "-m", "meetingmesh.cli", "serve", "--config", str(config)]
         done = subprocess.run(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            _command(config, "--host", "127.0.0.1", "--port", str(port)),
             capture_output=True,
             text=True,
             timeout=60,
@@ -225,14 +231,7 @@ def test_a_worker_that_dies_before_it_listens_stops_the_gateway(
 ) -> None:
     """No restart loop: the configuration is gone by the time the workers read it."""
     config = _config(tmp_path, simulators, 2)
-    command = [sys.executable, "-m", "meetingmesh.cli", "serve", "--config", str(config)]
-    process = subprocess.Popen(
-        [*command, "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = _start(config, stderr=subprocess.PIPE)
     try:
         # The supervisor has read the file once it starts a worker, which takes a
         # fresh interpreter's imports (hundreds of ms) to read it again.
