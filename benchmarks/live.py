@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from benchmarks import procfs
+from benchmarks.load import summarise
 from benchmarks.processes import Gateway, Simulators, gateway, gateway_config, run_worker
 from benchmarks.report import Phase, Row
 from meetingmesh.simulators.server import WEBHOOK_SECRETS, register_webhooks
@@ -67,12 +67,8 @@ def measure(sims: Simulators, log_dir: Path, subscribers: int = SUBSCRIBERS) -> 
 
 def _row(gw: Gateway, result: dict[str, Any], subscribers: int) -> Row:
     samples: list[float] = sorted(result["samples_ms"])
+    summary = summarise(samples)
     expected = subscribers * result["rounds"]
-
-    def percentile(p: float) -> float:
-        if not samples:
-            return float("nan")
-        return samples[min(len(samples) - 1, round(p / 100 * (len(samples) - 1)))]
 
     return Row(
         key="webhook_to_subscriber",
@@ -81,9 +77,9 @@ def _row(gw: Gateway, result: dict[str, Any], subscribers: int) -> Row:
         requests=len(samples),
         errors=expected - len(samples),
         requests_per_s=len(samples) / result["elapsed_s"] if result["elapsed_s"] else 0.0,
-        p50_ms=statistics.median(samples) if samples else float("nan"),
-        p95_ms=percentile(95),
-        p99_ms=percentile(99),
+        p50_ms=summary["p50_ms"],
+        p95_ms=summary["p95_ms"],
+        p99_ms=summary["p99_ms"],
         upstream_per_request=None,
         gateway_peak_rss_mb=procfs.peak_rss_mb(gw.process.pid),
         error_sample=result.get("error"),

@@ -22,7 +22,6 @@ import contextlib
 import json
 import shutil
 import socket
-import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from typing import Any
 import httpx
 
 from benchmarks import queries
+from benchmarks.load import summarise
 from benchmarks.processes import (
     Gateway,
     Simulators,
@@ -148,10 +148,8 @@ def _drive(
         stats = client.get(sims.stats_url).json()
     calls = sum(int(provider["total"]) for provider in stats.values())
     latencies = sorted(result["latencies_ms"])
+    summary = summarise(latencies)
     answered = len(latencies)
-
-    def percentile(p: float) -> float:
-        return latencies[min(answered - 1, round(p / 100 * (answered - 1)))] if latencies else 0.0
 
     return Row(
         key=key,
@@ -160,9 +158,9 @@ def _drive(
         requests=REQUESTS,
         errors=REQUESTS - answered,
         requests_per_s=answered / result["elapsed_s"] if result["elapsed_s"] else 0.0,
-        p50_ms=statistics.median(latencies) if latencies else float("nan"),
-        p95_ms=percentile(95),
-        p99_ms=percentile(99),
+        p50_ms=summary["p50_ms"],
+        p95_ms=summary["p95_ms"],
+        p99_ms=summary["p99_ms"],
         upstream_per_request=calls / answered if answered else None,
         gateway_peak_rss_mb=None,
         error_sample=result.get("error"),
