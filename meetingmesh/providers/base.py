@@ -35,7 +35,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import ClassVar, Protocol, TypeVar, runtime_checkable
 
 from meetingmesh.domain import (
     Aggregation,
@@ -270,6 +270,10 @@ class Adapter:
     has by subclassing them, and has no method for what its provider cannot do.
     """
 
+    #: The provider's lightest read (path, query), sent as the health probe while the
+    #: provider is unwell; None repeats the last call that failed for its own reasons.
+    PROBE: ClassVar[tuple[str, dict[str, str]] | None] = None
+
     client: UpstreamClient
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     provider: Provider = field(init=False)
@@ -280,6 +284,8 @@ class Adapter:
         # onto its call, all of which parse it at once: remember only the latest few.
         cached = self.client.settings.cache_ttl > 0
         self.memo = ParseMemo(CACHED_ANSWERS if cached else COALESCED_ANSWERS)
+        if self.PROBE is not None:
+            self.client.set_probe(*self.PROBE)
 
 
 @runtime_checkable

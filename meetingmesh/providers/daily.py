@@ -81,6 +81,7 @@ def classify(status: int, body: Any) -> ErrorCode | None:
 class DailyAdapter(MeetingAdapter, MemberDirectory):
     """Daily meeting sessions as meetings, participants as attendees."""
 
+    PROBE = ("/meetings", {"limit": "1"})
     provider: Provider = field(default=Provider.DAILY, init=False)
 
     def excludes(self, query: MeetingQuery) -> bool:

@@ -106,6 +106,7 @@ def read_message(body: Any) -> str | None:
 class HubSpotAdapter(Adapter, Scheduler, MemberDirectory):
     """HubSpot scheduling pages and bookings."""
 
+    PROBE = (LINKS, {"limit": "1"})
     provider: Provider = field(default=Provider.HUBSPOT, init=False)
 
     async def get_member(self, key: str) -> Member | None:

@@ -105,6 +105,7 @@ def read_message(body: Any) -> str | None:
 class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
     """Thought Industries meetings and courses."""
 
+    PROBE = (LIST_PATH, {"page": "1", "perPage": "1"})
     provider: Provider = field(default=Provider.THOUGHT_INDUSTRIES, init=False)
     #: Each list's page index (``page_search``), by its request parameters.
     _indexes: dict[tuple[tuple[str, str], ...], PageIndex] = field(

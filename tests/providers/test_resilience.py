@@ -318,6 +318,41 @@ def test_the_circuit_opens_fails_fast_and_closes_after_recovery_without_client_t
     assert "errors" not in answer
 
 
+@pytest.mark.parametrize(
+    ("provider", "endpoint", "probe"),
+    [
+        ("daily", "GET /meetings", {"limit": ["1"]}),
+        ("thoughtindustries", "GET /incoming/v2/meetings", {"page": ["1"], "perPage": ["1"]}),
+    ],
+)
+def test_an_unwell_provider_is_probed_with_its_lightest_read(
+    gateway: Stack,
+    serve: Callable[[ASGIApp], str],
+    provider: str,
+    endpoint: str,
+    probe: dict[str, list[str]],
+) -> None:
+    """Not the page of 100 meetings that failed: one meeting is enough to tell."""
+    url = _gateway(
+        gateway, serve, retries=0, breaker_threshold=1, breaker_cooldown=1.0, cache_ttl=0
+    )
+    page = (
+        f"{{ meetings(first: 100, filter: {{providers: [{NAMES[provider]}]}}) {{ totalCount }} }}"
+    )
+    gateway.fault(provider, error_rate=1, error_status=503)
+    assert "errors" in _ask(url, page)[0]
+    gateway.fault(provider)
+    calls = gateway.calls(provider)
+
+    def healthy() -> bool:
+        answer = _ask(url, "{ providers { provider healthy } }")[0]["data"]["providers"]
+        return any(p["healthy"] for p in answer if p["provider"] == NAMES[provider])
+
+    assert _until(healthy)
+    assert gateway.calls(provider) == calls + 1  # the probe, and nothing else
+    assert gateway.last_params(provider, endpoint) == probe
+
+
 def test_the_gateway_is_unready_only_while_no_provider_can_serve(
     gateway: Stack, serve: Callable[[ASGIApp], str]
 ) -> None:
