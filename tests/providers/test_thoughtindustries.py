@@ -234,6 +234,22 @@ def test_with_the_cache_off_cursors_walk_the_whole_list_in_sized_pages(
     assert seen == [r["id"] for r in raw]
 
 
+def test_with_the_cache_off_the_last_meetings_come_from_sized_pages_at_the_end(
+    gateway: Stack, serve: Callable[[ASGIApp], str]
+) -> None:
+    """Backwards from the end: page 1 (of 12) tells the page count, then the last pages."""
+    data = _uncached(gateway, serve)
+    raw = sorted(_raw_meetings(gateway), key=lambda r: (r["startDate"], r["id"]))
+    gateway.http.delete(f"{gateway.provider_url('thoughtindustries')}/_sim/stats")
+    page = data(
+        """{ meetings(last: 10, filter: {providers: [THOUGHT_INDUSTRIES]}) {
+             totalCount edges { node { providerId } } } }"""
+    )["meetings"]
+    assert [e["node"]["providerId"] for e in page["edges"]] == [r["id"] for r in raw[-10:]]
+    assert page["totalCount"] == len(raw)
+    assert gateway.last_params("thoughtindustries", LIST)["perPage"] == ["12"]
+
+
 def test_with_the_cache_off_a_searched_walk_still_reads_pages_of_one_hundred(
     gateway: Stack, serve: Callable[[ASGIApp], str]
 ) -> None:
