@@ -238,7 +238,7 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.server.log_format, settings.server.log_level)
     workers = settings.server.workers
     if workers > 1:
-        from meetingmesh.workers import WorkerFailed, serve_workers
+        from meetingmesh.workers import PortUnavailable, WorkerFailed, serve_workers
 
         def announce(port: int) -> None:
             # Printed once every worker listens: connections wait in their backlogs.
@@ -251,7 +251,7 @@ def _serve(args: argparse.Namespace) -> int:
         except WorkerFailed as exc:
             print(f"meetingmesh serve: {exc}", file=sys.stderr)
             return 1
-        except OSError as exc:
+        except PortUnavailable as exc:
             return _cannot_listen(args, exc)
         return 0
     try:

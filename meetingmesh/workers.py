@@ -7,22 +7,25 @@ each new connection to one of the workers evenly. With one socket shared by the
 workers, whichever worker woke first accepted every connection waiting: a client that
 opens its keep-alive connections at once (a proxy's pool, a load generator) could land
 them all on one worker and leave the other idle for as long as they lived (measured in
-one benchmark row of two: one worker at 100%, half the throughput).
+one benchmark row of two: one worker at 100%, half the throughput). The price: each
+worker has its own accept queue, so connections waiting for a worker that dies are
+reset (Linux's ``net.ipv4.tcp_migrate_req = 1`` hands them to another worker instead).
 
-``serve_workers`` is the supervisor: it holds the port (bound, never listening, so the
-kernel hands it nothing), starts the workers and waits until each listens before it
-announces the address, restarts one that dies after it started, and on SIGINT or
-SIGTERM stops them all (each finishes its requests within uvicorn's graceful timeout).
-A worker that dies before it listens (a configuration it cannot load, a port it cannot
-bind) stops the gateway rather than being restarted in a loop.
+``serve_workers`` is the supervisor. It claims the port (``claim_port``: refused when
+anything already listens there, never shared), starts the workers, announces the
+address once every worker listens, replaces a worker that dies after it started, and
+on SIGINT or SIGTERM stops them all (each finishes its requests within uvicorn's
+graceful timeout). A worker that cannot start (a configuration it cannot load, an app
+it cannot build, a lifespan that fails) stops the gateway with one line and exit code 1
+rather than being restarted in a loop. A worker whose supervisor is gone (killed) stops
+itself.
 
-A worker builds its app from the configuration file (``app()``, the import-string
-factory uvicorn asks for: the supervisor names the file in ``MEETINGMESH_CONFIG``), so it
-holds everything a single process holds, for itself: the upstream cache, the Thought
-Industries page index and parse memos, coalescing of identical calls, the client-side
-rate limits (each worker allows a provider the whole ``rate_limit``), circuit breakers
-and health, minted credentials, the APQ store, metrics and subscriptions. The
-configuration refuses what cannot work split that way (``config._check_workers``).
+A worker builds its app from the configuration file, so it holds everything a single
+process holds, for itself: the upstream cache, the Thought Industries page index and
+parse memos, coalescing of identical calls, the client-side rate limits (each worker
+allows a provider the whole ``rate_limit``), circuit breakers and health, minted
+credentials, the APQ store, metrics and subscriptions. The configuration refuses what
+cannot work split that way (``config._check_workers``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -43,13 +47,10 @@ import uvicorn
 from starlette.applications import Starlette
 
 from meetingmesh.config import ConfigError, Settings, load_settings
-from meetingmesh.connection_guard import ConnectionLimits, GuardedHttpToolsProtocol
 from meetingmesh.logs import configure_logging
-from meetingmesh.serving import tune_gc
+from meetingmesh.serving import tune_gc, uvicorn_config
 
-#: The environment variable naming the configuration file, for the workers.
-CONFIG_VARIABLE = "MEETINGMESH_CONFIG"
-#: Seconds a worker may take to bind and listen before the gateway gives up on it.
+#: Seconds a worker may take to build its app and listen before the gateway gives up.
 START_TIMEOUT = 60.0
 #: Seconds the workers get to finish their requests once told to stop, then killed.
 STOP_TIMEOUT = 10.0
@@ -57,50 +58,27 @@ STOP_TIMEOUT = 10.0
 WATCH_INTERVAL = 0.5
 #: A worker's listen backlog (as ``serving.bind_socket``'s).
 BACKLOG = 1024
-
-
-class WorkerProtocol(GuardedHttpToolsProtocol):
-    """The guarded HTTP protocol of a worker; ``app()`` sets its limits from the settings.
-
-    uvicorn loads a worker's protocol class by name, so it cannot be made per server
-    as ``connection_guard.guarded`` does; each worker process serves one server, and
-    its app is loaded before the first connection is accepted.
-    """
+#: A worker's exit code when its server never started (uvicorn's own convention).
+STARTUP_FAILURE = 3
 
 
 class WorkerFailed(RuntimeError):
-    """A worker died before it listened: the gateway stops instead of restarting it."""
+    """A worker could not start: the gateway stops instead of restarting it."""
 
 
-def app() -> Starlette:
-    """The gateway of one worker, from the configuration file the supervisor named."""
+class PortUnavailable(OSError):
+    """The port cannot be claimed: something listens there, or the address is not ours."""
+
+
+def build_app(config_path: str) -> tuple[Starlette, Settings]:
+    """The gateway of one worker and its settings, from the configuration file."""
     from meetingmesh.app import create_app
 
-    path = os.environ.get(CONFIG_VARIABLE)
-    if not path:
-        raise ConfigError(f"{CONFIG_VARIABLE} names no configuration file")
-    settings = load_settings(path)
-    server = settings.server
-    configure_logging(server.log_format, server.log_level)
-    WorkerProtocol.limits = ConnectionLimits(
-        header_timeout=server.header_timeout,
-        body_timeout=server.body_timeout,
-        max_header_bytes=server.max_header_bytes,
-    )
+    settings = load_settings(config_path)
+    configure_logging(settings.server.log_format, settings.server.log_level)
     gateway = create_app(settings)
     tune_gc()
-    return gateway
-
-
-def reuse_port_socket(host: str, port: int, *, listen: bool) -> socket.socket:
-    """A TCP socket bound to ``host:port`` with ``SO_REUSEPORT``, listening if asked."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    if listen:
-        sock.listen(BACKLOG)
-    return sock
+    return gateway, settings
 
 
 def serve_workers(
@@ -113,19 +91,21 @@ def serve_workers(
     """Serve ``settings.server.workers`` workers on ``host:port`` until SIGINT or SIGTERM.
 
     ``announce`` gets the port (the one the kernel chose for port 0) once every worker
-    listens. Raises ``WorkerFailed`` when a worker dies before it listens.
+    listens. Raises ``PortUnavailable`` when the port cannot be claimed, ``WorkerFailed``
+    when a worker cannot start.
     """
-    held = _claim(host, port)
+    held = claim_port(host, port)
     port = held.getsockname()[1]
     stopping = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda _sig, _frame: stopping.set())
         for sig in (signal.SIGINT, signal.SIGTERM)
     }
-    supervisor = _Supervisor(str(Path(config_path).resolve()), host, port)
+    supervisor = _Supervisor(str(Path(config_path).resolve()), host, port, stopping)
     try:
         supervisor.start(range(settings.server.workers))
-        announce(port)
+        if not stopping.is_set():
+            announce(port)
         while not stopping.wait(WATCH_INTERVAL):
             supervisor.replace_the_dead()
     finally:
@@ -135,36 +115,58 @@ def serve_workers(
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
 
-def _claim(host: str, port: int) -> socket.socket:
-    """The port for the workers, held by a socket that never listens.
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A worker's listening socket on ``host:port``, beside the others (``SO_REUSEPORT``)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(BACKLOG)
+    return sock
 
-    Bound first without ``SO_REUSEPORT``, so a port that anything already listens on
-    (another gateway's workers included) fails here with "address in use" instead of
-    being shared with it; then held with ``SO_REUSEPORT``, as the workers bind it.
+
+def claim_port(host: str, port: int) -> socket.socket:
+    """The port for the workers, held by a socket that never listens (so it is handed no
+    connection) until the gateway stops.
+
+    First bound without ``SO_REUSEPORT`` (``SO_REUSEADDR`` only, so a restart is not
+    refused for the last run's connections in TIME_WAIT): that fails when anything
+    listens on the port, another gateway's workers included. Then held with
+    ``SO_REUSEPORT`` alone, never ``SO_REUSEADDR``: while no worker listens yet (or all
+    restart), another server's ``SO_REUSEADDR`` socket would otherwise be let in beside it.
     """
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    # SO_REUSEADDR as every server socket here: a restart on a fixed port is not refused
-    # for the last run's connections in TIME_WAIT, while a listener still is (Linux).
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        probe.bind((host, port))
-        port = probe.getsockname()[1]
-    finally:
-        probe.close()
-    return reuse_port_socket(host, port, listen=False)
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+            port = probe.getsockname()[1]
+        finally:
+            probe.close()
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            held.bind((host, port))
+        except OSError:
+            held.close()
+            raise
+    except OSError as exc:
+        raise PortUnavailable(exc.errno, exc.strerror) from None
+    return held
 
 
 class _Supervisor:
     """The worker processes of one gateway, by index."""
 
-    def __init__(self, config_path: str, host: str, port: int) -> None:
+    def __init__(self, config_path: str, host: str, port: int, stopping: threading.Event):
         self._context = multiprocessing.get_context("spawn")
         self._arguments = (config_path, host, port)
+        self._stopping = stopping
         self._workers: dict[int, SpawnProcess] = {}
 
     def start(self, indexes: range | list[int]) -> None:
-        """Start the workers ``indexes`` at once, then wait until each listens
-        (``WorkerFailed`` for the first that dies or takes ``START_TIMEOUT`` first)."""
+        """Start the workers ``indexes`` at once and wait until each listens; returns
+        early once the gateway is stopping. ``WorkerFailed`` for the first that dies or
+        takes ``START_TIMEOUT`` first."""
         started = []
         for index in indexes:
             listening = self._context.Event()
@@ -173,23 +175,32 @@ class _Supervisor:
                 args=(*self._arguments, listening),
                 name=f"meetingmesh-worker-{index}",
             )
-            process.start()
+            with _sigint_ignored():
+                process.start()
             self._workers[index] = process
             started.append((index, process, listening))
         deadline = time.monotonic() + START_TIMEOUT
         for index, process, listening in started:
             while not listening.wait(WATCH_INTERVAL):
-                if not process.is_alive() or time.monotonic() >= deadline:
+                if self._stopping.is_set():
+                    return
+                if not process.is_alive():
                     raise WorkerFailed(
                         f"worker {index} did not start (exit code {process.exitcode}); "
                         "its line above says why"
                     )
+                if time.monotonic() >= deadline:
+                    raise WorkerFailed(f"worker {index} did not listen within {START_TIMEOUT} s")
 
     def replace_the_dead(self) -> None:
-        """Start a new worker in place of each one that died."""
+        """Start a new worker in place of each one that died; ``WorkerFailed`` for one
+        whose server never started (its replacement would fail the same way)."""
         dead = [index for index, process in self._workers.items() if not process.is_alive()]
         for index in dead:
-            self._workers[index].join()
+            process = self._workers[index]
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:
+                raise WorkerFailed(f"worker {index} could not start serving; its log says why")
         if dead:
             self.start(dead)
 
@@ -205,27 +216,44 @@ class _Supervisor:
                 process.join()
 
 
-def _worker(config_path: str, host: str, port: int, listening: Event) -> None:
-    """One worker: its own socket on the shared port, then uvicorn with the gateway app."""
-    os.environ[CONFIG_VARIABLE] = config_path
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while a worker is spawned: ignoring is inherited across exec, so a
+    Ctrl-C to the process group does not interrupt a worker still importing (with a
+    traceback) before uvicorn installs its own handler; the supervisor stops it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        server = load_settings(config_path).server
-        sock = reuse_port_socket(host, port, listen=True)
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+
+def _worker(config_path: str, host: str, port: int, listening: Event) -> None:
+    """One worker: its app, its own socket on the shared port, then uvicorn."""
+    _stop_with_supervisor()
+    try:
+        gateway, settings = build_app(config_path)
+        sock = reuse_port_socket(host, port)
     except (ConfigError, OSError) as exc:
         # One line, as the supervisor's own errors: no traceback for a missing file.
         print(f"meetingmesh worker: {exc}", file=sys.stderr)
         sys.exit(1)
     listening.set()  # connections from now on wait in this socket's backlog
-    config = uvicorn.Config(
-        f"{__name__}:app",
-        factory=True,
-        http=f"{__name__}:WorkerProtocol",
-        log_level="warning",  # uvicorn's own lines, as a single process logs them
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=2,
-        timeout_keep_alive=server.keep_alive_timeout,
-        # Per worker: the configured limit holds for each process.
-        limit_concurrency=server.max_connections,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+    # The single process's uvicorn settings: the configured limits hold per worker.
+    server = uvicorn.Server(uvicorn_config(gateway, server=settings.server))
+    server.run(sockets=[sock])
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)  # the lifespan failed: uvicorn logged why
+
+
+def _stop_with_supervisor() -> None:
+    """SIGTERM this worker (a graceful stop) when its supervisor is gone, even killed."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()

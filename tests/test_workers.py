@@ -28,6 +28,7 @@ from meetingmesh.simulators.server import (
     TOKENS,
     create_simulators,
 )
+from meetingmesh.workers import PortUnavailable, claim_port, reuse_port_socket
 from tests.conftest import capture_response
 
 ADDRESS = re.compile(r"meetingmesh gateway on (http://\S+/graphql)")
@@ -247,4 +248,47 @@ def test_a_worker_that_dies_before_it_listens_stops_the_gateway(
     lines = err.strip().splitlines()
     assert lines[0].startswith(f"meetingmesh worker: cannot read {config}")
     assert lines[-1].startswith("meetingmesh serve: worker 0 did not start (exit code 1)")
+    assert "Traceback" not in err
+
+
+def test_a_claimed_port_lets_in_the_workers_and_no_one_else() -> None:
+    """Held by a socket that never listens, the port is refused to another claim (a
+    second gateway) and to any other server, while workers' sockets bind beside it."""
+    held = claim_port("127.0.0.1", 0)
+    port = held.getsockname()[1]
+    try:
+        with pytest.raises(PortUnavailable):
+            claim_port("127.0.0.1", port)
+        with pytest.raises(OSError):
+            socket.create_server(("127.0.0.1", port))
+        worker = reuse_port_socket("127.0.0.1", port)
+        worker.close()
+    finally:
+        held.close()
+
+
+def test_workers_stop_themselves_when_the_supervisor_is_killed(
+    serve: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, _ = serve
+    assert _wait(lambda: len(_workers(process.pid)) == 2, 30)
+    workers = _workers(process.pid)
+    process.kill()  # the supervisor alone: SIGKILL leaves it no time to stop them
+    process.wait(timeout=10)
+    assert _wait(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 20)
+
+
+def test_ctrl_c_while_the_workers_start_stops_cleanly(tmp_path: Path, simulators: str) -> None:
+    """SIGINT to the whole group, as a terminal sends it, before any worker listens."""
+    process = _start(_config(tmp_path, simulators, 2), stderr=subprocess.PIPE)
+    try:
+        assert _wait(lambda: len(_workers(process.pid)) >= 1, 30)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    assert process.returncode == 0
+    assert out == ""  # stopped before it announced
     assert "Traceback" not in err

@@ -212,7 +212,8 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
 
         100, Thought Industries' largest, when later requests can reuse the pages (the
         upstream cache is on) or the walk may read far (a time bound to search for, a
-        cursor, an ``ongoing`` filter that drops most rows); else the rows the request
+        cursor, an ``ongoing`` filter that drops most rows, a walk from the end, whose
+        last page ``MAX_PAGES`` must still reach); else the rows the request
         can show plus two (one tells whether a next page exists; the page's last start
         is held back until the next page shows where its group of ties ends), so a
         request that calls anyway reads little more than it shows.
@@ -220,7 +221,7 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         unbounded = query.starts_after is None and query.starts_before is None
         if self.client.settings.cache_ttl > 0 or not unbounded:
             return PER_PAGE
-        if query.after is not None or query.ongoing is not None:
+        if query.after is not None or query.ongoing is not None or not query.ascending:
             return PER_PAGE
         return max(1, min(PER_PAGE, query.page_hint + 2))
 
