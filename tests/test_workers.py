@@ -98,6 +98,23 @@ def _start(config: Path, stderr: int) -> subprocess.Popen[str]:
     )
 
 
+def _while_starting(
+    config: Path, act: Callable[[subprocess.Popen[str]], object]
+) -> tuple[int, str, str]:
+    """``meetingmesh serve``, ``act`` on it once its first worker exists (before any
+    listens), then its exit code, stdout and stderr."""
+    process = _start(config, stderr=subprocess.PIPE)
+    try:
+        assert _wait(lambda: len(_workers(process.pid)) >= 1, 30)
+        act(process)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    return process.returncode, out, err
+
+
 def _wait(condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -232,18 +249,10 @@ def test_a_worker_that_dies_before_it_listens_stops_the_gateway(
 ) -> None:
     """No restart loop: the configuration is gone by the time the workers read it."""
     config = _config(tmp_path, simulators, 2)
-    process = _start(config, stderr=subprocess.PIPE)
-    try:
-        # The supervisor has read the file once it starts a worker, which takes a
-        # fresh interpreter's imports (hundreds of ms) to read it again.
-        assert _wait(lambda: len(_workers(process.pid)) >= 1, 30)
-        config.unlink()
-        out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    assert process.returncode == 1
+    # The supervisor has read the file once it starts a worker, which takes a fresh
+    # interpreter's imports (hundreds of ms) to read it again.
+    returncode, out, err = _while_starting(config, lambda process: config.unlink())
+    assert returncode == 1
     assert out == ""  # never announced
     lines = err.strip().splitlines()
     assert lines[0].startswith(f"meetingmesh worker: cannot read {config}")
@@ -280,15 +289,10 @@ def test_workers_stop_themselves_when_the_supervisor_is_killed(
 
 def test_ctrl_c_while_the_workers_start_stops_cleanly(tmp_path: Path, simulators: str) -> None:
     """SIGINT to the whole group, as a terminal sends it, before any worker listens."""
-    process = _start(_config(tmp_path, simulators, 2), stderr=subprocess.PIPE)
-    try:
-        assert _wait(lambda: len(_workers(process.pid)) >= 1, 30)
-        os.killpg(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    assert process.returncode == 0
+    returncode, out, err = _while_starting(
+        _config(tmp_path, simulators, 2),
+        lambda process: os.killpg(process.pid, signal.SIGINT),
+    )
+    assert returncode == 0
     assert out == ""  # stopped before it announced
     assert "Traceback" not in err
