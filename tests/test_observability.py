@@ -111,12 +111,10 @@ def test_only_operations_that_ran_are_labelled(
 def test_metrics_show_retries_and_the_circuit(
     stack: Stack, serve: Callable[[ASGIApp], str], gateway: Stack
 ) -> None:
-    base = gateway_settings(stack.sim_url)
-    providers = {
-        p: replace(s, retries=1, breaker_threshold=2, breaker_cooldown=60, cache_ttl=0)
-        for p, s in base.providers.items()
-    }
-    url = serve(create_app(Settings(server=base.server, providers=providers), clock=Clock().now))
+    settings = gateway_settings(
+        stack.sim_url, retries=1, breaker_threshold=2, breaker_cooldown=60, cache_ttl=0
+    )
+    url = serve(create_app(settings, clock=Clock().now))
     gateway.fault("daily", error_rate=1, error_status=503)
     httpx.post(f"{url}/graphql", json={"query": DAILY_PAGE})
     samples = _samples(url)

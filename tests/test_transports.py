@@ -355,9 +355,7 @@ def test_each_operation_on_a_websocket_reads_its_providers_anew(
 ) -> None:
     # Like HTTP requests, operations sharing a socket share no loaders: with the
     # upstream cache off, asking for a meeting again asks Daily again.
-    settings = gateway_settings(stack.sim_url)
-    providers = {p: replace(s, cache_ttl=0) for p, s in settings.providers.items()}
-    url = serve(create_app(replace(settings, providers=providers)))
+    url = serve(create_app(gateway_settings(stack.sim_url, cache_ttl=0)))
     first = gateway.data(
         "{ meetings(first: 1, filter: {providers: [DAILY]}) { edges { node { id } } } }"
     )

@@ -8,7 +8,7 @@ shows. ``GET /_sim/stats`` and ``DELETE /_sim/stats`` cover every provider at on
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import httpx
@@ -204,23 +204,29 @@ def create_simulators(
     return Simulators(Starlette(routes=routes), harnesses, clock, mounted)
 
 
-def gateway_settings(server_url: str, *, graphiql: bool = True) -> Settings:
+def gateway_settings(server_url: str, *, graphiql: bool = True, **overrides: Any) -> Settings:
     """Gateway settings that point every provider at simulators served at ``server_url``.
 
     The simulators enforce no rate limits unless their ``rate_limits`` switch is on, so the
     client-side ones are off here; every other setting keeps its production default.
+    ``overrides`` are provider settings set alike for every provider (``cache_ttl=0``).
     """
     root = server_url.rstrip("/")
     return Settings(
         server=ServerSettings(graphiql=graphiql),
         providers={
-            provider: provider_settings(
-                provider,
-                root + MOUNTS[provider.value],
-                TOKENS[provider.value],
-                organization_id=HEYPEERS_ORGANIZATION_ID if provider is Provider.HEYPEERS else None,
-                rate_limit=None,
-                webhook_secret=WEBHOOK_SECRETS.get(provider, ""),
+            provider: replace(
+                provider_settings(
+                    provider,
+                    root + MOUNTS[provider.value],
+                    TOKENS[provider.value],
+                    organization_id=HEYPEERS_ORGANIZATION_ID
+                    if provider is Provider.HEYPEERS
+                    else None,
+                    rate_limit=None,
+                    webhook_secret=WEBHOOK_SECRETS.get(provider, ""),
+                ),
+                **overrides,
             )
             for provider in Provider
         },

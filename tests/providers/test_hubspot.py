@@ -12,7 +12,6 @@ import pytest
 from starlette.types import ASGIApp
 
 from meetingmesh.app import create_app
-from meetingmesh.config import Settings
 from meetingmesh.domain import (
     BookingInfo,
     BookingRequest,
@@ -404,9 +403,7 @@ def test_a_booking_without_a_readable_answer_is_an_unknown_outcome_settled_by_av
 def test_a_booking_that_times_out_is_an_unknown_outcome_settled_by_availability(
     gateway: Stack, serve: Callable[[ASGIApp], str]
 ) -> None:
-    base = gateway_settings(gateway.sim_url)
-    providers = {p: replace(s, timeout=0.5) for p, s in base.providers.items()}
-    url = serve(create_app(Settings(server=base.server, providers=providers), clock=Clock().now))
+    url = serve(create_app(gateway_settings(gateway.sim_url, timeout=0.5), clock=Clock().now))
     slot = _slots(gateway)[-6]
     _breakbooking_input(gateway.provider_url("hubspot"), hang_rate=1, hang_seconds=10)
     answer = httpx.post(

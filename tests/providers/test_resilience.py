@@ -31,9 +31,8 @@ NAMES = {"heypeers": "HEYPEERS", "thoughtindustries": "THOUGHT_INDUSTRIES", "dai
 def _gateway(
     stack: Stack, serve: Callable[[ASGIApp], str], deadline: float = 3.0, **provider: Any
 ) -> str:
-    base = gateway_settings(stack.sim_url)
-    providers = {p: replace(s, **provider) for p, s in base.providers.items()}
-    settings = Settings(server=replace(base.server, deadline=deadline), providers=providers)
+    base = gateway_settings(stack.sim_url, **provider)
+    settings = replace(base, server=replace(base.server, deadline=deadline))
     return serve(create_app(settings, clock=Clock().now))
 
 

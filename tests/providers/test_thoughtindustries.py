@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -185,9 +184,7 @@ def test_with_the_upstream_cache_on_list_requests_ask_for_pages_of_one_hundred(
 
 def _uncached(gateway: Stack, serve: Callable[[ASGIApp], str]) -> Callable[..., dict[str, Any]]:
     """A gateway over the same simulators with the upstream cache off: a query runner."""
-    base = gateway_settings(gateway.sim_url)
-    providers = {p: replace(s, cache_ttl=0) for p, s in base.providers.items()}
-    url = serve(create_app(Settings(providers=providers), clock=Clock().now))
+    url = serve(create_app(gateway_settings(gateway.sim_url, cache_ttl=0), clock=Clock().now))
 
     def data(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         answer = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables})
