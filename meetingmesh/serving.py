@@ -31,15 +31,31 @@ LOOPBACK = "127.0.0.1"
 GC_THRESHOLDS = (10_000, 10, 10)
 
 
-def bind_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:
-    """Bind a listening TCP socket; port 0 lets the kernel choose a free one."""
+#: The listen backlog of every server socket.
+BACKLOG = 1024
+
+
+def bind_socket(
+    host: str = LOOPBACK, port: int = 0, *, reuse_port: bool = False, listen: bool = True
+) -> socket.socket:
+    """Bind a TCP socket, listening unless told not to; port 0 lets the kernel choose.
+
+    ``SO_REUSEADDR`` (a restart is not refused for the last run's connections in
+    TIME_WAIT, while a listener still is), or with ``reuse_port`` ``SO_REUSEPORT`` alone:
+    a socket beside the others of one port, the workers' (``workers.claim_port``).
+    """
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose
     # protocol says TCP, and without it small keep-alive responses wait ~40 ms for an ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.set_inheritable(True)
+    try:
+        option = socket.SO_REUSEPORT if reuse_port else socket.SO_REUSEADDR
+        sock.setsockopt(socket.SOL_SOCKET, option, 1)
+        sock.bind((host, port))
+        if listen:
+            sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 

@@ -48,7 +48,7 @@ from starlette.applications import Starlette
 
 from meetingmesh.config import ConfigError, Settings, load_settings
 from meetingmesh.logs import configure_logging
-from meetingmesh.serving import tune_gc, uvicorn_config
+from meetingmesh.serving import bind_socket, tune_gc, uvicorn_config
 
 #: Seconds a worker may take to build its app and listen before the gateway gives up.
 START_TIMEOUT = 60.0
@@ -56,8 +56,6 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 #: How often the supervisor looks for a worker that died (seconds).
 WATCH_INTERVAL = 0.5
-#: A worker's listen backlog (as ``serving.bind_socket``'s).
-BACKLOG = 1024
 #: A worker's exit code when its server never started (uvicorn's own convention).
 STARTUP_FAILURE = 3
 
@@ -115,15 +113,6 @@ def serve_workers(
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
 
-def reuse_port_socket(host: str, port: int) -> socket.socket:
-    """A worker's listening socket on ``host:port``, beside the others (``SO_REUSEPORT``)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(BACKLOG)
-    return sock
-
-
 def claim_port(host: str, port: int) -> socket.socket:
     """The port for the workers, held by a socket that never listens (so it is handed no
     connection) until the gateway stops.
@@ -135,23 +124,12 @@ def claim_port(host: str, port: int) -> socket.socket:
     restart), another server's ``SO_REUSEADDR`` socket would otherwise be let in beside it.
     """
     try:
-        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        try:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((host, port))
-            port = probe.getsockname()[1]
-        finally:
-            probe.close()
-        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        try:
-            held.bind((host, port))
-        except OSError:
-            held.close()
-            raise
+        probe = bind_socket(host, port, listen=False)
+        port = probe.getsockname()[1]
+        probe.close()
+        return bind_socket(host, port, reuse_port=True, listen=False)
     except OSError as exc:
         raise PortUnavailable(exc.errno, exc.strerror) from None
-    return held
 
 
 class _Supervisor:
@@ -233,7 +211,7 @@ def _worker(config_path: str, host: str, port: int, listening: Event) -> None:
     _stop_with_supervisor()
     try:
         gateway, settings = build_app(config_path)
-        sock = reuse_port_socket(host, port)
+        sock = bind_socket(host, port, reuse_port=True)
     except (ConfigError, OSError) as exc:
         # One line, as the supervisor's own errors: no traceback for a missing file.
         print(f"meetingmesh worker: {exc}", file=sys.stderr)

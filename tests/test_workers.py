@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from meetingmesh.serving import start_in_thread
+from meetingmesh.serving import bind_socket, start_in_thread
 from meetingmesh.simulators.clock import Clock
 from meetingmesh.simulators.server import (
     HEYPEERS_ORGANIZATION_ID,
@@ -28,7 +28,7 @@ from meetingmesh.simulators.server import (
     TOKENS,
     create_simulators,
 )
-from meetingmesh.workers import PortUnavailable, claim_port, reuse_port_socket
+from meetingmesh.workers import PortUnavailable, claim_port
 from tests.conftest import capture_response
 
 ADDRESS = re.compile(r"meetingmesh gateway on (http://\S+/graphql)")
@@ -270,7 +270,7 @@ def test_a_claimed_port_lets_in_the_workers_and_no_one_else() -> None:
             claim_port("127.0.0.1", port)
         with pytest.raises(OSError):
             socket.create_server(("127.0.0.1", port))
-        worker = reuse_port_socket("127.0.0.1", port)
+        worker = bind_socket("127.0.0.1", port, reuse_port=True)
         worker.close()
     finally:
         held.close()
