@@ -172,22 +172,23 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         resume = query.resume
         anchored = None if resume is None else _anchor_page(resume.anchor)
         if anchored is not None and resume is not None:
-            params = self._params(query, anchored[1])
-            page = await self._page(params, anchored[0])
+            number, size = anchored
+            params = self._params(query, size)
+            page = await self._page(params, number)
 
             async def starts_of(number: int) -> list[datetime]:
                 return self._starts(await self._page(params, number))
 
             # The data may have moved since the cursor was made: check the page still fits.
             if await anchor_holds(
-                anchored[0],
+                number,
                 self._starts(page),
                 ascending=query.ascending,
                 next_start=resume.next_start,
                 is_last=not _has_more(page),
                 neighbour=starts_of,
             ):
-                return params, anchored[0], page
+                return params, number, page
         params = self._params(query, self._page_size(query))
         first = await self._page(params, 1)
         last = _last_page(first)
@@ -218,10 +219,12 @@ class ThoughtIndustriesAdapter(MeetingAdapter, CourseCatalog, MemberDirectory):
         is held back until the next page shows where its group of ties ends), so a
         request that calls anyway reads little more than it shows.
         """
-        unbounded = query.starts_after is None and query.starts_before is None
-        if self.client.settings.cache_ttl > 0 or not unbounded:
-            return PER_PAGE
-        if query.after is not None or query.ongoing is not None or not query.ascending:
+        reused = self.client.settings.cache_ttl > 0
+        reads_far = not query.ascending or any(
+            value is not None
+            for value in (query.starts_after, query.starts_before, query.after, query.ongoing)
+        )
+        if reused or reads_far:
             return PER_PAGE
         return max(1, min(PER_PAGE, query.page_hint + 2))
 
