@@ -153,7 +153,7 @@ class _Supervisor:
                 args=(*self._arguments, listening),
                 name=f"meetingmesh-worker-{index}",
             )
-            with _sigint_ignored():
+            with _sigint_held():
                 process.start()
             self._workers[index] = process
             started.append((index, process, listening))
@@ -195,19 +195,25 @@ class _Supervisor:
 
 
 @contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored while a worker is spawned: ignoring is inherited across exec, so a
-    Ctrl-C to the process group does not interrupt a worker still importing (with a
-    traceback) before uvicorn installs its own handler; the supervisor stops it."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _sigint_held() -> Iterator[None]:
+    """SIGINT blocked, not ignored, while a worker is spawned: a Ctrl-C to the process
+    group meanwhile waits, and reaches the supervisor once the worker exists (ignoring
+    it instead lost it: the gateway went on to serve). The worker inherits the blocked
+    mask across exec, so the same Ctrl-C cannot interrupt it while it imports, with a
+    traceback; ``_worker`` drops it and the supervisor stops the worker."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _worker(config_path: str, host: str, port: int, listening: Event) -> None:
     """One worker: its app, its own socket on the shared port, then uvicorn."""
+    # A Ctrl-C that arrived while this process was spawned is the supervisor's to act
+    # on: ignoring SIGINT discards it here. uvicorn installs its own handler later.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _stop_with_supervisor()
     try:
         gateway, settings = build_app(config_path)
