@@ -21,8 +21,8 @@ second and the row would time the limiter). Phases, in order:
    OpenAPI description of Daily (``benchmarks.peer``), which calls the simulator on
    every request. Without Node.js the phase is absent and the report says why;
 4. every provider at ``--latency-ms``, one client: each provider's own list call, the
-   three of them asked at once (``benchmarks.together``: how long the one simulator
-   process takes to answer all three), the merged page through both gateways, and the
+   three of them asked at once by one client (``benchmarks.together``: what three
+   calls at once cost over one), the merged page through both gateways, and the
    N+1 baseline script;
 5. ``[server] workers`` (issue 15) when the gateway accepts that setting: the merged
    page and ``meeting(id)`` at ``--workers`` workers; otherwise a "not available" line;

@@ -1,13 +1,14 @@
 """The three list providers' first pages asked together, as the gateway asks them.
 
 The latency target compares the gateway's merged page with the slowest provider's own
-call, measured alone. The simulators are one process, though: when the gateway asks
-HeyPeers, Thought Industries and Daily at the same instant, their three answers are
-produced one after another on one core, so the last arrives later than any of them
-would alone (real providers are separate servers). This worker times exactly that
-part: the same three requests (``baseline.direct_list_calls``) sent at once from one
-client, until the last answer is read, so the report can tell the gateway's own work
-from the simulators' queueing. Run as ``python -m benchmarks.together SPEC.json RESULT.json``.
+call, measured alone. Asked at the same instant, three calls take longer than the
+slowest alone: the client sends and reads them one after another, and the simulators
+(one process) render them in turn. This worker times that part: the same three
+requests (``baseline.direct_list_calls``) sent at once from one client, until the last
+answer is read, so the report can tell the gateway's own work from the cost of three
+calls at once. (One simulator process per provider measured within this machine's
+noise of one process for all: 1-2 ms faster in two paired runs of three, slower in one.)
+Run as ``python -m benchmarks.together SPEC.json RESULT.json``.
 """
 
 from __future__ import annotations

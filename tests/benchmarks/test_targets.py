@@ -63,6 +63,7 @@ def test_cold_growth_is_judged_on_the_provider_with_most_calls() -> None:
     assert cold.met is False
     assert "8 (thoughtindustries)" in cold.measured
     assert cold.ratio == pytest.approx(8 / 3)
+    assert cold.reason is not None and "Next:" in cold.reason
     assert warm.met is True
 
 
@@ -85,11 +86,12 @@ def test_an_unmeasured_target_says_so_instead_of_met_or_missed() -> None:
     assert lines == ["  [n/a   ] Daily vs Hive: not measured: no Node.js"]
 
 
-def test_a_missed_overhead_splits_the_time_between_the_simulators_and_the_gateway() -> None:
+def test_a_missed_overhead_splits_the_time_between_answering_three_and_the_gateway() -> None:
     # 65 ms through the gateway; 52 ms for the slowest call alone, 57 for all three at once.
     judged = targets.overhead(65.0, 52.0, 57.0, "cache off")
     assert judged.met is False
     assert judged.ratio == pytest.approx(65 / 52 / targets.OVERHEAD_LIMIT)
     assert judged.reason is not None
-    assert "5.0 ms until the one simulator process" in judged.reason
+    assert "5.0 ms until all three answers are in" in judged.reason
     assert "8.0 ms the gateway's own work" in judged.reason
+    assert "Next:" in judged.reason
