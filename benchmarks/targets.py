@@ -218,7 +218,7 @@ def compare(report: Report, conc: int, peer_phase: Phase | None) -> None:
         Comparison(
             "overhead_together",
             f"gateway merged(20) p50 at {lat}, cache off / the three direct calls at once "
-            "(one simulator process answers them in turn)",
+            "(one client, as the gateway asks them)",
             merged_off.p50_ms / together.p50_ms,
             f"{merged_off.p50_ms:.1f} vs {together.p50_ms:.1f} ms; the slowest call alone "
             f"{slowest.p50_ms:.1f} ms",
