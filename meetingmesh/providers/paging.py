@@ -134,13 +134,9 @@ def centred_page(position: int, wanted: int, largest: int) -> tuple[int, int]:
     with the most rows to spare on its closer side, the larger size on a tie, so a
     ``position`` guessed a little wrong still falls on it."""
     position = max(0, position)
-    best = (largest, position // largest + 1)
-    score = None
-    for size in range(largest, 0, -1):
-        spare = rows_to_spare(position, wanted, size)
-        if score is None or spare > score:
-            best, score = (size, position // size + 1), spare
-    return best
+    # ``max`` keeps the first of equals: sizes run from the largest down.
+    size = max(range(largest, 0, -1), key=lambda size: rows_to_spare(position, wanted, size))
+    return size, position // size + 1
 
 
 def rows_to_spare(position: int, wanted: int, size: int) -> int:
