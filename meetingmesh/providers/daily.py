@@ -52,6 +52,7 @@ from meetingmesh.providers.base import (
     MemberDirectory,
     Positioned,
 )
+from meetingmesh.providers.paging import anchor_number
 from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows, report
 from meetingmesh.providers.timefmt import (
     from_unix_seconds,
@@ -204,14 +205,18 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
     def _anchored_walk(self, query: MeetingQuery) -> _Walk | None:
         """The page a cursor's anchor names, or None when the anchor is not one of ours."""
         anchor = query.anchor or {}
-        limit, before, after = anchor.get("l"), anchor.get("b"), anchor.get("a")
-        if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
+        limit = anchor_number(anchor, "l", MAX_LIMIT)
+        before, after = anchor.get("b"), anchor.get("a")
+        if limit is None:
             return None
         if not all(
             v is None or (isinstance(v, str) and _SESSION.fullmatch(v)) for v in (before, after)
         ):
             return None
-        if before is not None and after is not None:
+        # Ours run one way: an ascending walk's pages each end before a session (its first
+        # before OLDEST), a descending one's start after one (its first page: neither).
+        ours = (before is not None and after is None) if query.ascending else before is None
+        if not ours:
             return None
         params = self._filter_params(query, narrow=False)
         narrowed = False
@@ -224,9 +229,10 @@ class DailyAdapter(MeetingAdapter, MemberDirectory):
         params["limit"] = str(limit)
         if not query.selects("attendees"):
             params["no_participants"] = "true"
-        params["ending_before" if isinstance(before, str) else "starting_after"] = str(
-            before or after
-        )
+        if before is not None:
+            params["ending_before"] = before
+        elif after is not None:
+            params["starting_after"] = after
         return _Walk(params, narrowed=narrowed, anchored=True)
 
     def _filter_params(self, query: MeetingQuery, *, narrow: bool) -> dict[str, str]:

@@ -89,6 +89,7 @@ from meetingmesh.providers.base import (
 from meetingmesh.providers.paging import (
     OrderBroken,
     anchor_holds,
+    anchor_number,
     centred_page,
     in_key_order,
     rows_to_spare,
@@ -678,12 +679,11 @@ class _ExportWindow:
         """The window a cursor's anchor names, or None when it is not one of ours."""
         if not anchor:
             return None
-        low, high, size, page = (anchor.get(k) for k in ("lo", "hi", "pp", "page"))
+        low, high = anchor.get("lo"), anchor.get("hi")
+        size, page = anchor_number(anchor, "pp", PER_PAGE), anchor_number(anchor, "page", MAX_PAGES)
         if not (isinstance(low, str) and isinstance(high, str)):
             return None
-        if not (isinstance(size, int) and 1 <= size <= PER_PAGE):
-            return None
-        if not (isinstance(page, int) and 1 <= page <= MAX_PAGES):
+        if size is None or page is None:
             return None
         try:
             start, end = (datetime.strptime(t, "%m/%d/%Y %I:%M %p") for t in (low, high))

@@ -128,6 +128,16 @@ async def anchor_holds(
     return bool(after) and after[0] > next_start
 
 
+def anchor_number(anchor: Anchor, key: str, most: int) -> int | None:
+    """``anchor[key]`` when it is a whole number from 1 to ``most``, else None: an anchor
+    is client text (a cursor), so a forged one (``true``, which Python counts as 1;
+    ``"10"``; ``2**40``) is never sent on."""
+    value = anchor.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most:
+        return value
+    return None
+
+
 def centred_page(position: int, wanted: int, largest: int) -> tuple[int, int]:
     """The page size (at most ``largest``) and page number of a list paged by number whose
     page best holds its rows ``position`` to ``position + wanted - 1`` (0-based): the one

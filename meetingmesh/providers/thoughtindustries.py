@@ -74,7 +74,7 @@ from meetingmesh.providers.base import (
     Positioned,
 )
 from meetingmesh.providers.page_search import PageIndex, first_page
-from meetingmesh.providers.paging import OrderBroken, anchor_holds, in_key_order
+from meetingmesh.providers.paging import OrderBroken, anchor_holds, anchor_number, in_key_order
 from meetingmesh.providers.rows import BadRow, Notes, Rows, read_rows
 from meetingmesh.providers.timefmt import minutes_between, parse_instant
 
@@ -532,11 +532,10 @@ def _anchor(number: int, params: dict[str, str]) -> Anchor:
 def _anchor_page(anchor: Anchor) -> tuple[int, int] | None:
     """The page number and ``perPage`` an anchor names (cursors made before ``pp`` was
     written read pages of 100); None when it is not ours."""
-    page, size = anchor.get("page"), anchor.get("pp", PER_PAGE)
-    if not (isinstance(page, int) and not isinstance(page, bool) and 1 <= page <= MAX_PAGES):
+    page = anchor_number(anchor, "page", MAX_PAGES)
+    size = anchor_number(anchor, "pp", PER_PAGE) if "pp" in anchor else PER_PAGE
+    if page is None or size is None:
         return None  # not ours (forged: page 2**40): a fresh search, nothing absurd sent on
-    if not (isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= PER_PAGE):
-        return None
     return page, size
 
 

@@ -147,6 +147,29 @@ def test_descending_walk_uses_starting_after_and_ascending_uses_ending_before(
     assert times == sorted(times)
 
 
+def test_a_descending_cursor_on_the_first_page_resumes_it_as_it_was_read(
+    gateway: Stack,
+) -> None:
+    # The first page of a descending walk starts after no session: its anchor names none,
+    # and resuming there asks for that page again (the cache cleared), then the next one;
+    # never ``starting_after=None``, which Daily refuses (a 400, then a walk afresh).
+    query = """query($after: String) {
+      meetings(first: 5, orderBy: START_TIME_DESC, after: $after, filter: {providers: [DAILY]}) {
+        pageInfo { endCursor } edges { node { id startTime } } } }"""
+    for adapter in gateway.adapters.values():
+        adapter.client.clear_cache()
+    first = gateway.data(query)["meetings"]
+    gateway.http.delete(f"{gateway.provider_url('daily')}/_sim/stats")
+    for adapter in gateway.adapters.values():
+        adapter.client.clear_cache()
+    second = gateway.data(query, {"after": first["pageInfo"]["endCursor"]})["meetings"]
+    stats = gateway.http.get(f"{gateway.provider_url('daily')}/_sim/stats").json()
+    assert stats["endpoints"][LIST]["statuses"] == {"200": 2}
+    nodes = [e["node"] for e in first["edges"] + second["edges"]]
+    assert [n["startTime"] for n in nodes] == sorted((n["startTime"] for n in nodes), reverse=True)
+    assert len({n["id"] for n in nodes}) == 10
+
+
 def _behave(gateway: Stack, **switches: Any) -> None:
     """Set the Daily simulator's behaviour switches (the gateway fixture resets them)."""
     response = gateway.http.put(f"{gateway.provider_url('daily')}/_sim/behaviour", json=switches)

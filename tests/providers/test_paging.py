@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from meetingmesh.domain import Anchor, Meeting, Provider, SortKey, start_of
 from meetingmesh.providers.base import Positioned
-from meetingmesh.providers.paging import OrderBroken, centred_page, in_key_order
+from meetingmesh.providers.paging import OrderBroken, anchor_number, centred_page, in_key_order
 from meetingmesh.providers.rows import Rows
 
 T0 = datetime(2026, 5, 22, tzinfo=UTC)
@@ -110,3 +110,14 @@ def test_the_centred_page_leaves_rows_to_spare_on_both_sides() -> None:
     assert centred_page(95, 21, 100) == (71, 2)
     # Near the start, page 1 of the largest size already holds them.
     assert centred_page(16, 21, 100) == (100, 1)
+
+
+@pytest.mark.parametrize("value", [True, False, 0, 101, -1, "10", 10.0, None, 2**40])
+def test_an_anchor_number_is_a_whole_number_in_range_or_nothing(value: object) -> None:
+    assert anchor_number({"pp": value}, "pp", 100) is None
+
+
+def test_an_anchor_number_in_range_is_read() -> None:
+    assert anchor_number({"pp": 1, "page": 100}, "page", 100) == 100
+    assert anchor_number({"pp": 1}, "pp", 100) == 1
+    assert anchor_number({}, "pp", 100) is None

@@ -269,6 +269,17 @@ def test_an_offset_past_any_schedule_never_reaches_heypeers(gateway: Stack) -> N
         ),
         ("daily", {"l": 11, "a": "x", "timeframe_start": -(2**40)}),
         ("daily", {"l": 11, "b": "line\nbreak"}),
+        ("daily", {"l": True, "b": "OLDEST"}),
+        ("daily", {"l": 11}),
+        ("daily", {"l": 11, "a": "x"}),
+        (
+            "heypeers",
+            {"lo": "05/21/2026 12:00 AM", "hi": "12/31/2027 11:59 PM", "pp": True, "page": 1},
+        ),
+        (
+            "heypeers",
+            {"lo": "05/21/2026 12:00 AM", "hi": "12/31/2027 11:59 PM", "pp": 10, "page": True},
+        ),
     ],
     ids=[
         "ti-page-2^40",
@@ -279,6 +290,11 @@ def test_an_offset_past_any_schedule_never_reaches_heypeers(gateway: Stack) -> N
         "heypeers-year-1000",
         "daily-timeframe",
         "daily-session",
+        "daily-limit-true",
+        "daily-ascending-without-before",
+        "daily-ascending-after",
+        "heypeers-per-page-true",
+        "heypeers-page-true",
     ],
 )
 def test_a_forged_anchor_is_never_sent_on_and_costs_what_no_anchor_costs(
